@@ -1,0 +1,50 @@
+"""eagerlab: a deep-learning framework on numpy (CPU) and cupy (CUDA).
+
+The public function namespace is generated from the op registry (`eagerlab.ops.OPS`) plus the creation,
+autograd and device helpers below, so a new op needs no edit here.
+"""
+from . import autograd, backend, cuda, errors, ops
+from ._tensor import Size, Tensor, is_tensor
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promote_types, result_type, \
+    set_default_dtype
+from .backend.device import Device as device
+from .backend.dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
+from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
+                           ones_like, tensor, zeros, zeros_like)
+
+half, float, double, short, int, long = float16, float32, float64, int16, int32, int64
+
+
+def _export_ops():
+    """Bind every public op (and its aliases defined next to it) as eagerlab.<name>."""
+    ns = globals()
+    for name, info in ops.OPS.items():
+        ns.setdefault(name, info.fn)
+    for name, fn in ops.EXPORTS.items():
+        ns.setdefault(name, fn)
+
+
+_export_ops()
+
+
+default_generator = backend.default_generator()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+__version__ = "0.1.0"

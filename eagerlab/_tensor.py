@@ -1,0 +1,407 @@
+"""The eager Tensor: a backend array plus autograd bookkeeping. Math lives in ops/; methods are attached there."""
+import numpy as np
+
+from .backend import CPU, Device, array_to_device, as_dtype, from_numpy_dtype, get_default_dtype
+from .errors import AutogradError, DeviceError, DTypeError, UnsupportedError, fmt_shape
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple with PyTorch's `numel()`."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"eagerlab.Size([{', '.join(map(str, self))}])"
+
+
+class Tensor:
+    """An n-dimensional array on a device, with define-by-run autograd.
+
+    _data: the numpy/cupy array. _node: the Node that produced it (None for leaves). _out: which output of
+    _node. _vc: version counter ([int], shared by a view and its base; created on first need). _base: the
+    tensor this one is a view of.
+    """
+
+    __slots__ = ("_data", "_device", "_node", "_out", "_vc", "_base", "requires_grad", "grad", "_hooks",
+                 "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # numpy defers `ndarray + tensor` to Tensor.__radd__
+
+    def __init__(self, data=(), dtype=None, device=None, requires_grad=False):
+        from .ops.creation import tensor as _tensor_fn
+
+        src = _tensor_fn(data, dtype=dtype or (None if isinstance(data, Tensor) else get_default_dtype()),
+                         device=device)
+        Tensor._init(self, src._data, src._device, requires_grad)
+
+    @staticmethod
+    def _init(t, data, device, requires_grad=False):
+        t._data = data
+        t._device = device
+        t._node = None
+        t._out = 0
+        t._vc = None
+        t._base = None
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._hooks = None
+        t._retains_grad = False
+        if requires_grad:
+            t._check_grad_dtype()
+
+    @classmethod
+    def _make(cls, data, device, requires_grad=False):
+        """Wrap a backend array without copying (the hot path of every op)."""
+        t = object.__new__(cls)
+        t._data = data
+        t._device = device
+        t._node = None
+        t._out = 0
+        t._vc = None
+        t._base = None
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    def _check_grad_dtype(self):
+        if self._data.dtype.kind not in "fc":
+            raise DTypeError(
+                f"only Tensors of floating point dtype can require gradients; this tensor has dtype "
+                f"{self.dtype} and shape {fmt_shape(self.shape)}. Convert it first, e.g. x.float().requires_grad_()"
+            )
+
+    # ---- properties -------------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+
+    @property
+    def dtype(self):
+        return from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    @property
+    def is_cuda(self):
+        return self._device.type == "cuda"
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def _version(self):
+        return self._vc[0] if self._vc is not None else 0
+
+    def _bump(self):
+        """Record an in-place change (views share the counter with their base)."""
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
+
+    @property
+    def data(self):
+        """The same storage, detached from autograd."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise DTypeError(f"Tensor.data: expected a Tensor, got {type(value).__name__}")
+        self._data, self._device = value._data, value._device
+
+    @property
+    def T(self):
+        return self.permute(*range(self._data.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        if self._data.ndim < 2:
+            raise UnsupportedError(f"mT: tensor must have at least 2 dims, got shape {fmt_shape(self.shape)}")
+        return self.transpose(-2, -1)
+
+    # ---- conversion -------------------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """The numpy array behind this CPU tensor (shares memory, as in PyTorch)."""
+        if self.requires_grad and not force:
+            raise AutogradError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._device.type != "cpu":
+            if not force:
+                raise DeviceError(f"Can't convert {self._device} tensor to numpy. Use tensor.cpu() first.")
+            return array_to_device(self._data, CPU)
+        return self._data
+
+    def _host(self):
+        return self._data if self._device is CPU else array_to_device(self._data, CPU)
+
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item(): a Tensor with {self._data.size} elements cannot be converted to a Python "
+                             f"scalar (shape {fmt_shape(self.shape)})")
+        return self._host().reshape(()).item()
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._host()
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=False)
+        return arr.copy() if copy else arr
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous "
+                               f"(shape {fmt_shape(self.shape)}); use .any() or .all()")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an index "
+                            f"(got dtype {self.dtype}, shape {fmt_shape(self.shape)})")
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    __hash__ = object.__hash__
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; differentiable."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None and Device(device) is not self._device:
+            from .ops.creation import to_device
+
+            out = to_device(out, Device(device))
+        if dtype is not None and as_dtype(dtype) is not out.dtype:
+            from .ops.elementwise import cast
+
+            out = cast(out, as_dtype(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self):
+        return self.to(CPU)
+
+    def cuda(self, device=None):
+        return self.to(Device("cuda", device) if isinstance(device, int) else Device(device or "cuda"))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"eagerlab.{self.dtype.name}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def float(self):
+        return self.to("float32")
+
+    def double(self):
+        return self.to("float64")
+
+    def half(self):
+        return self.to("float16")
+
+    def long(self):
+        return self.to("int64")
+
+    def int(self):
+        return self.to("int32")
+
+    def short(self):
+        return self.to("int16")
+
+    def char(self):
+        return self.to("int8")
+
+    def byte(self):
+        return self.to("uint8")
+
+    def bool(self):
+        return self.to("bool")
+
+    # ---- autograd ---------------------------------------------------------------------------------------
+    def detach(self):
+        """A new tensor on the same storage, cut from the graph (views and in-place changes are shared)."""
+        t = Tensor._make(self._data, self._device)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base.requires_grad:
+            raise AutogradError("detach_: can't detach a view of a tensor that requires grad in place; use detach()")
+        self._node, self.requires_grad = None, False
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            self._check_grad_dtype()
+        elif self._node is not None:
+            raise AutogradError(
+                "requires_grad_(False): you can only change requires_grad flags of leaf variables. If you want to "
+                "use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = "
+                "var.detach()."
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        """Keep `.grad` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._node is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+
+        self._node_hooks().append(keep)
+
+    def _node_hooks(self):
+        node = self._node
+        if node.pre_hooks is None:
+            node.pre_hooks = {}
+        return node.pre_hooks.setdefault(self._out, [])
+
+    def register_hook(self, hook):
+        """hook(grad) -> new grad or None, run when this tensor's gradient is computed. Returns a handle."""
+        if not self.requires_grad:
+            raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self._node_hooks() if self._node is not None else self._leaf_hooks()
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def _leaf_hooks(self):
+        if self._hooks is None:
+            self._hooks = []
+        return self._hooks
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    # ---- misc -------------------------------------------------------------------------------------------
+    def __repr__(self):
+        from .utils.printing import tensor_repr
+
+        return tensor_repr(self)
+
+    def __reduce__(self):
+        raise UnsupportedError("Tensors cannot be pickled; use eagerlab.save (a safe, pickle-free format)")
+
+    def __deepcopy__(self, memo):
+        t = Tensor._make(self._data.copy(), self._device, self.requires_grad)
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+
+_DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+                "half", "float", "double", "short", "int", "long"}
+
+
+class _RemovableHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _wrap_dim(dim, ndim, op):
+    """Normalize a possibly negative dim; IndexError naming the op, the dim and the valid range."""
+    lo = -max(ndim, 1)
+    hi = max(ndim, 1) - 1
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if dim < lo or dim > hi:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+    return int(dim) % max(ndim, 1)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+

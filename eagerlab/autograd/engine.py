@@ -1,0 +1,179 @@
+"""The backward engine: walk nodes in reverse topological order, run each op's vjp, accumulate gradients."""
+import os
+
+from ..errors import AutogradError, ShapeError, fmt_shape
+from .grad_mode import GradMode
+from .node import Node
+
+
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _sum_to(g, shape):
+    """Reduce a broadcast gradient back to an input's shape (sums over the broadcast dims)."""
+    from ..ops.reduce import sum_to
+
+    return sum_to(g, shape)
+
+
+def _toposort(roots):
+    """Nodes reachable from `roots` with, for each, how many edges point at it (its dependency count)."""
+    deps = {}
+    stack = [n for n in roots if n is not None]
+    for n in stack:
+        deps.setdefault(n, 0)
+    seen = set(map(id, stack))
+    while stack:
+        node = stack.pop()
+        for e in node.edges:
+            if e is not None and type(e[0]) is Node:
+                nxt = e[0]
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    stack.append(nxt)
+    return deps
+
+
+def _check_nan(node, grads):
+    for i, g in enumerate(grads):
+        if g is not None and g.dtype.is_floating_point and bool(g._device.xp.isnan(g._data).any()):
+            where = ""
+            if node.trace:
+                frame = next((f for f in reversed(node.trace) if not f.filename.startswith(_PKG)), node.trace[-1])
+                where = f"\nThe forward op was called at {frame.filename}:{frame.lineno}: {frame.line}"
+            raise AutogradError(f"Function '{node.name()}' returned nan values in its {i}th output.{where}")
+
+
+def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
+    """Backpropagate from `roots` (output tensors) seeded with `grad_roots`.
+
+    With `inputs` None, gradients accumulate into leaves' `.grad` (Tensor.backward); otherwise the gradients of
+    `inputs` are returned and no `.grad` is touched (autograd.grad).
+    """
+    prev_mode = GradMode.enabled
+    GradMode.enabled = bool(create_graph)
+    try:
+        return _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
+    finally:
+        GradMode.enabled = prev_mode
+
+
+def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
+    buffers = {}  # node -> [grad per output]
+    leaf_grads = {}  # id(leaf) -> grad, when capturing for autograd.grad
+    shared = set()  # ids of grad tensors held in more than one place (must be copied before being stored)
+    want = None
+    if inputs is not None:
+        want = {}
+        for i, t in enumerate(inputs):
+            want[id(t) if t._node is None else (id(t._node), t._out)] = i
+        captured = [None] * len(inputs)
+
+    def deliver_leaf(leaf, g):
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                out = hook(g)
+                if out is not None:
+                    g = out
+        if want is not None:
+            key = id(leaf)
+            if key in want:
+                prev = leaf_grads.get(key)
+                leaf_grads[key] = g if prev is None else prev + g
+            return
+        if g.shape != leaf.shape:
+            raise ShapeError(f"backward: gradient of shape {fmt_shape(g.shape)} for a leaf of shape "
+                             f"{fmt_shape(leaf.shape)}")
+        if leaf.grad is None:
+            # A grad still held elsewhere (the caller's gradient, another leaf's, a view of one) is copied so a
+            # later in-place accumulation or zero_() on one .grad cannot change another.
+            if id(g) in shared or g._base is not None:
+                g = g.detach().clone() if not create_graph else g.clone()
+            leaf.grad = g if create_graph else g.detach()
+        elif create_graph or leaf.grad.requires_grad:
+            leaf.grad = leaf.grad + g
+        else:
+            leaf.grad._data += g._data.astype(leaf.grad._data.dtype, copy=False)
+            leaf.grad._bump()
+
+    root_nodes = []
+    for t, g in zip(roots, grad_roots):
+        shared.add(id(g))
+        if t._node is None:
+            deliver_leaf(t, g)
+            continue
+        root_nodes.append(t._node)
+        buf = buffers.setdefault(t._node, [None] * t._node.n_out)
+        buf[t._out] = g if buf[t._out] is None else buf[t._out] + g
+
+    deps = _toposort(root_nodes)
+    ready = [n for n in set(root_nodes) if deps[n] == 0]
+    while ready:
+        node = ready.pop()
+        grads = buffers.pop(node)
+        if node.pre_hooks:
+            for k, hooks in node.pre_hooks.items():
+                for hook in hooks:
+                    if grads[k] is not None:
+                        out = hook(grads[k])
+                        if out is not None:
+                            grads[k] = out
+        if want is not None:
+            for k, g in enumerate(grads):
+                i = want.get((id(node), k))
+                if i is not None:
+                    captured[i] = g
+        vjp_out = _apply_vjp(node, grads, create_graph)
+        if not retain_graph:
+            node.release()
+        for e, g, shape in zip(node.edges, vjp_out, node.shapes):
+            if e is None or g is None:
+                continue
+            if g.shape != shape:
+                g = _sum_to(g, shape)
+            elif any(g is h for h in grads):
+                shared.add(id(g))  # passed through unchanged (add, reshape of same shape): still held upstream
+            target, k = e
+            if type(target) is Node:
+                buf = buffers.get(target)
+                if buf is None:
+                    buf = buffers[target] = [None] * target.n_out
+                buf[k] = g if buf[k] is None else buf[k] + g
+                deps[target] -= 1
+                if deps[target] == 0:
+                    ready.append(target)
+            else:
+                deliver_leaf(target, g)
+    if want is None:
+        return None
+    for key, i in want.items():
+        if type(key) is int and key in leaf_grads:
+            captured[i] = leaf_grads[key]
+    for i, g in enumerate(captured):
+        if g is None and not allow_unused:
+            raise AutogradError(
+                f"autograd.grad: input {i} (shape {fmt_shape(inputs[i].shape)}) was not used in the graph of the "
+                "outputs (or does not require grad). Pass allow_unused=True if this is expected."
+            )
+    return captured
+
+
+def _apply_vjp(node, grads, create_graph):
+    if node.n_out == 1:
+        g = grads[0]
+        if g is None:
+            return (None,) * len(node.edges)
+        out = node.prim.vjp(node, g)
+    else:
+        out = node.prim.vjp(node, *grads)
+    if type(out) is not tuple:
+        out = (out,)
+    if node.hooks:
+        for hook in node.hooks:
+            res = hook(out, tuple(grads))
+            if res is not None:
+                out = tuple(res)
+    if GradMode.anomaly or node.trace is not None:
+        _check_nan(node, out)
+    return out

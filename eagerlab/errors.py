@@ -1,0 +1,29 @@
+"""Typed errors. Each subclasses the builtin a Python or PyTorch user would catch, so `except ValueError` works."""
+
+
+class ShapeError(ValueError):
+    """Operand shapes that do not fit the op (broadcasting, matmul inner dims, reshape sizes, ...)."""
+
+
+class DTypeError(TypeError):
+    """An operand dtype the op does not accept (int tensor requiring grad, float index, ...)."""
+
+
+class DeviceError(RuntimeError):
+    """Operands on different devices, or a device that is not available."""
+
+
+class AutogradError(RuntimeError):
+    """Misuse of autograd: stale saved tensors, backward twice, in-place on a leaf that requires grad."""
+
+
+class IndexOutOfRange(IndexError):
+    """An index outside a dimension's size."""
+
+
+class UnsupportedError(RuntimeError):
+    """A feature eagerlab does not support yet; the message says what."""
+
+
+def fmt_shape(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

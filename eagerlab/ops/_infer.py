@@ -1,0 +1,124 @@
+"""Shared shape/dtype rules for `infer`, and the argument normalizers the public ops use (dims, promotion)."""
+import numpy as np
+
+from .._tensor import Tensor
+from ..backend import as_dtype, get_default_dtype, result_type
+from ..backend.dtypes import FLOAT, bool_
+from ..errors import DTypeError, ShapeError, fmt_shape
+from ._registry import Aval
+
+
+def _aval_of(x):
+    return x if isinstance(x, Aval) else None
+
+
+def broadcast_shapes(op, *shapes):
+    """Broadcast shapes as numpy/PyTorch do; ShapeError names the op and every shape."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(
+            f"{op}: the shapes {' and '.join(fmt_shape(s) for s in shapes)} cannot be broadcast together "
+            "(sizes must match or be 1 in each trailing dimension)"
+        ) from None
+
+
+def same(x, **attrs):
+    """Output is like the (single) input."""
+    return Aval(x.shape, x.dtype, x.device)
+
+
+def elementwise(*operands, **attrs):
+    """Broadcast tensor operands; the dtype is the first tensor's (inputs are promoted before bind)."""
+    tensors = [a for a in operands if isinstance(a, Aval)]
+    shape = broadcast_shapes("elementwise", *[a.shape for a in tensors]) if len(tensors) > 1 else tensors[0].shape
+    return Aval(shape, tensors[0].dtype, tensors[0].device)
+
+
+def predicate(*operands, **attrs):
+    """Broadcast, bool output (comparisons, isnan, logical ops)."""
+    out = elementwise(*operands)
+    return Aval(out.shape, bool_, out.device)
+
+
+def by_eval(prim):
+    """An infer rule for ops whose shape rule *is* the backend's (indexing, einsum): run impl on zero-stride
+    dummies of the input shapes. Used only where writing the rule out would duplicate numpy."""
+
+    def infer(*operands, **attrs):
+        dev = next(a.device for a in operands if isinstance(a, Aval))
+        xp = np
+        args = [np.broadcast_to(np.zeros((), a.dtype.np), a.shape) if isinstance(a, Aval) else a for a in operands]
+        out = prim.impl(xp, *args, **attrs)
+        from ..backend import from_numpy_dtype
+
+        if isinstance(out, tuple):
+            return tuple(Aval(o.shape, from_numpy_dtype(o.dtype), dev) for o in out)
+        return Aval(out.shape, from_numpy_dtype(out.dtype), dev)
+
+    return infer
+
+
+def promote(op, *operands):
+    """Cast tensor operands to PyTorch's result type; Python scalars stay as they are (weak-typed).
+
+    Returns (dtype, operands)."""
+    from .elementwise import cast
+
+    dt = result_type(*operands)
+    return dt, tuple(cast(x, dt) if isinstance(x, Tensor) and x.dtype is not dt else _check_scalar(op, x)
+                     for x in operands)
+
+
+def _check_scalar(op, x):
+    if isinstance(x, Tensor) or isinstance(x, (bool, int, float)):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    raise DTypeError(f"{op}: expected a Tensor or a Python number, got {type(x).__name__}")
+
+
+def to_float(op, x):
+    """Integer/bool inputs of float-valued ops (exp, sqrt, mean, ...) are cast to the default float type."""
+    from .elementwise import cast
+
+    if x.dtype.category != FLOAT:
+        return cast(x, get_default_dtype())
+    return x
+
+
+def norm_dims(op, dim, ndim):
+    """A sorted tuple of non-negative dims from None (all), an int or a sequence; errors name the op."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    n = max(ndim, 1)
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+        if not -n <= d < n:
+            raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+        d = int(d) % n
+        if d in out:
+            raise ValueError(f"{op}: dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return tuple(sorted(out)) if ndim else ()
+
+
+def norm_dim(op, dim, ndim):
+    return norm_dims(op, dim, ndim)[0] if ndim else 0
+
+
+def as_tensor_arg(op, x, like):
+    """Wrap a Python number or array-like into a tensor on `like`'s device (for ops that need tensors)."""
+    if isinstance(x, Tensor):
+        return x
+    from .creation import tensor
+
+    return tensor(x, device=like.device, dtype=None if not isinstance(x, float) else like.dtype
+                  if like.dtype.is_floating_point else None)
+
+
+def resolve_dtype(d):
+    return None if d is None else as_dtype(d)

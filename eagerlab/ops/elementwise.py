@@ -1,0 +1,113 @@
+"""Unary elementwise math (exp, log, sqrt, trig, rounding, ...) and dtype casts."""
+from .._tensor import Tensor
+from ..backend import as_dtype
+from . import _infer as I
+from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
+
+
+# ---- cast ----------------------------------------------------------------------------------------------
+def _cast_infer(x, dtype, src):
+    return Aval(x.shape, dtype, x.device)
+
+
+cast_p = primitive("cast", _cast_infer)(lambda xp, x, dtype, src: x.astype(dtype.np))
+
+
+@cast_p.defvjp
+def _(ctx, g):
+    src = ctx.attrs["src"]
+    return (cast(g, src) if src.is_floating_point else None),
+
+
+def cast(x, dtype):
+    """x converted to `dtype` (differentiable between floating types). `Tensor.to(dtype)` calls this."""
+    dtype = as_dtype(dtype)
+    if x.dtype is dtype:
+        return x
+    return bind(cast_p, x, dtype=dtype, src=x.dtype)
+
+
+def _unary_samples(domain="real"):
+    """Samples for unary ops; domain 'positive' keeps inputs > 0 (log, sqrt), 'unit' inside (-1, 1)."""
+
+    def draw(rng, shape):
+        x = rng.standard_normal(shape)
+        if domain == "positive":
+            return abs(x) + 0.1
+        if domain == "unit":
+            return (rng.random(shape) * 1.8 - 0.9)
+        if domain == "away_from_int":  # rounding ops: gradients are zero, keep finite differences off the jumps
+            return x.round(0) + 0.25 + 0.5 * rng.random(shape)
+        return x
+
+    def samples(rng):
+        return [Sample(draw(rng, (3, 4))), Sample(draw(rng, ())), Sample(draw(rng, (0, 2)), note="empty"),
+                Sample(draw(rng, (4, 3)).T, note="non-contiguous"), Sample(draw(rng, (2, 3, 2)))]
+
+    return samples
+
+
+def _unary(name, impl, vjp, *, save="in", domain="real", ref=None, torch=None, methods=None, float_only=True,
+           inplace=True):
+    """Define a unary primitive and its public op. save='in'/'out' says what the vjp reads as ctx.saved[0]."""
+    prim = primitive(name, I.same, save_inputs=(0,) if save == "in" else (),
+                     save_outputs=(0,) if save == "out" else ())(impl)
+    if vjp is not None:
+        prim.defvjp(lambda ctx, g: (vjp(g, ctx.saved[0] if ctx.saved else None),))
+
+    def public(input):
+        if float_only:
+            input = I.to_float(name, input)
+        return bind(prim, input)
+
+    public.__name__ = name
+    public.__doc__ = f"Elementwise {name}."
+    fn = op(name, methods=methods if methods is not None else (name,), samples=_unary_samples(domain), ref=ref,
+            torch=torch or name, grad=vjp is not None)(public)
+    if inplace:
+        method(name + "_")(lambda self: apply_inplace(prim, self))
+    return fn
+
+
+neg = _unary("neg", lambda xp, x: -x, lambda g, x: -g, save=None, ref=lambda x: -x,
+             methods=("neg", "negative", "__neg__"), float_only=False)
+negative = neg
+exp = _unary("exp", lambda xp, x: xp.exp(x), lambda g, out: g * out, save="out", ref=lambda x: __import__("numpy").exp(x))
+log = _unary("log", lambda xp, x: xp.log(x), lambda g, x: g / x, domain="positive",
+             ref=lambda x: __import__("numpy").log(x))
+
+
+# ---- copies --------------------------------------------------------------------------------------------
+clone_p = primitive("clone", I.same)(lambda xp, x: xp.array(x, copy=True, order="C"))
+clone_p.defvjp(lambda ctx, g: (g,))
+
+
+@op(methods=("clone",), samples=_unary_samples(), ref=lambda x: x.copy(), torch="clone")
+def clone(input):
+    """A copy with its own memory; gradients flow through."""
+    return bind(clone_p, input)
+
+
+def _contiguous(self):
+    return self if self._data.flags.c_contiguous else clone(self)
+
+
+def _copy_(self, src, non_blocking=False):
+    """Copy `src` (broadcast, cast, moved across devices) into this tensor's memory."""
+    if not isinstance(src, Tensor):
+        from .creation import tensor
+
+        src = tensor(src, dtype=self.dtype, device=self.device)
+    if src.device is not self.device:
+        src = src.to(self.device)
+    if src.dtype is not self.dtype:
+        src = cast(src, self.dtype)
+    copy_p_args = (self, src)
+    return apply_inplace(_copy_p, *copy_p_args)
+
+
+_copy_p = primitive("copy", I.elementwise)(lambda xp, dst, src: xp.broadcast_to(src, dst.shape).copy())
+_copy_p.defvjp(lambda ctx, g: (None, g))
+
+method("contiguous")(_contiguous)
+method("copy_")(_copy_)

@@ -1,0 +1,1 @@
+"""embedding (with padding_idx) and one_hot."""

@@ -1,0 +1,1 @@
+"""Linear algebra: matmul, mm, bmm, einsum, outer, dot, tensordot, addmm, baddbmm, linear."""

@@ -1,0 +1,1 @@
+"""Normalization: layer_norm, batch_norm, group_norm."""

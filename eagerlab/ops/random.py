@@ -1,0 +1,1 @@
+"""Random draws: rand, randn, randint, randperm, bernoulli, multinomial, normal_, uniform_."""

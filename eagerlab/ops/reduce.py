@@ -1,0 +1,88 @@
+"""Reductions: sum, mean, var/std, prod, max/min, amax/amin, argmax/argmin, logsumexp, norm, cumsum, ..."""
+import numpy as np
+
+from .._tensor import Tensor
+from ..backend import as_dtype
+from ..backend.dtypes import BOOL, INT, int64
+from ..errors import ShapeError, fmt_shape
+from . import _infer as I
+from ._registry import Aval, Sample, bind, op, primitive
+
+
+def _reduced_shape(shape, dims, keepdim):
+    if keepdim:
+        return tuple(1 if i in dims else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+def _sum_infer(x, dims, keepdim):
+    return Aval(_reduced_shape(x.shape, dims, keepdim), x.dtype, x.device)
+
+
+sum_p = primitive("sum", _sum_infer)(lambda xp, x, dims, keepdim: xp.sum(x, axis=dims, keepdims=keepdim,
+                                                                         dtype=x.dtype))
+
+
+@sum_p.defvjp
+def _(ctx, g):
+    from .shape import expand, reshape
+
+    shape = ctx.shapes[0]
+    if not ctx.attrs["keepdim"]:
+        g = reshape(g, _reduced_shape(shape, ctx.attrs["dims"], True))
+    return expand(g, shape),
+
+
+def sum_to(x, shape):
+    """Sum `x` down to `shape` (the reverse of broadcasting); used by the backward of broadcasting ops."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+    out = bind(sum_p, x, dims=dims, keepdim=True)
+    if lead:
+        from .shape import reshape
+
+        out = reshape(out, shape)
+    return out
+
+
+def _accum_dtype(x, dtype):
+    """sum/prod of bool and integer tensors accumulate in int64, as in PyTorch."""
+    if dtype is not None:
+        return x.to(as_dtype(dtype))
+    if x.dtype.category in (BOOL, INT) and x.dtype is not int64:
+        return x.to(int64)
+    return x
+
+
+def _reduce_samples(rng):
+    return [Sample(rng.standard_normal((3, 4))), Sample(rng.standard_normal((3, 4)), dim=1),
+            Sample(rng.standard_normal((2, 3, 4)), dim=(0, 2), keepdim=True),
+            Sample(rng.standard_normal((2, 3, 4)), dim=-1), Sample(rng.standard_normal(())),
+            Sample(rng.standard_normal((0, 3)), dim=0, note="empty"),
+            Sample(rng.standard_normal((4, 3)).T, dim=0, note="non-contiguous")]
+
+
+def _np_axis(dim):
+    return tuple(dim) if isinstance(dim, (list, tuple)) else dim
+
+
+@op(methods=("sum",), samples=_reduce_samples, torch="sum",
+    ref=lambda x, dim=None, keepdim=False: np.sum(x, axis=_np_axis(dim), keepdims=keepdim))
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None):
+    """Sum over `dim` (all dims when None); `axis=` is accepted for numpy interop."""
+    if axis is not None:
+        dim = axis
+    x = _accum_dtype(input, dtype)
+    result = bind(sum_p, x, dims=I.norm_dims("sum", dim, x.ndim), keepdim=bool(keepdim))
+    return _maybe_out(result, out)
+
+
+def _maybe_out(result, out):
+    """Support numpy's `out=` protocol (np.sum(t, axis=1) passes out=None)."""
+    if out is None:
+        return result
+    out.copy_(result)
+    return out

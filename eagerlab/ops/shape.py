@@ -1,0 +1,195 @@
+"""Shape ops: reshape/view, permute/transpose, expand, squeeze/unsqueeze, flatten, ... Views share memory."""
+import numpy as np
+
+from .._tensor import Tensor
+from ..errors import ShapeError, fmt_shape
+from . import _infer as I
+from ._registry import Aval, Sample, bind, op, primitive
+
+
+def _shape_arg(op_name, shape):
+    """Accept reshape(2, 3), reshape((2, 3)) and reshape([2, 3])."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op_name}: shape must be ints, got {shape!r}") from None
+
+
+def _infer_reshape_shape(op_name, in_shape, shape):
+    """Resolve a -1 and check the element count, naming both shapes on failure."""
+    n = int(np.prod(in_shape, dtype=np.int64))
+    if shape.count(-1) > 1:
+        raise ShapeError(f"{op_name}: only one dimension can be inferred (-1), got shape {fmt_shape(shape)}")
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if -1 in shape:
+        if known == 0 or n % known:
+            raise ShapeError(f"{op_name}: shape {fmt_shape(shape)} is invalid for input of shape "
+                             f"{fmt_shape(in_shape)} ({n} elements)")
+        shape = tuple(n // known if s == -1 else s for s in shape)
+    elif known != n or any(s < 0 for s in shape):
+        raise ShapeError(f"{op_name}: shape {fmt_shape(shape)} is invalid for input of shape {fmt_shape(in_shape)} "
+                         f"({n} elements)")
+    return shape
+
+
+def _reshape_infer(x, shape):
+    return Aval(_infer_reshape_shape("reshape", x.shape, shape), x.dtype, x.device)
+
+
+reshape_p = primitive("reshape", _reshape_infer, view=True)(lambda xp, x, shape: x.reshape(shape))
+
+
+@reshape_p.defvjp
+def _(ctx, g):
+    return reshape(g, ctx.shapes[0]),
+
+
+def _reshape_samples(rng):
+    return [Sample(rng.standard_normal((3, 4)), (4, 3)), Sample(rng.standard_normal((2, 3, 4)), (-1, 4)),
+            Sample(rng.standard_normal(()), (1, 1)), Sample(rng.standard_normal((4, 3)).T, (12,), note="copies"),
+            Sample(rng.standard_normal((0, 3)), (3, 0))]
+
+
+@op(methods=(), samples=_reshape_samples, torch="reshape", ref=lambda x, shape: x.reshape(shape))
+def reshape(input, *shape):
+    """Same data with a new shape (a view when the layout allows, else a copy)."""
+    shape = _infer_reshape_shape("reshape", input.shape, _shape_arg("reshape", shape))
+    if shape == input._data.shape:
+        return input
+    return bind(reshape_p, input, shape=shape)
+
+
+def _reshape_method(self, *shape):
+    return reshape(self, *shape)
+
+
+def _view(self, *shape):
+    """A view with a new shape; errors (like PyTorch) when the memory layout needs a copy."""
+    from ..backend import as_dtype
+
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+        raise TypeError("view(dtype) is not supported; use .to(dtype)")
+    if not self._data.flags.c_contiguous and self._data.size > 1:
+        raise ShapeError(
+            f"view: view size is not compatible with input tensor's size and stride (shape "
+            f"{fmt_shape(self.shape)}, not contiguous); use .reshape(...) instead."
+        )
+    return reshape(self, *shape)
+
+
+Tensor.reshape = _reshape_method
+Tensor.view = _view
+
+
+def _permute_infer(x, dims):
+    if sorted(dims) != list(range(len(x.shape))):
+        raise ShapeError(f"permute: dims {dims} is not a permutation of the {len(x.shape)} dims of shape "
+                         f"{fmt_shape(x.shape)}")
+    return Aval(tuple(x.shape[d] for d in dims), x.dtype, x.device)
+
+
+permute_p = primitive("permute", _permute_infer, view=True)(lambda xp, x, dims: xp.transpose(x, dims))
+
+
+@permute_p.defvjp
+def _(ctx, g):
+    return bind(permute_p, g, dims=tuple(np.argsort(ctx.attrs["dims"]).tolist())),
+
+
+def _permute_samples(rng):
+    return [Sample(rng.standard_normal((2, 3, 4)), (2, 0, 1)), Sample(rng.standard_normal((3, 4)), (1, 0)),
+            Sample(rng.standard_normal(()), ())]
+
+
+@op(methods=(), samples=_permute_samples, torch="permute", ref=lambda x, dims: np.transpose(x, dims))
+def permute(input, *dims):
+    dims = _shape_arg("permute", dims)
+    n = input.ndim
+    if len(dims) != n:
+        raise ShapeError(f"permute: number of dims {len(dims)} doesn't match the tensor's {n} dims "
+                         f"(shape {fmt_shape(input.shape)})")
+    dims = tuple(I.norm_dim("permute", d, n) for d in dims)
+    if dims == tuple(range(n)):
+        return input
+    return bind(permute_p, input, dims=dims)
+
+
+Tensor.permute = lambda self, *dims: permute(self, *dims)
+
+
+def _transpose_samples(rng):
+    return [Sample(rng.standard_normal((2, 3, 4)), 0, 2), Sample(rng.standard_normal((3, 4)), -1, -2)]
+
+
+@op(methods=("transpose", "swapaxes", "swapdims"), samples=_transpose_samples, torch="transpose",
+    ref=lambda x, a, b: np.swapaxes(x, a, b))
+def transpose(input, dim0, dim1):
+    n = input.ndim
+    d0, d1 = I.norm_dim("transpose", dim0, n), I.norm_dim("transpose", dim1, n)
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(input, *dims)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose a tensor of at most 2 dims."""
+    if input.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, but got shape {fmt_shape(input.shape)}")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+Tensor.t = t
+
+
+def _expand_infer(x, shape):
+    return Aval(I.broadcast_shapes("expand", x.shape, shape), x.dtype, x.device)
+
+
+expand_p = primitive("expand", _expand_infer, view=True)(lambda xp, x, shape: xp.broadcast_to(x, shape))
+
+
+@expand_p.defvjp
+def _(ctx, g):
+    from .reduce import sum_to
+
+    return sum_to(g, ctx.shapes[0]),
+
+
+def _expand_samples(rng):
+    return [Sample(rng.standard_normal((3, 1)), (3, 4)), Sample(rng.standard_normal((4,)), (2, 3, 4)),
+            Sample(rng.standard_normal(()), (2, 2))]
+
+
+@op(methods=("broadcast_to",), samples=_expand_samples, torch="broadcast_to", ref=lambda x, s: np.broadcast_to(x, s))
+def broadcast_to(input, shape):
+    shape = tuple(shape)
+    if shape == input._data.shape:
+        return input
+    target = tuple(input.shape[i - len(shape) + input.ndim] if s == -1 else s for i, s in enumerate(shape))
+    if len(target) < input.ndim or not _broadcastable(input.shape, target) \
+            or tuple(np.broadcast_shapes(input.shape, target)) != target:
+        raise ShapeError(f"expand: the expanded size of the tensor ({fmt_shape(target)}) must match the existing "
+                         f"size {fmt_shape(input.shape)} at non-singleton dimensions")
+    return bind(expand_p, input, shape=target)
+
+
+def _broadcastable(a, b):
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
+
+
+def _expand(self, *shape):
+    return broadcast_to(self, _shape_arg("expand", shape))
+
+
+Tensor.expand = _expand
+Tensor.expand_as = lambda self, other: broadcast_to(self, other.shape)
+expand = broadcast_to
