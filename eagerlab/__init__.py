@@ -3,8 +3,14 @@
 The public function namespace is generated from the op registry (`eagerlab.ops.OPS`) plus the creation,
 autograd and device helpers below, so a new op needs no edit here.
 """
-from . import autograd, backend, cuda, errors, ops
-from ._tensor import Size, Tensor, is_tensor
+import warnings as _warnings
+
+# PyTorch computes log(0) = -inf and 0/0 = nan silently; numpy warns. Silence only warnings raised from
+# eagerlab's own kernels (a filter costs nothing until a warning fires; numpy.errstate per op would cost ~1.5 us).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"eagerlab\.")
+
+from . import autograd, backend, cuda, errors, ops  # noqa: E402
+from ._tensor import Size  # noqa: E402, Tensor, is_tensor
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promote_types, result_type, \
     set_default_dtype

@@ -82,7 +82,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
                 prev = leaf_grads.get(key)
                 leaf_grads[key] = g if prev is None else prev + g
             return
-        if g.shape != leaf.shape:
+        if g._data.shape != leaf._data.shape:
             raise ShapeError(f"backward: gradient of shape {fmt_shape(g.shape)} for a leaf of shape "
                              f"{fmt_shape(leaf.shape)}")
         if leaf.grad is None:
@@ -130,10 +130,12 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
         for e, g, shape in zip(node.edges, vjp_out, node.shapes):
             if e is None or g is None:
                 continue
-            if g.shape != shape:
+            if g._data.shape != shape:
                 g = _sum_to(g, shape)
-            elif any(g is h for h in grads):
-                shared.add(id(g))  # passed through unchanged (add, reshape of same shape): still held upstream
+            else:
+                for h in grads:
+                    if g is h:  # passed through unchanged (add, same-shape reshape): still held upstream
+                        shared.add(id(g))
             target, k = e
             if type(target) is Node:
                 buf = buffers.get(target)

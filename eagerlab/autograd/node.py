@@ -17,12 +17,12 @@ class Node:
     __slots__ = ("prim", "attrs", "edges", "shapes", "needs", "_saved", "_versions", "n_out", "pre_hooks",
                  "hooks", "trace", "__weakref__")
 
-    def __init__(self, prim, attrs, edges, shapes, n_out):
+    def __init__(self, prim, attrs, edges, shapes, n_out, needs=None):
         self.prim = prim
         self.attrs = attrs
         self.edges = edges
         self.shapes = shapes
-        self.needs = tuple(e is not None for e in edges)
+        self.needs = needs if needs is not None else tuple(e is not None for e in edges)
         self.n_out = n_out
         self._saved = ()
         self._versions = ()

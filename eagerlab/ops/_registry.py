@@ -110,7 +110,7 @@ def bind(prim, *args, **attrs):
     if dev is None:
         dev = Device(attrs.get("device", CPU))
     try:
-        out = prim.impl(dev.xp, *arrays, **attrs)
+        out = prim.impl(dev._xp or dev.xp, *arrays, **attrs)
     except Exception as exc:  # turn a backend error into a typed one that names the op and operands
         raise _explain(prim, args, attrs, exc) from exc
     if grad and GradMode.enabled and prim.vjp is not None:
@@ -126,16 +126,19 @@ def bind(prim, *args, **attrs):
 def _record(prim, args, attrs, out, dev):
     edges = []
     shapes = []
+    needs = []
     for a in args:
         if isinstance(a, Tensor):
             shapes.append(a._data.shape)
             if a.requires_grad:
                 edges.append((a._node, a._out) if a._node is not None else (a, -1))
+                needs.append(True)
                 continue
         else:
             shapes.append(None)
         edges.append(None)
-    node = Node(prim, attrs, tuple(edges), tuple(shapes), prim.n_out)
+        needs.append(False)
+    node = Node(prim, attrs, tuple(edges), tuple(shapes), prim.n_out, tuple(needs))
     if prim.n_out == 1:
         t = Tensor._make(out, dev, True)
         t._node = node

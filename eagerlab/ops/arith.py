@@ -27,6 +27,8 @@ def _operands(opname, a, b):
 
 
 def _binary(prim, a, b):
+    if type(a) is Tensor and type(b) is Tensor and a._data.dtype == b._data.dtype:  # the hot case, inlined
+        return bind(prim, a, b)
     a, b = _operands(prim.name, a, b)
     return bind(prim, a, b)
 
@@ -72,7 +74,7 @@ def _binary_samples(positive_b=False, nonzero=False):
 add_p = primitive("add", I.elementwise)(lambda xp, a, b: a + b)
 sub_p = primitive("sub", I.elementwise)(lambda xp, a, b: a - b)
 mul_p = primitive("mul", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b: a * b)
-div_p = primitive("div", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b: a / b)
+div_p = primitive("div", I.elementwise, save_inputs=(1,), save_outputs=(0,))(lambda xp, a, b: a / b)
 
 
 @add_p.defvjp
@@ -93,10 +95,9 @@ def _(ctx, g):
 
 @div_p.defvjp
 def _(ctx, g):
-    a, b = ctx.saved
-    ga = g / b if ctx.needs[0] else None
-    gb = -(g * a) / (b * b) if ctx.needs[1] else None
-    return ga, gb
+    b, out = ctx.saved
+    ga = g / b
+    return (ga if ctx.needs[0] else None), (-ga * out if ctx.needs[1] else None)  # d(a/b)/db = -(a/b)/b
 
 
 def _scaled(x, alpha, opname):

@@ -1,0 +1,32 @@
+"""Shared timing helpers: best-of-N wall time per call, and optional PyTorch."""
+import time
+
+
+def per_call_us(fn, min_time=0.2, repeats=5):
+    """Best mean time of one call, in microseconds, over `repeats` runs of at least `min_time` seconds each."""
+    fn()
+    n = 1
+    while True:  # find a loop count that takes about min_time
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time:
+            break
+        n = max(n * 2, int(n * min_time / max(dt, 1e-9)))
+    best = dt / n
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best * 1e6
+
+
+def try_torch():
+    """PyTorch if installed (single-threaded like numpy's elementwise ops? no: left at its defaults)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
