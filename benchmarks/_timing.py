@@ -24,7 +24,7 @@ def per_call_us(fn, min_time=0.2, repeats=5):
 
 
 def try_torch():
-    """PyTorch if installed (single-threaded like numpy's elementwise ops? no: left at its defaults)."""
+    """PyTorch if installed (at its default thread settings), else None."""
     try:
         import torch
     except ImportError:

@@ -10,7 +10,7 @@ import warnings as _warnings
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"eagerlab\.")
 
 from . import autograd, backend, cuda, errors, ops  # noqa: E402
-from ._tensor import Size  # noqa: E402, Tensor, is_tensor
+from ._tensor import Size, Tensor, is_tensor  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promote_types, result_type, \
     set_default_dtype

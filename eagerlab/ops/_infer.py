@@ -18,7 +18,7 @@ def broadcast_shapes(op, *shapes):
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
         raise ShapeError(
-            f"{op}: the shapes {' and '.join(fmt_shape(s) for s in shapes)} cannot be broadcast together "
+            (f"{op}: " if op else "") + f"the shapes {' and '.join(fmt_shape(s) for s in shapes)} cannot be broadcast together "
             "(sizes must match or be 1 in each trailing dimension)"
         ) from None
 
@@ -31,7 +31,7 @@ def same(x, **attrs):
 def elementwise(*operands, **attrs):
     """Broadcast tensor operands; the dtype is the first tensor's (inputs are promoted before bind)."""
     tensors = [a for a in operands if isinstance(a, Aval)]
-    shape = broadcast_shapes("elementwise", *[a.shape for a in tensors]) if len(tensors) > 1 else tensors[0].shape
+    shape = broadcast_shapes(None, *[a.shape for a in tensors]) if len(tensors) > 1 else tensors[0].shape
     return Aval(shape, tensors[0].dtype, tensors[0].device)
 
 

@@ -156,7 +156,8 @@ def _record(prim, args, attrs, out, dev):
             outs.append(t)
         result = tuple(outs)
     if prim.save_inputs or prim.save_outputs:
-        node.save([args[i] for i in prim.save_inputs], [outs[i] for i in prim.save_outputs])
+        n = len(args)  # ops with a variable number of inputs declare the largest range they may save
+        node.save([args[i] for i in prim.save_inputs if i < n], [outs[i] for i in prim.save_outputs])
     return result
 
 
@@ -242,7 +243,8 @@ def _explain(prim, args, attrs, exc):
     try:
         prim.infer(*avals, **attrs)
     except (ShapeError, DTypeError, IndexOutOfRange, DeviceError, UnsupportedError) as e:
-        return e
+        # shared infer rules (broadcasting, ...) do not know which op called them: name it here
+        return e if str(e).startswith(prim.name) else type(e)(f"{prim.name}: {e}")
     except Exception:
         pass
     if isinstance(exc, (ShapeError, DTypeError, IndexOutOfRange, DeviceError, UnsupportedError)):

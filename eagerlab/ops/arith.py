@@ -305,7 +305,10 @@ def _predicate(name, fn, methods, torch_name, ref, logical=False):
 
     public.__name__ = name
     public.__doc__ = f"Elementwise {name}; a bool tensor."
-    return op(name, methods=methods, samples=_binary_samples(), grad=False, ref=ref, torch=torch_name)(public)
+    def oracle(torch, a, b):  # torch's comparison/logical functions want a Tensor as `other`
+        return getattr(torch, torch_name)(a, b if isinstance(b, torch.Tensor) else torch.as_tensor(b))
+
+    return op(name, methods=methods, samples=_binary_samples(), grad=False, ref=ref, torch=oracle)(public)
 
 
 eq = _predicate("eq", lambda xp, a, b: a == b, ("eq", "__eq__"), "eq", lambda a, b: a == b)

@@ -1,4 +1,6 @@
 """Unary elementwise math (exp, log, sqrt, trig, rounding, ...) and dtype casts."""
+import numpy as np
+
 from .._tensor import Tensor
 from ..backend import as_dtype
 from . import _infer as I
@@ -33,7 +35,7 @@ def _unary_samples(domain="real"):
     def draw(rng, shape):
         x = rng.standard_normal(shape)
         if domain == "positive":
-            return abs(x) + 0.1
+            return np.abs(x) + 0.1
         if domain == "unit":
             return (rng.random(shape) * 1.8 - 0.9)
         if domain == "away_from_int":  # rounding ops: gradients are zero, keep finite differences off the jumps
@@ -76,6 +78,22 @@ exp = _unary("exp", lambda xp, x: xp.exp(x), lambda g, out: g * out, save="out",
 log = _unary("log", lambda xp, x: xp.log(x), lambda g, x: g / x, domain="positive",
              ref=lambda x: __import__("numpy").log(x))
 
+sqrt = _unary("sqrt", lambda xp, x: xp.sqrt(x), lambda g, out: g / (2 * out), save="out", domain="positive",
+              ref=lambda x: __import__("numpy").sqrt(x))
+sin = _unary("sin", lambda xp, x: xp.sin(x), lambda g, x: g * cos(x), ref=lambda x: __import__("numpy").sin(x))
+cos = _unary("cos", lambda xp, x: xp.cos(x), lambda g, x: -g * sin(x), ref=lambda x: __import__("numpy").cos(x))
+sign = _unary("sign", lambda xp, x: xp.sign(x), lambda g, x: g * 0, save=None, float_only=False,
+              ref=lambda x: __import__("numpy").sign(x))
+absolute = _unary("abs", lambda xp, x: xp.abs(x), lambda g, x: g * sign(x), float_only=False, domain="away_from_int",
+             ref=lambda x: __import__("numpy").abs(x), methods=("abs", "__abs__", "absolute"))
+# Rounding is piecewise constant: its gradient is zero almost everywhere (as in PyTorch).
+floor = _unary("floor", lambda xp, x: xp.floor(x), lambda g, x: g * 0, save=None, domain="away_from_int",
+               float_only=False, ref=lambda x: __import__("numpy").floor(x))
+ceil = _unary("ceil", lambda xp, x: xp.ceil(x), lambda g, x: g * 0, save=None, domain="away_from_int",
+              float_only=False, ref=lambda x: __import__("numpy").ceil(x))
+trunc = _unary("trunc", lambda xp, x: xp.trunc(x), lambda g, x: g * 0, save=None, domain="away_from_int",
+               float_only=False, ref=lambda x: __import__("numpy").trunc(x))
+
 
 # ---- copies --------------------------------------------------------------------------------------------
 clone_p = primitive("clone", I.same)(lambda xp, x: xp.array(x, copy=True, order="C"))
@@ -94,20 +112,11 @@ def _contiguous(self):
 
 def _copy_(self, src, non_blocking=False):
     """Copy `src` (broadcast, cast, moved across devices) into this tensor's memory."""
-    if not isinstance(src, Tensor):
-        from .creation import tensor
-
-        src = tensor(src, dtype=self.dtype, device=self.device)
-    if src.device is not self.device:
+    if isinstance(src, Tensor) and src.device is not self.device:
         src = src.to(self.device)
-    if src.dtype is not self.dtype:
-        src = cast(src, self.dtype)
-    copy_p_args = (self, src)
-    return apply_inplace(_copy_p, *copy_p_args)
+    self[...] = src
+    return self
 
-
-_copy_p = primitive("copy", I.elementwise)(lambda xp, dst, src: xp.broadcast_to(src, dst.shape).copy())
-_copy_p.defvjp(lambda ctx, g: (None, g))
 
 method("contiguous")(_contiguous)
 method("copy_")(_copy_)

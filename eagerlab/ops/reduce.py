@@ -86,3 +86,54 @@ def _maybe_out(result, out):
         return result
     out.copy_(result)
     return out
+
+
+@op(methods=("mean",), samples=_reduce_samples, torch="mean",
+    ref=lambda x, dim=None, keepdim=False: np.mean(x, axis=_np_axis(dim), keepdims=keepdim))
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None):
+    """Mean over `dim` (all dims when None). Integer tensors need dtype=, as in PyTorch."""
+    if axis is not None:
+        dim = axis
+    x = input.to(as_dtype(dtype)) if dtype is not None else input
+    if not x.dtype.is_floating_point:
+        from ..errors import DTypeError
+
+        raise DTypeError(f"mean: could not infer output dtype. Input dtype must be floating point, got {x.dtype.name}"
+                         "; pass dtype= or convert with .float()")
+    dims = I.norm_dims("mean", dim, x.ndim)
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    total = bind(sum_p, x, dims=dims, keepdim=bool(keepdim))
+    return _maybe_out(total / count if count else total * float("nan"), out)
+
+
+def _argmax_infer(x, dim, keepdim):
+    if dim is None:
+        return Aval((1,) * len(x.shape) if keepdim else (), int64, x.device)
+    return Aval(_reduced_shape(x.shape, (dim,), keepdim), int64, x.device)
+
+
+def _argmax_impl(xp, x, dim, keepdim):
+    if dim is None:
+        out = xp.argmax(x.reshape(-1)).astype(xp.int64)
+        return out.reshape((1,) * x.ndim) if keepdim else out
+    return xp.argmax(x, axis=dim, keepdims=keepdim).astype(xp.int64)
+
+
+argmax_p = primitive("argmax", _argmax_infer)(_argmax_impl)
+
+
+def _argmax_samples(rng):
+    return [Sample(rng.standard_normal((3, 4)), grad=False), Sample(rng.standard_normal((3, 4)), dim=1, grad=False),
+            Sample(rng.standard_normal((2, 3, 4)), dim=0, keepdim=True, grad=False)]
+
+
+@op(methods=("argmax",), samples=_argmax_samples, torch="argmax", grad=False,
+    ref=lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim))
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest value (over the flattened tensor when dim is None)."""
+    if input.numel() == 0:
+        raise ShapeError(f"argmax: expected a non-empty tensor, got shape {fmt_shape(input.shape)}")
+    return bind(argmax_p, input, dim=None if dim is None else I.norm_dim("argmax", dim, input.ndim),
+                keepdim=bool(keepdim))

@@ -193,3 +193,23 @@ def _expand(self, *shape):
 Tensor.expand = _expand
 Tensor.expand_as = lambda self, other: broadcast_to(self, other.shape)
 expand = broadcast_to
+
+
+def _unsqueeze_infer(x, dim):
+    return Aval(x.shape[:dim] + (1,) + x.shape[dim:], x.dtype, x.device)
+
+
+unsqueeze_p = primitive("unsqueeze", _unsqueeze_infer, view=True)(lambda xp, x, dim: xp.expand_dims(x, dim))
+unsqueeze_p.defvjp(lambda ctx, g: (reshape(g, ctx.shapes[0]),))
+
+
+def _unsqueeze_samples(rng):
+    return [Sample(rng.standard_normal((3, 4)), 1), Sample(rng.standard_normal((3,)), -1),
+            Sample(rng.standard_normal(()), 0)]
+
+
+@op(methods=("unsqueeze",), samples=_unsqueeze_samples, torch="unsqueeze", ref=np.expand_dims)
+def unsqueeze(input, dim):
+    """A view with a size-1 dim inserted at `dim` (negative dims count from the new rank)."""
+    return bind(unsqueeze_p, input, dim=I.norm_dim("unsqueeze", dim, input.ndim + 1))
+

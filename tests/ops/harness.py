@@ -75,7 +75,7 @@ def torch_args(torch, sample):
         if isinstance(a, np.generic):
             a = np.asarray(a)
         if isinstance(a, np.ndarray):
-            return torch.from_numpy(np.ascontiguousarray(a).copy())
+            return torch.from_numpy(np.array(a, order="C", copy=True))  # ascontiguousarray makes 0-d 1-d
         if isinstance(a, (list, tuple)) and a and all(isinstance(x, np.ndarray) for x in a):
             return type(a)(conv(x) for x in a)
         return a

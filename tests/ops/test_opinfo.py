@@ -55,7 +55,9 @@ def test_every_primitive_is_exercised_and_infer_agrees():
     finally:
         Interpreter.tracer = None
     assert not spy.mismatches, f"infer disagrees with eager output: {spy.mismatches[:10]}"
-    unexercised = sorted(set(PRIMITIVES) - spy.seen)
+    # moving between devices needs a second device: exercised by tests/test_devices.py on a GPU machine
+    exempt = set() if eagerlab.cuda.is_available() else {"to_device"}
+    unexercised = sorted(set(PRIMITIVES) - spy.seen - exempt)
     assert not unexercised, f"primitives no sample exercises (add samples): {unexercised}"
 
 

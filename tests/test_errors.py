@@ -1,0 +1,93 @@
+"""Bad calls raise typed errors (subclasses of ValueError/TypeError/RuntimeError/IndexError) whose messages name
+the op and the offending shapes, dtypes or devices."""
+import numpy as np
+import pytest
+
+import eagerlab as el
+from eagerlab._tensor import Tensor
+from eagerlab.errors import AutogradError, DeviceError, DTypeError, ShapeError
+
+def fake_cuda(*shape):
+    return Tensor._make(np.ones(shape, np.float32), el.device("cuda:0"))
+
+
+def stale_saved():
+    x = el.ones(3, requires_grad=True)
+    y = x.exp()
+    y.mul_(2)
+    y.sum().backward()
+
+
+def inplace_leaf():
+    el.ones(3, requires_grad=True).add_(1)
+
+
+def backward_twice():
+    y = (el.ones(2, requires_grad=True) * 2).sum()
+    y.backward()
+    y.backward()
+
+
+CASES = [
+    # (id, call, error type, fragments that must all appear in the message)
+    ("add-broadcast", lambda: el.ones(2, 3) + el.ones(4), ShapeError, ["add", "(2, 3)", "(4,)"]),
+    ("mul-broadcast", lambda: el.ones(2, 3) * el.ones(3, 2), ShapeError, ["mul", "(2, 3)", "(3, 2)"]),
+    ("sub-broadcast", lambda: el.ones(5) - el.ones(4), ShapeError, ["sub", "(5,)", "(4,)"]),
+    ("div-broadcast", lambda: el.ones(2, 2) / el.ones(3), ShapeError, ["div", "(2, 2)", "(3,)"]),
+    ("pow-broadcast", lambda: el.ones(2) ** el.ones(3), ShapeError, ["pow", "(2,)", "(3,)"]),
+    ("eq-broadcast", lambda: el.ones(2) == el.ones(3), ShapeError, ["eq", "(2,)", "(3,)"]),
+    ("where-broadcast", lambda: el.where(el.ones(2).bool(), el.ones(3), el.ones(2)), ShapeError,
+     ["where", "(2,)", "(3,)"]),
+    ("matmul-inner", lambda: el.ones(2, 3) @ el.ones(4, 5), ShapeError, ["matmul", "(2, 3)", "(4, 5)"]),
+    ("mm-rank", lambda: el.mm(el.ones(2, 3, 4), el.ones(4, 5)), ShapeError, ["mm", "(2, 3, 4)"]),
+    ("reshape-size", lambda: el.ones(2, 3).reshape(4, 2), ShapeError, ["reshape", "(4, 2)", "(2, 3)"]),
+    ("view-noncontig", lambda: el.ones(2, 3).T.view(6), ShapeError, ["view", "(3, 2)"]),
+    ("expand-size", lambda: el.ones(2, 3).expand(4, 3), ShapeError, ["expand", "(4, 3)", "(2, 3)"]),
+    ("permute-dims", lambda: el.ones(2, 3).permute(0, 1, 2), ShapeError, ["permute", "(2, 3)"]),
+    ("sum-dim", lambda: el.ones(2, 3).sum(dim=2), IndexError, ["sum", "[-2, 1]", "2"]),
+    ("transpose-dim", lambda: el.ones(2, 3).transpose(0, 5), IndexError, ["transpose", "5"]),
+    ("squeeze-dim", lambda: el.ones(2, 3).unsqueeze(4), IndexError, ["unsqueeze", "4"]),
+    ("index-range", lambda: el.ones(2, 3)[5], IndexError, ["5", "size 2"]),
+    ("float-index", lambda: el.ones(3)[el.ones(2)], DTypeError, ["float32"]),
+    ("int-requires-grad", lambda: el.tensor([1, 2], requires_grad=True), DTypeError, ["int64", "floating point"]),
+    ("int-requires-grad-", lambda: el.arange(3).requires_grad_(), DTypeError, ["int64"]),
+    ("bool-sub", lambda: el.ones(2).bool() - el.ones(2).bool(), DTypeError, ["sub", "bool"]),
+    ("inplace-int-float", lambda: el.arange(3).add_(0.5), DTypeError, ["add_", "float32", "int64"]),
+    ("device-mix", lambda: el.ones(3) + fake_cuda(3), DeviceError, ["add", "cpu", "cuda:0"]),
+    ("device-mix-matmul", lambda: el.ones(2, 3) @ fake_cuda(3, 2), DeviceError, ["matmul", "cpu", "cuda:0"]),
+    ("device-unknown", lambda: el.ones(2).to("tpu"), DeviceError, ["tpu"]),
+    ("stale-saved", stale_saved, AutogradError, ["inplace", "ExpBackward0", "version 1", "(3,)"]),
+    ("inplace-leaf", inplace_leaf, AutogradError, ["leaf", "(3,)"]),
+    ("backward-twice", backward_twice, AutogradError, ["second time"]),
+    ("backward-nonscalar", lambda: (el.ones(3, requires_grad=True) * 2).backward(), AutogradError,
+     ["scalar", "(3,)"]),
+    ("item-many", lambda: el.ones(3).item(), ValueError, ["item", "(3,)"]),
+    ("bool-ambiguous", lambda: bool(el.ones(3)), RuntimeError, ["ambiguous", "(3,)"]),
+    ("numpy-requires-grad", lambda: el.ones(2, requires_grad=True).numpy(), RuntimeError, ["numpy", "detach"]),
+    ("reshape-two-inferred", lambda: el.ones(6).reshape(-1, -1), ShapeError, ["reshape", "(-1, -1)"]),
+    ("matmul-0d", lambda: el.matmul(el.tensor(1.0), el.ones(2)), ShapeError, ["matmul", "()", "(2,)"]),
+    ("log_softmax-dim", lambda: el.ones(2, 3).log_softmax(dim=2), IndexError, ["log_softmax", "2"]),
+    ("argmax-dim", lambda: el.ones(2, 3).argmax(dim=-3), IndexError, ["argmax", "-3"]),
+    ("argmax-empty", lambda: el.ones(0).argmax(), ShapeError, ["argmax", "(0,)"]),
+    ("mean-int", lambda: el.arange(3).mean(), DTypeError, ["mean", "int64"]),
+    ("setitem-shape", lambda: el.zeros(2, 3).__setitem__(0, el.ones(4)), ShapeError, ["setitem", "(4,)"]),
+    ("where-cond-dtype", lambda: el.where(el.ones(2), el.ones(2), el.ones(2)), DTypeError, ["where", "float32"]),
+    ("default-dtype-int", lambda: el.set_default_dtype(el.int64), TypeError, ["set_default_dtype", "int64"]),
+    ("generator-seed", lambda: el.Generator().manual_seed(-1), ValueError, ["manual_seed", "-1"]),
+    ("broadcast_to-rank", lambda: el.ones(2, 3).broadcast_to((3,)), ShapeError, ["expand", "(2, 3)"]),
+    ("dtype-unknown", lambda: el.ones(2, dtype="complex64"), TypeError, ["complex64"]),
+]
+
+
+@pytest.mark.parametrize("call,error,fragments", [pytest.param(c, e, f, id=i) for i, c, e, f in CASES])
+def test_bad_call_raises_typed_error_naming_op_and_operands(call, error, fragments):
+    assert issubclass(error, (ValueError, TypeError, RuntimeError, IndexError))
+    with pytest.raises(error) as info:
+        call()
+    msg = str(info.value)
+    for frag in fragments:
+        assert frag in msg, f"{frag!r} not in {msg!r}"
+
+
+def test_there_are_at_least_40_cases():
+    assert len(CASES) >= 40

@@ -1,0 +1,25 @@
+"""`import eagerlab` stays cheap: under 0.3 s and 60 MB (PyTorch: about 1.5 s and 220 MB), and never imports cupy
+or torch."""
+import json
+import subprocess
+import sys
+
+CODE = """
+import json, sys, time
+t = time.perf_counter()
+import eagerlab
+dt = time.perf_counter() - t
+# VmHWM (peak resident memory of this process image); ru_maxrss would include the parent's peak across exec
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+print(json.dumps({"seconds": dt, "max_rss_mb": hwm / 1024,
+                  "cupy": "cupy" in sys.modules, "torch": "torch" in sys.modules}))
+"""
+
+
+def test_import_is_fast_and_small():
+    runs = [json.loads(subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
+                                      check=True).stdout) for _ in range(3)]
+    best = min(r["seconds"] for r in runs)
+    assert best < 0.3, runs
+    assert max(r["max_rss_mb"] for r in runs) < 60, runs
+    assert not any(r["cupy"] or r["torch"] for r in runs), runs
