@@ -9,6 +9,8 @@ is the backward written in eagerlab ops (so higher-order gradients and traced ba
 `bind` hands a primitive to the current interpreter: eager (run impl, record a tape Node when a gradient is
 needed) or, while a function is being traced, the tracer (issue: graph capture).
 """
+from numpy import asarray as _np_asarray, generic as _np_scalar
+
 from .._tensor import Tensor
 from ..autograd.grad_mode import GradMode
 from ..autograd.node import Node
@@ -113,6 +115,8 @@ def bind(prim, *args, **attrs):
         out = prim.impl(dev._xp or dev.xp, *arrays, **attrs)
     except Exception as exc:  # turn a backend error into a typed one that names the op and operands
         raise _explain(prim, args, attrs, exc) from exc
+    if prim.n_out == 1 and isinstance(out, _np_scalar):
+        out = _np_asarray(out)  # numpy reductions return scalars; a tensor always holds an array (0-d here)
     if grad and GradMode.enabled and prim.vjp is not None:
         return _record(prim, args, attrs, out, dev)
     if prim.n_out == 1:

@@ -39,7 +39,12 @@ def _fill(template, arrays):
 
 
 # ---- basic indexing: a view ---------------------------------------------------------------------------------
-getitem_p = primitive("getitem", None, view=True)(lambda xp, x, index: x[index])
+def _basic_impl(xp, x, index):
+    # an index ending in Ellipsis makes numpy return a 0-d view rather than a scalar copy for x[0] on 1-D
+    return x[index] if Ellipsis in index else x[index + (Ellipsis,)]
+
+
+getitem_p = primitive("getitem", None, view=True)(_basic_impl)
 getitem_p.infer = I.by_eval(getitem_p)
 
 
