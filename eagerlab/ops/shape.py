@@ -213,3 +213,43 @@ def unsqueeze(input, dim):
     """A view with a size-1 dim inserted at `dim` (negative dims count from the new rank)."""
     return bind(unsqueeze_p, input, dim=I.norm_dim("unsqueeze", dim, input.ndim + 1))
 
+
+
+def _flatten_samples(rng):
+    return [Sample(rng.standard_normal((2, 3, 4)), 1), Sample(rng.standard_normal((2, 3, 4))),
+            Sample(rng.standard_normal(())), Sample(rng.standard_normal((2, 3, 4)), 0, 1)]
+
+
+@op(methods=("flatten",), samples=_flatten_samples, torch="flatten",
+    ref=lambda x, s=0, e=-1: x.reshape(x.shape[:s % max(x.ndim, 1)] + (-1,) + x.shape[e % max(x.ndim, 1) + 1:])
+    if x.ndim else x.reshape(1))
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s, e = I.norm_dim("flatten", start_dim, input.ndim), I.norm_dim("flatten", end_dim, input.ndim)
+    if s > e:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape "
+                         f"{fmt_shape(input.shape)}")
+    return reshape(input, input.shape[:s] + (-1,) + input.shape[e + 1:])
+
+
+def _squeeze_samples(rng):
+    return [Sample(rng.standard_normal((2, 1, 3, 1))), Sample(rng.standard_normal((2, 1, 3)), 1),
+            Sample(rng.standard_normal((2, 1, 3, 1)), (1, 3)), Sample(rng.standard_normal((2, 3)), 0)]
+
+
+def _np_squeeze(x, dim=None):
+    if dim is None:
+        return np.squeeze(x)
+    dims = (dim,) if isinstance(dim, int) else dim
+    return np.squeeze(x, axis=tuple(d for d in dims if x.shape[d] == 1))
+
+
+@op(methods=("squeeze",), samples=_squeeze_samples, ref=_np_squeeze,
+    torch=lambda torch, x, dim=None: x.squeeze() if dim is None else x.squeeze(dim))
+def squeeze(input, dim=None):
+    """Drop size-1 dims (all of them, or those among `dim` that have size 1, as in PyTorch)."""
+    dims = I.norm_dims("squeeze", dim, input.ndim)
+    shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
+    return reshape(input, shape)

@@ -98,37 +98,46 @@ def test_forward_matches_torch(name, i):
             np.testing.assert_allclose(np.asarray(g, np.float64), w.astype(np.float64), atol=1e-6, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name,i", _cases(lambda info, s: info.grad and s.grad))
-def test_gradcheck(name, i):
-    info = OPS[name]
-    s = _samples(info)[i]
-    args, kwargs = to_tensors(s, requires_grad=True)
-    positions = [k for k, a in enumerate(args) if isinstance(a, eagerlab.Tensor) and a.requires_grad]
-    if not positions:
-        pytest.skip("no differentiable inputs")
+def _differentiable_call(info, args, kwargs):
+    """(fn, leaves): fn(*leaves) calls the op with the differentiable tensors replaced, including tensors inside
+    list arguments (cat, stack)."""
+    slots = []
+    for k, a in enumerate(args):
+        if isinstance(a, eagerlab.Tensor) and a.requires_grad:
+            slots.append((k, None))
+        elif isinstance(a, (list, tuple)):
+            slots.extend((k, j) for j, x in enumerate(a) if isinstance(x, eagerlab.Tensor) and x.requires_grad)
+    leaves = [args[k] if j is None else args[k][j] for k, j in slots]
 
     def fn(*xs):
         call = list(args)
-        for k, x in zip(positions, xs):
-            call[k] = x
+        for (k, j), x in zip(slots, xs):
+            if j is None:
+                call[k] = x
+            else:
+                items = list(call[k])
+                items[j] = x
+                call[k] = type(args[k])(items)
         return tuple(o for o in flat_outputs(info.fn(*call, **kwargs)) if o.is_floating_point())
 
-    assert eagerlab.autograd.gradcheck(fn, [args[k] for k in positions], atol=1e-5, rtol=1e-3)
+    return fn, leaves
+
+
+@pytest.mark.parametrize("name,i", _cases(lambda info, s: info.grad and s.grad))
+def test_gradcheck(name, i):
+    info = OPS[name]
+    args, kwargs = to_tensors(_samples(info)[i], requires_grad=True)
+    fn, leaves = _differentiable_call(info, args, kwargs)
+    if not leaves:
+        pytest.skip("no differentiable inputs")
+    assert eagerlab.autograd.gradcheck(fn, leaves, atol=1e-5, rtol=1e-3)
 
 
 @pytest.mark.parametrize("name,i", _cases(lambda info, s: info.grad and info.gradgrad and s.grad))
 def test_gradgradcheck(name, i):
     info = OPS[name]
-    s = _samples(info)[i]
-    args, kwargs = to_tensors(s, requires_grad=True)
-    positions = [k for k, a in enumerate(args) if isinstance(a, eagerlab.Tensor) and a.requires_grad]
-    if not positions or all(a.numel() == 0 for a in args if isinstance(a, eagerlab.Tensor)):
+    args, kwargs = to_tensors(_samples(info)[i], requires_grad=True)
+    fn, leaves = _differentiable_call(info, args, kwargs)
+    if not leaves or all(x.numel() == 0 for x in leaves):
         pytest.skip("no differentiable inputs")
-
-    def fn(*xs):
-        call = list(args)
-        for k, x in zip(positions, xs):
-            call[k] = x
-        return tuple(o for o in flat_outputs(info.fn(*call, **kwargs)) if o.is_floating_point())
-
-    assert eagerlab.autograd.gradgradcheck(fn, [args[k] for k in positions], atol=1e-4, rtol=1e-3)
+    assert eagerlab.autograd.gradgradcheck(fn, leaves, atol=1e-4, rtol=1e-3)
