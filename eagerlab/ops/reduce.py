@@ -114,14 +114,19 @@ def _argmax_infer(x, dim, keepdim):
     return Aval(_reduced_shape(x.shape, (dim,), keepdim), int64, x.device)
 
 
-def _argmax_impl(xp, x, dim, keepdim):
-    if dim is None:
-        out = xp.argmax(x.reshape(-1)).astype(xp.int64)
-        return out.reshape((1,) * x.ndim) if keepdim else out
-    return xp.argmax(x, axis=dim, keepdims=keepdim).astype(xp.int64)
+def _arg_impl(name):
+    def impl(xp, x, dim, keepdim):
+        fn = getattr(xp, name)
+        if dim is None:
+            out = fn(x.reshape(-1)).astype(xp.int64)
+            return out.reshape((1,) * x.ndim) if keepdim else out
+        return fn(x, axis=dim, keepdims=keepdim).astype(xp.int64)
+
+    return impl
 
 
-argmax_p = primitive("argmax", _argmax_infer)(_argmax_impl)
+argmax_p = primitive("argmax", _argmax_infer)(_arg_impl("argmax"))
+argmin_p = primitive("argmin", _argmax_infer)(_arg_impl("argmin"))
 
 
 def _argmax_samples(rng):
@@ -133,7 +138,17 @@ def _argmax_samples(rng):
     ref=lambda x, dim=None, keepdim=False: np.argmax(x, axis=dim, keepdims=keepdim))
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest value (over the flattened tensor when dim is None)."""
+    return _arg("argmax", argmax_p, input, dim, keepdim)
+
+
+@op(methods=("argmin",), samples=_argmax_samples, torch="argmin", grad=False,
+    ref=lambda x, dim=None, keepdim=False: np.argmin(x, axis=dim, keepdims=keepdim))
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest value (over the flattened tensor when dim is None)."""
+    return _arg("argmin", argmin_p, input, dim, keepdim)
+
+
+def _arg(name, prim, input, dim, keepdim):
     if input.numel() == 0:
-        raise ShapeError(f"argmax: expected a non-empty tensor, got shape {fmt_shape(input.shape)}")
-    return bind(argmax_p, input, dim=None if dim is None else I.norm_dim("argmax", dim, input.ndim),
-                keepdim=bool(keepdim))
+        raise ShapeError(f"{name}: expected a non-empty tensor, got shape {fmt_shape(input.shape)}")
+    return bind(prim, input, dim=None if dim is None else I.norm_dim(name, dim, input.ndim), keepdim=bool(keepdim))
