@@ -75,6 +75,16 @@ CASES = [
     ("default-dtype-int", lambda: el.set_default_dtype(el.int64), TypeError, ["set_default_dtype", "int64"]),
     ("generator-seed", lambda: el.Generator().manual_seed(-1), ValueError, ["manual_seed", "-1"]),
     ("broadcast_to-rank", lambda: el.ones(2, 3).broadcast_to((3,)), ShapeError, ["expand", "(2, 3)"]),
+    ("cat-shapes", lambda: el.cat([el.ones(2, 3), el.ones(2, 4)], dim=0), ShapeError, ["cat", "(2, 3)", "(2, 4)"]),
+    ("stack-shapes", lambda: el.stack([el.ones(2, 3), el.ones(3, 2)]), ShapeError, ["stack", "(2, 3)", "(3, 2)"]),
+    ("bitwise-float", lambda: el.ones(2) & el.ones(2), DTypeError, ["bitwise_and", "float32"]),
+    ("cross_entropy-batch", lambda: el.cross_entropy(el.ones(4, 10), el.zeros(3, dtype=el.int64)), ShapeError,
+     ["cross_entropy", "(4, 10)", "(3,)"]),
+    ("cross_entropy-class", lambda: el.cross_entropy(el.ones(2, 3), el.tensor([0, 7])), IndexError,
+     ["cross_entropy", "7", "3"]),
+    ("cross_entropy-target-dtype", lambda: el.cross_entropy(el.ones(2, 3), el.ones(2)), ShapeError,
+     ["cross_entropy", "(2, 3)", "(2,)"]),
+    ("mse-shapes", lambda: el.mse_loss(el.ones(2, 3), el.ones(3, 2)), ShapeError, ["mse_loss", "(2, 3)", "(3, 2)"]),
     ("dtype-unknown", lambda: el.ones(2, dtype="complex64"), TypeError, ["complex64"]),
 ]
 

@@ -253,3 +253,18 @@ def squeeze(input, dim=None):
     dims = I.norm_dims("squeeze", dim, input.ndim)
     shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
     return reshape(input, shape)
+
+
+def _movedim_samples(rng):
+    return [Sample(rng.standard_normal((2, 3, 4)), 1, -1), Sample(rng.standard_normal((2, 3, 4)), 0, 2)]
+
+
+@op(methods=("movedim", "moveaxis"), aliases=("moveaxis",), samples=_movedim_samples, torch="movedim",
+    ref=np.moveaxis)
+def movedim(input, source, destination):
+    """Move one dim to a new position, keeping the others in order."""
+    n = input.ndim
+    s, d = I.norm_dim("movedim", source, n), I.norm_dim("movedim", destination, n)
+    order = [i for i in range(n) if i != s]
+    order.insert(d, s)
+    return permute(input, *order)
