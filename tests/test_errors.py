@@ -85,6 +85,10 @@ CASES = [
     ("cross_entropy-target-dtype", lambda: el.cross_entropy(el.ones(2, 3), el.ones(2)), ShapeError,
      ["cross_entropy", "(2, 3)", "(2,)"]),
     ("mse-shapes", lambda: el.mse_loss(el.ones(2, 3), el.ones(3, 2)), ShapeError, ["mse_loss", "(2, 3)", "(3, 2)"]),
+    ("bmm-batch", lambda: el.bmm(el.ones(2, 3, 4), el.ones(3, 4, 5)), ShapeError, ["bmm", "(2, 3, 4)", "(3, 4, 5)"]),
+    ("linear-features", lambda: el.linear(el.ones(32, 256), el.ones(10, 128)), ShapeError,
+     ["linear", "(32, 256)", "(10, 128)"]),
+    ("dropout-p", lambda: el.dropout(el.ones(3), p=1.5), ValueError, ["dropout", "1.5"]),
     ("dtype-unknown", lambda: el.ones(2, dtype="complex64"), TypeError, ["complex64"]),
 ]
 

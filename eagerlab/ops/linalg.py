@@ -75,3 +75,33 @@ def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         raise ShapeError(f"mm: expected 2-D matrices, got {fmt_shape(input.shape)} and {fmt_shape(mat2.shape)}")
     return matmul(input, mat2)
+
+
+def _bmm_samples(rng):
+    return [Sample(rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 2)))]
+
+
+@op(methods=("bmm",), samples=_bmm_samples, torch="bmm", ref=np.matmul)
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise ShapeError(f"bmm: expected 3-D tensors with the same batch size, got {fmt_shape(input.shape)} and "
+                         f"{fmt_shape(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+def _linear_samples(rng):
+    r = rng.standard_normal
+    return [Sample(r((4, 3)), r((2, 3)), r((2,))), Sample(r((2, 4, 3)), r((5, 3)), note="no bias"),
+            Sample(r((3,)), r((2, 3)), r((2,)), note="1-D input")]
+
+
+@op(samples=_linear_samples, torch=lambda torch, *a: torch.nn.functional.linear(*a),
+    ref=lambda x, w, b=None: x @ w.T + (0 if b is None else b))
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, over any leading dims of input."""
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input {fmt_shape(input.shape)} does not fit weight {fmt_shape(weight.shape)} "
+                         f"(expected input (..., {weight.shape[1] if weight.ndim == 2 else '?'}))")
+    out = matmul(input, weight.mT)
+    return out if bias is None else out + bias
