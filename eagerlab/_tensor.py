@@ -34,23 +34,9 @@ class Tensor:
         from .ops.creation import tensor as _tensor_fn
 
         src = _tensor_fn(data, dtype=dtype or (None if isinstance(data, Tensor) else get_default_dtype()),
-                         device=device)
-        Tensor._init(self, src._data, src._device, requires_grad)
-
-    @staticmethod
-    def _init(t, data, device, requires_grad=False):
-        t._data = data
-        t._device = device
-        t._node = None
-        t._out = 0
-        t._vc = None
-        t._base = None
-        t.requires_grad = requires_grad
-        t.grad = None
-        t._hooks = None
-        t._retains_grad = False
-        if requires_grad:
-            t._check_grad_dtype()
+                         device=device, requires_grad=requires_grad)
+        for name in Tensor.__slots__[:-1]:  # adopt the new tensor's state (all slots but __weakref__)
+            setattr(self, name, getattr(src, name))
 
     @classmethod
     def _make(cls, data, device, requires_grad=False):
@@ -262,33 +248,6 @@ class Tensor:
     def type_as(self, other):
         return self.to(other.dtype)
 
-    def float(self):
-        return self.to("float32")
-
-    def double(self):
-        return self.to("float64")
-
-    def half(self):
-        return self.to("float16")
-
-    def long(self):
-        return self.to("int64")
-
-    def int(self):
-        return self.to("int32")
-
-    def short(self):
-        return self.to("int16")
-
-    def char(self):
-        return self.to("int8")
-
-    def byte(self):
-        return self.to("uint8")
-
-    def bool(self):
-        return self.to("bool")
-
     # ---- autograd ---------------------------------------------------------------------------------------
     def detach(self):
         """A new tensor on the same storage, cut from the graph (views and in-place changes are shared)."""
@@ -375,6 +334,21 @@ class Tensor:
         memo[id(self)] = t
         return t
 
+
+def _conversion(dtype_name):
+    def convert(self):
+        return self.to(dtype_name)
+
+    convert.__name__ = convert.__qualname__ = {"float32": "float", "float64": "double", "float16": "half",
+                                               "int64": "long", "int32": "int", "int16": "short", "int8": "char",
+                                               "uint8": "byte", "bool": "bool"}[dtype_name]
+    convert.__doc__ = f"self.to(eagerlab.{dtype_name})"
+    return convert
+
+
+for _dt in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"):
+    _fn = _conversion(_dt)
+    setattr(Tensor, _fn.__name__, _fn)
 
 _DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
                 "half", "float", "double", "short", "int", "long"}
