@@ -1,4 +1,4 @@
-"""Activation functions (more arrive with the nn layers): relu, sigmoid, tanh."""
+"""Activation functions (relu, sigmoid, tanh; more arrive with the nn layers) and dropout."""
 import numpy as np
 
 from .._tensor import Tensor

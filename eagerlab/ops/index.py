@@ -1,7 +1,7 @@
-"""Indexing ops: where, getitem/setitem, gather/scatter, index_select, masked ops, sort/topk, ..."""
+"""Selection ops: where (x[...] indexing lives in getitem.py)."""
 from .._tensor import Tensor
 from ..backend.dtypes import bool_
-from ..errors import DTypeError
+from ..errors import DTypeError, UnsupportedError
 from . import _infer as I
 from ._registry import Aval, Sample, bind, op, primitive
 
@@ -32,9 +32,9 @@ def _where_samples(rng):
 @op(methods=(), samples=_where_samples, torch="where",
     ref=lambda c, a, b=None: __import__("numpy").where(c, a, b))
 def where(condition, input=None, other=None):
-    """Elements of input where condition holds, else of other; where(condition) is nonzero(as_tuple=True)."""
+    """Elements of input where condition holds, else of other."""
     if input is None and other is None:
-        return nonzero(condition, as_tuple=True)
+        raise UnsupportedError("where(condition): the one-argument form (nonzero) is not supported yet")
     if not isinstance(condition, Tensor) or condition.dtype is not bool_:
         raise DTypeError(f"where: expected condition to be a bool tensor, got "
                          f"{getattr(condition, 'dtype', type(condition).__name__)}")

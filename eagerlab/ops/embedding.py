@@ -1,1 +1,0 @@
-"""embedding (with padding_idx) and one_hot."""

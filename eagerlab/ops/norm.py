@@ -1,1 +1,0 @@
-"""Normalization: layer_norm, batch_norm, group_norm."""

@@ -1,1 +1,0 @@
-"""Sorting and selection: sort, argsort, topk, unique, nonzero."""

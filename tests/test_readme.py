@@ -1,0 +1,22 @@
+"""The README's tour and first command keep working."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_readme_tour_runs():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    blocks = re.findall(r"## Tour:[^\n]*\n\n```python\n(.*?)```", text, re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
+
+
+def test_fit_by_hand_example_trains_on_real_digits():
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "fit_by_hand.py")], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "fit_by_hand: ok" in out.stdout
