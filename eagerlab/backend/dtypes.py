@@ -109,7 +109,9 @@ def promote_types(a, b):
 
 
 def scalar_dtype(value):
-    """The dtype a Python scalar takes on its own: bool, int64, or the default float."""
+    """The dtype a Python (or numpy) scalar takes on its own: bool, int64, or the default float."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, bool):
         return bool_
     if isinstance(value, int):

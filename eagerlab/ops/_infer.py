@@ -71,10 +71,10 @@ def promote(op, *operands):
 
 
 def _check_scalar(op, x):
+    if isinstance(x, np.generic):  # numpy scalars are strongly typed; as operands they act like Python numbers
+        return x.item()
     if isinstance(x, Tensor) or isinstance(x, (bool, int, float)):
         return x
-    if isinstance(x, np.generic):
-        return x.item()
     raise DTypeError(f"{op}: expected a Tensor or a Python number, got {type(x).__name__}")
 
 

@@ -313,8 +313,19 @@ def _predicate(name, fn, methods, torch_name, ref, logical=False):
     return op(name, methods=methods, samples=_binary_samples(), grad=False, ref=ref, torch=oracle)(public)
 
 
-eq = _predicate("eq", lambda xp, a, b: a == b, ("eq", "__eq__"), "eq", lambda a, b: a == b)
-ne = _predicate("ne", lambda xp, a, b: a != b, ("ne", "__ne__"), "ne", lambda a, b: a != b)
+eq = _predicate("eq", lambda xp, a, b: a == b, ("eq",), "eq", lambda a, b: a == b)
+ne = _predicate("ne", lambda xp, a, b: a != b, ("ne",), "ne", lambda a, b: a != b)
+
+
+@method("__eq__")
+def _eq_operator(self, other):
+    # `t == None` or `t == "x"` is not a tensor comparison: let Python fall back (False), as PyTorch does
+    return eq(self, other) if isinstance(other, (Tensor, int, float, bool)) else NotImplemented
+
+
+@method("__ne__")
+def _ne_operator(self, other):
+    return ne(self, other) if isinstance(other, (Tensor, int, float, bool)) else NotImplemented
 lt = _predicate("lt", lambda xp, a, b: a < b, ("lt", "__lt__", "less"), "lt", lambda a, b: a < b)
 le = _predicate("le", lambda xp, a, b: a <= b, ("le", "__le__", "less_equal"), "le", lambda a, b: a <= b)
 gt = _predicate("gt", lambda xp, a, b: a > b, ("gt", "__gt__", "greater"), "gt", lambda a, b: a > b)

@@ -171,3 +171,9 @@ def test_detach_shares_memory_and_cuts_graph():
     with el.no_grad():
         d.mul_(2)
     np.testing.assert_allclose(x.detach().numpy(), [2.0, 4.0])
+
+
+def test_numpy_scalars_act_like_python_numbers_and_none_compares_false():
+    t = el.ones(2)
+    assert (t * np.float64(2)).dtype == el.float32 and (t * np.float32(2)).dtype == el.float32
+    assert (t == None) is False and (t != "a") is True  # noqa: E711
