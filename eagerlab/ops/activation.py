@@ -1,4 +1,4 @@
-"""Activation functions (relu, sigmoid, tanh; more arrive with the nn layers) and dropout."""
+"""Activation functions and dropout. relu/sigmoid/tanh are primitives; the rest are composites of them."""
 import numpy as np
 
 from .._tensor import Tensor
@@ -59,6 +59,67 @@ def _(ctx, g):
 def tanh(input):
     return bind(tanh_p, I.to_float("tanh", input))
 
+
+
+@op(samples=_away_from_zero, torch=lambda torch, x, negative_slope=0.01: torch.nn.functional.leaky_relu(
+    x, negative_slope), ref=lambda x, negative_slope=0.01: np.where(x > 0, x, negative_slope * x))
+def leaky_relu(input, negative_slope=0.01):
+    return relu(input) - relu(-input) * negative_slope
+
+
+@op(samples=_away_from_zero, torch=lambda torch, x, alpha=1.0: torch.nn.functional.elu(x, alpha),
+    ref=lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))))
+def elu(input, alpha=1.0):
+    from .elementwise import expm1
+    from .index import where
+
+    return where(input > 0, input, expm1(relu(-input) * -1) * alpha)
+
+
+@op(samples=_away_from_zero, torch=lambda torch, x: torch.nn.functional.silu(x), ref=lambda x: x / (1 + np.exp(-x)))
+def silu(input):
+    """x * sigmoid(x)."""
+    return input * sigmoid(input)
+
+
+def _np_softplus(x, beta=1.0, threshold=20.0):
+    return np.where(x * beta > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+@op(samples=_away_from_zero, torch=lambda torch, x, **kw: torch.nn.functional.softplus(x, **kw), ref=_np_softplus)
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, linear above `threshold` (stable for large inputs)."""
+    from .elementwise import exp, log1p
+    from .index import where
+
+    z = input * beta
+    # log1p(exp(-|z|)) + relu(z) never overflows
+    stable = (log1p(exp(-z.abs())) + relu(z)) / beta
+    return where(z > threshold, input, stable)
+
+
+def _np_gelu(x, approximate="none"):
+    from math import erf, sqrt
+
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.vectorize(erf, otypes=[float])(x / sqrt(2)))
+
+
+def _gelu_samples(rng):
+    return _away_from_zero(rng)[:2] + [Sample(rng.standard_normal((3, 4)), approximate="tanh")]
+
+
+@op(samples=_gelu_samples, torch=lambda torch, x, **kw: torch.nn.functional.gelu(x, **kw), ref=_np_gelu)
+def gelu(input, approximate="none"):
+    """x * Phi(x) (exact, through erf), or PyTorch's tanh approximation with approximate='tanh'."""
+    if approximate == "tanh":
+        return 0.5 * input * (1 + tanh((input + 0.044715 * input * input * input) * 0.7978845608028654))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    from .elementwise import erf
+
+    return 0.5 * input * (1 + erf(input * 0.7071067811865476))
 
 def _dropout_samples(rng):
     from ..backend import Generator
