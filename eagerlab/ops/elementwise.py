@@ -146,3 +146,54 @@ def _copy_(self, src, non_blocking=False):
 
 method("contiguous")(_contiguous)
 method("copy_")(_copy_)
+
+
+# ---- predicates and clamping -----------------------------------------------------------------------------------
+def _predicate_unary(name, fn, ref):
+    prim = primitive(name, I.predicate)(fn)
+
+    def public(input):
+        return bind(prim, input)
+
+    public.__name__ = name
+    public.__doc__ = f"Elementwise {name}; a bool tensor."
+
+    def samples(rng):
+        x = rng.standard_normal((3, 4))
+        x[0, 0], x[1, 1], x[2, 2] = np.nan, np.inf, -np.inf
+        return [Sample(x, grad=False), Sample(rng.integers(0, 3, (4,)), grad=False)]
+
+    return op(name, methods=(name,), samples=samples, grad=False, ref=ref, torch=name)(public)
+
+
+isnan = _predicate_unary("isnan", lambda xp, x: xp.isnan(x), np.isnan)
+isinf = _predicate_unary("isinf", lambda xp, x: xp.isinf(x), np.isinf)
+isfinite = _predicate_unary("isfinite", lambda xp, x: xp.isfinite(x), np.isfinite)
+
+
+def _clamp_samples(rng):
+    x = rng.standard_normal((3, 4))
+    x[abs(x - 0.5) < 0.05] += 0.2  # keep finite differences off the clamp points
+    x[abs(x + 0.5) < 0.05] += 0.2
+    return [Sample(x, -0.5, 0.5), Sample(x, min=-0.5), Sample(x, max=0.5),
+            Sample(x, np.full((4,), -0.5), np.full((3, 1), 0.5), note="tensor bounds")]
+
+
+@op(methods=("clamp", "clip"), aliases=("clip",), samples=_clamp_samples, torch="clamp",
+    ref=lambda x, min=None, max=None: np.minimum(np.maximum(x, -np.inf if min is None else min),
+                                                 np.inf if max is None else max))
+def clamp(input, min=None, max=None):
+    """Limit values to [min, max] (either may be None; scalars or tensors). min > max gives max, as in PyTorch."""
+    from .index import where
+
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must not be None")
+    out = input
+    if min is not None:
+        out = where(out < min, min if not isinstance(min, Tensor) else min.to(out.dtype), out)
+    if max is not None:
+        out = where(out > max, max if not isinstance(max, Tensor) else max.to(out.dtype), out)
+    return out
+
+
+method("clamp_", "clip_")(lambda self, min=None, max=None: self.copy_(clamp(self, min, max)))
