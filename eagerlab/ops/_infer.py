@@ -2,14 +2,10 @@
 import numpy as np
 
 from .._tensor import Tensor
-from ..backend import as_dtype, get_default_dtype, result_type
+from ..backend import get_default_dtype, result_type
 from ..backend.dtypes import FLOAT, bool_
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import Aval
-
-
-def _aval_of(x):
-    return x if isinstance(x, Aval) else None
 
 
 def broadcast_shapes(op, *shapes):
@@ -108,17 +104,3 @@ def norm_dims(op, dim, ndim):
 
 def norm_dim(op, dim, ndim):
     return norm_dims(op, dim, ndim)[0] if ndim else 0
-
-
-def as_tensor_arg(op, x, like):
-    """Wrap a Python number or array-like into a tensor on `like`'s device (for ops that need tensors)."""
-    if isinstance(x, Tensor):
-        return x
-    from .creation import tensor
-
-    return tensor(x, device=like.device, dtype=None if not isinstance(x, float) else like.dtype
-                  if like.dtype.is_floating_point else None)
-
-
-def resolve_dtype(d):
-    return None if d is None else as_dtype(d)

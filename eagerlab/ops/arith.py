@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend import get_default_dtype, result_type
-from ..backend.dtypes import BOOL, FLOAT, bool_
+from ..backend.dtypes import FLOAT, bool_
 from ..errors import DTypeError
 from . import _infer as I
 from ._registry import Sample, apply_inplace, bind, method, op, primitive
@@ -43,10 +43,6 @@ def _inplace_binary(prim, self, other):
     if isinstance(other, Tensor) and other.dtype is not self.dtype:
         other = other.to(self.dtype)
     return apply_inplace(prim, self, other)
-
-
-def _rand_pair(rng, shape_a=(3, 4), shape_b=(3, 4)):
-    return rng.standard_normal(shape_a), rng.standard_normal(shape_b)
 
 
 def _binary_samples(positive_b=False, nonzero=False):
@@ -102,7 +98,7 @@ def _(ctx, g):
     return (ga if ctx.needs[0] else None), (-ga * out if ctx.needs[1] else None)  # d(a/b)/db = -(a/b)/b
 
 
-def _scaled(x, alpha, opname):
+def _scaled(x, alpha):
     if alpha == 1:
         return x
     return mul(x, alpha)
@@ -111,7 +107,7 @@ def _scaled(x, alpha, opname):
 @op(methods=("add", "__add__"), samples=_binary_samples(), ref=lambda a, b: a + b, torch="add")
 def add(input, other, *, alpha=1):
     """input + alpha * other."""
-    return _binary(add_p, input, _scaled(other, alpha, "add"))
+    return _binary(add_p, input, _scaled(other, alpha))
 
 
 @op(methods=("sub", "subtract", "__sub__"), samples=_binary_samples(), ref=lambda a, b: a - b, torch="sub")
@@ -120,7 +116,7 @@ def sub(input, other, *, alpha=1):
     if isinstance(input, Tensor) and input.dtype is bool_ or isinstance(other, Tensor) and other.dtype is bool_:
         raise DTypeError("sub: subtraction, the `-` operator, with a bool tensor is not supported. If you are "
                          "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-    return _binary(sub_p, input, _scaled(other, alpha, "sub"))
+    return _binary(sub_p, input, _scaled(other, alpha))
 
 
 subtract = sub
@@ -135,7 +131,7 @@ def mul(input, other):
 multiply = mul
 
 
-def _float_operands(opname, a, b):
+def _float_operands(a, b):
     """True division computes in floating point: integer operands go to the default float dtype."""
     dt = result_type(a, b)
     if dt.category != FLOAT:
@@ -151,7 +147,7 @@ def div(input, other, *, rounding_mode=None):
         a, b = _operands("div", input, other)
         if not (isinstance(a, Tensor) and a.dtype.is_floating_point or isinstance(b, Tensor)
                 and b.dtype.is_floating_point):
-            a, b = _float_operands("div", a, b)
+            a, b = _float_operands(a, b)
         return bind(div_p, a, b)
     if rounding_mode == "floor":
         return floor_divide(input, other)
@@ -183,12 +179,12 @@ def _rtruediv(self, other):
 
 @method("add_", "__iadd__")
 def _add_(self, other, *, alpha=1):
-    return _inplace_binary(add_p, self, _scaled(other, alpha, "add_"))
+    return _inplace_binary(add_p, self, _scaled(other, alpha))
 
 
 @method("sub_", "__isub__")
 def _sub_(self, other, *, alpha=1):
-    return _inplace_binary(sub_p, self, _scaled(other, alpha, "sub_"))
+    return _inplace_binary(sub_p, self, _scaled(other, alpha))
 
 
 @method("mul_", "__imul__")

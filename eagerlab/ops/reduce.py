@@ -1,7 +1,6 @@
 """Reductions: sum, mean, var/std, prod, max/min, amax/amin, argmax/argmin, logsumexp, norm, cumsum, ..."""
 import numpy as np
 
-from .._tensor import Tensor
 from ..backend import as_dtype
 from ..backend.dtypes import BOOL, INT, int64
 from ..errors import ShapeError, fmt_shape

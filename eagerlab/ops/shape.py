@@ -67,7 +67,6 @@ def _reshape_method(self, *shape):
 
 def _view(self, *shape):
     """A view with a new shape; errors (like PyTorch) when the memory layout needs a copy."""
-    from ..backend import as_dtype
 
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         raise TypeError("view(dtype) is not supported; use .to(dtype)")
