@@ -89,6 +89,16 @@ CASES = [
     ("linear-features", lambda: el.linear(el.ones(32, 256), el.ones(10, 128)), ShapeError,
      ["linear", "(32, 256)", "(10, 128)"]),
     ("dropout-p", lambda: el.dropout(el.ones(3), p=1.5), ValueError, ["dropout", "1.5"]),
+    ("gather-dtype", lambda: el.gather(el.ones(2, 3), 1, el.ones(2, 3)), DTypeError, ["gather", "float32"]),
+    ("gather-rank", lambda: el.gather(el.ones(2, 3), 1, el.zeros(2, dtype=el.int64)), ShapeError,
+     ["gather", "(2,)", "(2, 3)"]),
+    ("index_select-dtype", lambda: el.index_select(el.ones(2, 3), 0, el.ones(2)), DTypeError,
+     ["index_select", "float32"]),
+    ("masked_fill-mask", lambda: el.ones(2, 3).masked_fill(el.ones(2, 3), 0.0), DTypeError,
+     ["masked_fill", "float32"]),
+    ("split-sections", lambda: el.ones(5).split([2, 2]), ShapeError, ["split", "[2, 2]", "(5,)"]),
+    ("narrow-range", lambda: el.ones(4, 3).narrow(0, 3, 2), ShapeError, ["narrow", "(4, 3)"]),
+    ("tril-rank", lambda: el.tril(el.ones(3)), ShapeError, ["tril", "(3,)"]),
     ("dtype-unknown", lambda: el.ones(2, dtype="complex64"), TypeError, ["complex64"]),
 ]
 

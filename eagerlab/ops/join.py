@@ -73,3 +73,103 @@ def stack(tensors, dim=0):
                              f"and {fmt_shape(t.shape)}")
     d = I.norm_dim("stack", dim, tensors[0].ndim + 1)
     return cat([t.unsqueeze(d) for t in tensors], dim=d)
+
+
+# ---- splitting and reordering (composites of indexing, so gradients and views come from getitem) ------------------
+def _dim_slice(ndim, dim, sl):
+    return (slice(None),) * dim + (sl,) + (slice(None),) * (ndim - dim - 1)
+
+
+def _split_samples(rng):
+    return [Sample(rng.standard_normal((5, 3)), 2), Sample(rng.standard_normal((3, 4)), [1, 3], dim=1)]
+
+
+@op(methods=("split",), samples=_split_samples, torch="split",
+    ref=lambda x, s, dim=0: np.split(x, list(range(s, x.shape[dim], s)) if isinstance(s, int)
+                                     else np.cumsum(s)[:-1], axis=dim))
+def split(tensor, split_size_or_sections, dim=0):
+    """Views of consecutive pieces along `dim`: equal `split_size` pieces (the last may be smaller) or given sizes."""
+    d = I.norm_dim("split", dim, tensor.ndim)
+    size = tensor.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        bounds = list(range(0, size, step)) + [size]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != size:
+            raise ShapeError(f"split: sections {sections} sum to {sum(sections)}, but dim {d} of "
+                             f"{fmt_shape(tensor.shape)} has size {size}")
+        bounds = [0] + list(np.cumsum(sections))
+    return tuple(tensor[_dim_slice(tensor.ndim, d, slice(int(a), int(b)))] for a, b in zip(bounds, bounds[1:]))
+
+
+def _chunk_samples(rng):
+    return [Sample(rng.standard_normal((6, 2)), 3), Sample(rng.standard_normal((2, 5)), 2, dim=1)]
+
+
+@op(methods=("chunk",), samples=_chunk_samples, torch="chunk",
+    ref=lambda x, n, dim=0: np.array_split(x, range(-(-x.shape[dim] // n), x.shape[dim], -(-x.shape[dim] // n)),
+                                           axis=dim))
+def chunk(input, chunks, dim=0):
+    """Split into `chunks` pieces of ceil(size / chunks) along `dim` (fewer when the size runs out)."""
+    d = I.norm_dim("chunk", dim, input.ndim)
+    return split(input, max(-(-input.shape[d] // chunks), 1), d)
+
+
+def _narrow_samples(rng):
+    return [Sample(rng.standard_normal((4, 3)), 0, 1, 2), Sample(rng.standard_normal((4, 3)), -1, 0, 2)]
+
+
+@op(methods=("narrow",), samples=_narrow_samples, torch="narrow",
+    ref=lambda x, dim, start, length: np.take(x, range(start, start + length), axis=dim))
+def narrow(input, dim, start, length):
+    """A view of `length` elements of `dim` starting at `start`."""
+    d = I.norm_dim("narrow", dim, input.ndim)
+    if start < 0:
+        start += input.shape[d]
+    if not 0 <= start <= start + length <= input.shape[d]:
+        raise ShapeError(f"narrow: start {start} + length {length} exceeds dim {d} of size {input.shape[d]} "
+                         f"(shape {fmt_shape(input.shape)})")
+    return input[_dim_slice(input.ndim, d, slice(start, start + length))]
+
+
+def _flip_samples(rng):
+    return [Sample(rng.standard_normal((3, 4)), (0,)), Sample(rng.standard_normal((2, 3, 2)), (0, 2))]
+
+
+@op(methods=("flip",), samples=_flip_samples, torch="flip", ref=lambda x, dims: np.flip(x, dims))
+def flip(input, dims):
+    """Reverse the order of elements along `dims`."""
+    dims = I.norm_dims("flip", dims, input.ndim)
+    return input[tuple(slice(None, None, -1) if i in dims else slice(None) for i in range(input.ndim))].clone()
+
+
+def _tril_samples(rng):
+    return [Sample(rng.standard_normal((3, 4))), Sample(rng.standard_normal((2, 3, 3)), 1),
+            Sample(rng.standard_normal((4, 3)), -1)]
+
+
+def _triangle(op_name, input, diagonal, lower):
+    from .creation import arange
+    from .index import where
+
+    if input.ndim < 2:
+        raise ShapeError(f"{op_name}: input must have at least 2 dims, got {fmt_shape(input.shape)}")
+    rows = arange(input.shape[-2], device=input.device).reshape(-1, 1)
+    cols = arange(input.shape[-1], device=input.device)
+    keep = (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
+    return where(keep, input, 0)
+
+
+@op(methods=("tril",), samples=_tril_samples, torch="tril", ref=lambda x, k=0: np.tril(x, k))
+def tril(input, diagonal=0):
+    """The lower triangle (elements with col - row <= diagonal); the rest zeroed."""
+    return _triangle("tril", input, diagonal, True)
+
+
+@op(methods=("triu",), samples=_tril_samples, torch="triu", ref=lambda x, k=0: np.triu(x, k))
+def triu(input, diagonal=0):
+    """The upper triangle (elements with col - row >= diagonal); the rest zeroed."""
+    return _triangle("triu", input, diagonal, False)
