@@ -1,4 +1,4 @@
-"""Joining tensors: cat and stack (more of the family arrives with the nn work)."""
+"""Joining, splitting and reordering: cat, stack, split, chunk, narrow, flip, roll, repeat, tile, tril, triu."""
 import numpy as np
 
 from ..errors import ShapeError, fmt_shape
@@ -173,3 +173,63 @@ def tril(input, diagonal=0):
 def triu(input, diagonal=0):
     """The upper triangle (elements with col - row >= diagonal); the rest zeroed."""
     return _triangle("triu", input, diagonal, False)
+
+
+def _repeat_samples(rng):
+    return [Sample(rng.standard_normal((2, 3)), (2, 1)), Sample(rng.standard_normal((3,)), (2, 2), note="new dims")]
+
+
+def _tile(op_name, input, reps):
+    reps = tuple(int(r) for r in reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"{op_name}: repeats must be non-negative, got {reps}")
+    ndim = max(len(reps), input.ndim)
+    reps = (1,) * (ndim - len(reps)) + reps
+    x = input.reshape((1,) * (ndim - input.ndim) + tuple(input.shape))
+    # interleave a broadcast axis before each dim, then merge: (r0, s0, r1, s1, ...) -> (r0*s0, r1*s1, ...)
+    spread = x.reshape(tuple(v for s in x.shape for v in (1, s)))
+    full = spread.expand(*(v for r, s in zip(reps, x.shape) for v in (r, s)))
+    return full.reshape(tuple(r * s for r, s in zip(reps, x.shape)))
+
+
+@op(methods=("repeat",), samples=_repeat_samples, torch=lambda torch, x, reps: x.repeat(*reps),
+    ref=lambda x, reps: np.tile(x, reps))
+def repeat(input, *sizes):
+    """Tile input `sizes` times along each dim (PyTorch's Tensor.repeat, numpy's tile)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    if len(sizes) < input.ndim:
+        raise ShapeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than number of tensor "
+                         f"dims ({input.ndim}, shape {fmt_shape(input.shape)})")
+    return _tile("repeat", input, sizes)
+
+
+@op(methods=("tile",), samples=_repeat_samples, torch="tile", ref=lambda x, reps: np.tile(x, reps))
+def tile(input, dims):
+    """Tile input along each dim; fewer reps than dims repeat the trailing dims."""
+    return _tile("tile", input, dims)
+
+
+def _roll_samples(rng):
+    return [Sample(rng.standard_normal((3, 4)), 1, 1), Sample(rng.standard_normal((3, 4)), (-1, 2), (0, 1)),
+            Sample(rng.standard_normal((3, 4)), 5)]
+
+
+@op(methods=("roll",), samples=_roll_samples, torch="roll", ref=lambda x, s, d=None: np.roll(x, s, d))
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along `dims` (over the flattened tensor when dims is None)."""
+    if dims is None:
+        return roll(input.reshape(-1), shifts, 0).reshape(input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    out = input
+    for shift, dim in zip(shifts, dims):
+        d = I.norm_dim("roll", dim, out.ndim)
+        n = out.shape[d]
+        k = shift % n if n else 0
+        if k:
+            out = cat([out[_dim_slice(out.ndim, d, slice(n - k, None))], out[_dim_slice(out.ndim, d, slice(0, n - k))]],
+                      dim=d)
+    return out
