@@ -177,3 +177,13 @@ def test_numpy_scalars_act_like_python_numbers_and_none_compares_false():
     t = el.ones(2)
     assert (t * np.float64(2)).dtype == el.float32 and (t * np.float32(2)).dtype == el.float32
     assert (t == None) is False and (t != "a") is True  # noqa: E711
+
+
+def test_maximum_and_amax_split_the_gradient_of_ties():
+    a, b = leaf([1.0, 2.0]), leaf([1.0, 0.5])
+    el.maximum(a, b).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [0.5, 1.0])
+    np.testing.assert_allclose(b.grad.numpy(), [0.5, 0.0])
+    x = leaf([3.0, 1.0, 3.0])
+    x.amax().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.0, 0.5])
