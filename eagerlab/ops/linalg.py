@@ -105,3 +105,26 @@ def linear(input, weight, bias=None):
                          f"(expected input (..., {weight.shape[1] if weight.ndim == 2 else '?'}))")
     out = matmul(input, weight.mT)
     return out if bias is None else out + bias
+
+
+def _vec_samples(rng):
+    return [Sample(rng.standard_normal((3,)), rng.standard_normal((3,)))]
+
+
+def _check_vectors(op_name, a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"{op_name}: expected 1-D tensors, got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+
+
+@op(methods=("dot",), samples=_vec_samples, torch="dot", ref=np.dot)
+def dot(input, other):
+    """Inner product of two 1-D tensors of the same size."""
+    _check_vectors("dot", input, other)
+    return matmul(input, other)
+
+
+@op(methods=("outer",), aliases=("ger",), samples=_vec_samples, torch="outer", ref=np.outer)
+def outer(input, vec2):
+    """Outer product of two 1-D tensors."""
+    _check_vectors("outer", input, vec2)
+    return input.reshape(-1, 1) * vec2

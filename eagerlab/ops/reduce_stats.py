@@ -191,3 +191,29 @@ def logsumexp(input, dim, keepdim=False):
     m = amax(x, dims, keepdim=True).detach()
     out = log(bind(sum_p, exp(x - m), dims=dims, keepdim=True)) + m
     return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
+
+
+# ---- running sums ------------------------------------------------------------------------------------------------
+cumsum_p = primitive("cumsum", I.same)(lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
+
+
+@cumsum_p.defvjp
+def _(ctx, g):
+    from .join import flip
+
+    dim = ctx.attrs["dim"]
+    return flip(cumsum(flip(g, (dim,)), dim), (dim,)),  # each input feeds every later output
+
+
+def _cumsum_samples(rng):
+    return [Sample(rng.standard_normal((3, 4)), 1), Sample(rng.standard_normal((3, 4)), 0),
+            Sample(rng.standard_normal((5,)), -1)]
+
+
+@op(methods=("cumsum",), samples=_cumsum_samples, torch="cumsum", ref=lambda x, dim: np.cumsum(x, axis=dim))
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along `dim` (integer inputs accumulate in int64, as in PyTorch)."""
+    from .reduce import _accum_dtype
+
+    x = _accum_dtype(input, dtype)
+    return bind(cumsum_p, x, dim=I.norm_dim("cumsum", dim, x.ndim))
