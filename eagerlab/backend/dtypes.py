@@ -23,11 +23,13 @@ class dtype:
     def is_floating_point(self):
         return self.category == FLOAT
 
+    is_complex = False
+
     def __repr__(self):
         return f"eagerlab.{self.name}"
 
-    def __reduce__(self):  # dtypes are singletons; copying one must give the same object
-        return self.name
+    def __reduce__(self):  # dtypes are singletons: copying or unpickling one must give the same object
+        return as_dtype, (self.name,)
 
 
 float16 = dtype("float16", np.float16, FLOAT)

@@ -1,7 +1,5 @@
-"""Activation functions and dropout. relu/sigmoid/tanh are primitives; the rest are composites of them."""
+"""Activation functions. relu/sigmoid/tanh are primitives; the rest are composites of them."""
 import numpy as np
-
-from .._tensor import Tensor
 
 from ._registry import Sample, apply_inplace, bind, method, op, primitive
 from . import _infer as I
@@ -120,43 +118,3 @@ def gelu(input, approximate="none"):
     from .elementwise import erf
 
     return 0.5 * input * (1 + erf(input * 0.7071067811865476))
-
-def _dropout_samples(rng):
-    from ..backend import Generator
-
-    # a fresh generator with the same seed per call: finite differences see the same mask as autograd
-    class Reseeding(Generator):
-        @property
-        def rng(self):
-            return np.random.default_rng(0)
-
-    return [Sample(rng.standard_normal((4, 5)), 0.3, generator=Reseeding()),
-            Sample(rng.standard_normal((3,)), 0.0, generator=Reseeding(), note="p=0 is the identity"),
-            Sample(rng.standard_normal((2, 3)), 0.5, False, generator=Reseeding(), note="eval mode")]
-
-
-def _np_dropout(x, p, training=True, generator=None):
-    if not training or p == 0:
-        return x
-    keep = np.random.default_rng(0).random(x.shape) >= p
-    return x * keep / (1 - p)
-
-
-@op(samples=_dropout_samples, ref=_np_dropout)
-def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
-    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
-    from ..backend import default_generator
-
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * 0
-    gen = generator or default_generator(input.device)
-    keep = gen.rng.random(input.shape) >= p
-    mask = Tensor._make(input._device.xp.asarray(keep, dtype=input._data.dtype) / input._data.dtype.type(1 - p),
-                        input._device)
-    if inplace:
-        return input.mul_(mask)
-    return input * mask

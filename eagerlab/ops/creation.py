@@ -1,82 +1,112 @@
-"""Tensor creation: tensor/as_tensor/from_numpy, zeros/ones/full/empty(_like), arange, linspace, eye; device moves."""
+"""Tensor creation: tensor/as_tensor/from_numpy, zeros/ones/full/empty(_like), arange, linspace, eye, new_*;
+moving between devices."""
+import math
+import operator
+
 import numpy as np
 
 from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device, as_dtype, device_of_array, from_numpy_dtype, get_default_dtype
-from ..errors import DTypeError
-from ._registry import Aval, bind, primitive
+from ..backend.dtypes import bool_, int64, promote_types, scalar_dtype
+from ..errors import DTypeError, ShapeError, fmt_shape
+from ._registry import Aval, bind, export, primitive
 
 
-def _to_array(data, dtype):
+# ---- from data ------------------------------------------------------------------------------------------------
+def _from_data(op, data, dtype, device, copy):
+    """The array behind a new tensor: with `copy` False it shares memory with an array or tensor whose dtype and
+    device already match (as_tensor); with True it is always a fresh C-contiguous array (tensor)."""
+    dt = as_dtype(dtype) if dtype is not None else None
+    borrowed = True
     if isinstance(data, Tensor):
-        return data._data, data._device
-    if isinstance(data, np.ndarray):
-        return data, CPU
-    if hasattr(data, "__cuda_array_interface__"):
-        return data, device_of_array(data)
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        data = _nested_to_lists(data)
-    arr = np.asarray(data)
-    if arr.dtype == object:
-        raise DTypeError(f"tensor: could not infer a numeric dtype from data of type {type(data).__name__}")
-    if dtype is None and arr.dtype.kind == "f":  # Python floats (not numpy arrays) take the default float dtype
-        arr = arr.astype(get_default_dtype().np)
-    elif dtype is None and arr.dtype.kind in "iu" and arr.dtype != np.int64 and not _is_numpy_scalar(data):
-        arr = arr.astype(np.int64)
-    return arr, CPU
-
-
-def _is_numpy_scalar(x):
-    return isinstance(x, np.generic)
-
-
-def _flat(data):
-    for x in data:
-        if isinstance(x, (list, tuple)):
-            yield from _flat(x)
-        else:
-            yield x
-
-
-def _nested_to_lists(data):
-    return [(_nested_to_lists(x) if isinstance(x, (list, tuple)) else x.item() if isinstance(x, Tensor) else x)
-            for x in data]
-
-
-def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor holding a copy of `data` (nested lists, numbers, numpy arrays, tensors)."""
-    arr, src_dev = _to_array(data, dtype)
-    dev = Device(device) if device is not None else src_dev
-    if dtype is not None:
-        arr = arr.astype(as_dtype(dtype).np, copy=False)
+        arr, src = data._data, data._device
+    elif isinstance(data, np.ndarray):
+        arr, src = data, CPU
+    elif hasattr(data, "__cuda_array_interface__"):
+        arr, src = data, device_of_array(data)
+    elif hasattr(data, "__array__") and not isinstance(data, (list, tuple)):
+        arr, src = np.asarray(data), CPU  # another library's CPU array (may share its memory)
     else:
-        from_numpy_dtype(arr.dtype)  # unsupported numpy dtypes raise here, naming the dtype
-    arr = array_to_device(arr, dev) if dev is not src_dev else arr
-    arr = arr.copy() if _shares(arr, data) else arr
-    if arr.ndim and not arr.flags.c_contiguous:
-        arr = dev.xp.ascontiguousarray(arr)
+        arr, src, borrowed = _python_data(op, data, dt or _infer_dtype(op, data)), CPU, False
+    if dt is None:
+        from_numpy_dtype(arr.dtype)  # unsupported numpy dtypes (complex, object, ...) raise here, naming the dtype
+    elif arr.dtype != dt.np:
+        arr, borrowed = arr.astype(dt.np, order="C" if copy else "K"), False
+    dev = src if device is None else Device(device)
+    if dev is not src:
+        arr, borrowed = array_to_device(arr, dev), False
+    if copy and (borrowed or not arr.flags.c_contiguous):
+        arr = dev.xp.array(arr, copy=True, order="C")
+    return arr, dev
+
+
+def _python_data(op, data, dt):
+    try:
+        return np.array(data, dtype=dt.np)
+    except ValueError as e:
+        err = ShapeError if "inhomogeneous" in str(e) else DTypeError
+        raise err(f"{op}: could not convert the data to a {dt.name} tensor: {e}") from None
+
+
+def _infer_dtype(op, data):
+    """PyTorch's rule for Python data: every leaf's own type (bool, int64, the default float, a numpy scalar's or a
+    tensor's dtype), promoted together; an empty sequence gives the default float."""
+    found = set()
+    _leaf_dtypes(op, data if isinstance(data, (list, tuple)) else (data,), found)
+    dt = None
+    for d in found:
+        dt = d if dt is None else promote_types(dt, d)
+    return dt or get_default_dtype()
+
+
+def _leaf_dtypes(op, seq, found):
+    kinds = set(map(type, seq))
+    if not any(issubclass(k, (list, tuple, Tensor, np.ndarray)) for k in kinds):
+        found.update(_scalar_type_dtype(op, k) for k in kinds)  # a flat list of numbers: one pass over types
+        return
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            _leaf_dtypes(op, x, found)
+        elif isinstance(x, (Tensor, np.ndarray)):
+            found.add(x.dtype if isinstance(x, Tensor) else from_numpy_dtype(x.dtype))
+        else:
+            found.add(_scalar_type_dtype(op, type(x)))
+
+
+def _scalar_type_dtype(op, kind):
+    if kind is float:
+        return get_default_dtype()
+    if kind is int:
+        return int64
+    if kind is bool:
+        return bool_
+    if issubclass(kind, np.generic):
+        return from_numpy_dtype(np.dtype(kind))
+    raise DTypeError(f"{op}: could not infer a dtype for an element of type {kind.__name__} "
+                     "(expected numbers, nested lists of numbers, numpy arrays or tensors)")
+
+
+def _finish(arr, dev, requires_grad):
     t = Tensor._make(arr, dev)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return t.requires_grad_(True) if requires_grad else t
 
 
-def _shares(arr, data):
-    src = data._data if isinstance(data, Tensor) else data
-    return isinstance(src, type(arr)) and (arr is src or arr.base is not None and arr.base is src or
-                                            getattr(src, "base", None) is not None and arr.base is src.base)
+@export()
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of `data` (numbers, nested lists, numpy arrays, tensors), with PyTorch's dtype
+    inference: Python floats take the default float dtype, ints int64, bools bool, arrays keep theirs."""
+    return _finish(*_from_data("tensor", data, dtype, device, True), requires_grad)
 
 
+@export()
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with a numpy array or tensor when dtype and device already match."""
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device)
-    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype) and \
-            (device is None or Device(device) is CPU):
-        return from_numpy(data)
-    return tensor(data, dtype=dtype, device=device)
+    return Tensor._make(*_from_data("as_tensor", data, dtype, device, False))
 
 
+@export()
 def from_numpy(array):
     """A CPU tensor sharing memory with `array` (its dtype kept)."""
     if not isinstance(array, np.ndarray):
@@ -85,85 +115,133 @@ def from_numpy(array):
     return Tensor._make(array, CPU)
 
 
-def _factory(dtype, device):
-    return as_dtype(dtype) if dtype is not None else get_default_dtype(), Device(device) if device else CPU
-
-
-def _size(size):
+# ---- filled with a constant -------------------------------------------------------------------------------------
+def _size(op, size):
+    """A shape from `f(2, 3)`, `f((2, 3))` or `f([2, 3])`; sizes must be non-negative ints."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    try:
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
+        raise DTypeError(f"{op}: size must be ints or a tuple of ints, got {tuple(size)!r}") from None
+    if any(s < 0 for s in shape):
+        raise ShapeError(f"{op}: Dimension size must be non-negative, got size {fmt_shape(shape)}")
+    return shape
 
 
-def _filled(xp_fn, size, dtype, device, requires_grad):
+def _factory(dtype, device):
+    return (as_dtype(dtype) if dtype is not None else get_default_dtype(),
+            Device(device) if device is not None else CPU)
+
+
+def _filled(op, size, dtype, device, requires_grad):
     dt, dev = _factory(dtype, device)
-    t = Tensor._make(xp_fn(dev.xp)(_size(size), dtype=dt.np), dev)
-    return t.requires_grad_(True) if requires_grad else t
+    return _finish(getattr(dev.xp, op)(_size(op, size), dtype=dt.np), dev, requires_grad)
 
 
+@export()
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp: xp.zeros, size, dtype, device, requires_grad)
+    """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
+    return _filled("zeros", size, dtype, device, requires_grad)
 
 
+@export()
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp: xp.ones, size, dtype, device, requires_grad)
+    """A tensor of ones: ones(2, 3) or ones((2, 3))."""
+    return _filled("ones", size, dtype, device, requires_grad)
 
 
+@export()
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp: xp.empty, size, dtype, device, requires_grad)
+    """An uninitialized tensor: empty(2, 3) or empty((2, 3))."""
+    return _filled("empty", size, dtype, device, requires_grad)
 
 
+@export()
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    if dtype is None:
-        from ..backend import result_type
-
-        dtype = result_type(fill_value)
-    return _filled(lambda xp: (lambda s, dtype: xp.full(s, fill_value, dtype=dtype)), (size,), dtype, device,
-                   requires_grad)
+    """A tensor filled with fill_value; the dtype follows it (bool, int64 or the default float) unless given."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    dt, dev = _factory(dtype if dtype is not None else scalar_dtype(fill_value), device)
+    size = _size("full", size if isinstance(size, (tuple, list)) else (size,))
+    return _finish(dev.xp.full(size, fill_value, dtype=dt.np), dev, requires_grad)
 
 
 def _like(fn):
     def like(input, *, dtype=None, device=None, requires_grad=False):
-        return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                  requires_grad=requires_grad)
+        return fn(input.shape, dtype=dtype if dtype is not None else input.dtype,
+                  device=device if device is not None else input.device, requires_grad=requires_grad)
 
-    like.__name__ = fn.__name__ + "_like"
+    like.__name__ = like.__qualname__ = fn.__name__ + "_like"
     like.__doc__ = f"{fn.__name__}() with the shape (and by default dtype and device) of `input`."
-    return like
+    return export(like.__name__)(like)
 
 
 zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
 
 
+@export()
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    """full() with the shape (and by default dtype and device) of `input`."""
+    return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype,
+                device=device if device is not None else input.device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Values from start (default 0) to end (exclusive); int64 for integer arguments, else the default float."""
+# ---- ranges -----------------------------------------------------------------------------------------------------
+def _number(x):
+    return x.item() if isinstance(x, Tensor) else x
+
+
+@export()
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Values from start (default 0) to end (exclusive) by step; int64 when all arguments are ints, else the
+    default float. The length is PyTorch's ceil((end - start) / step)."""
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = _number(start), _number(end), _number(step)
     if step == 0:
         raise ValueError("arange: step must be nonzero")
-    if dtype is None:
-        dtype = "int64" if all(isinstance(v, (int, np.integer)) for v in vals) else get_default_dtype()
-    dt, dev = _factory(dtype, device)
-    t = Tensor._make(dev.xp.arange(*vals, dtype=np.float64 if dt.is_floating_point else None).astype(dt.np), dev)
-    return t.requires_grad_(True) if requires_grad else t
+    if step > 0 and end < start or step < 0 and end > start:
+        raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign (start={start}, "
+                         f"end={end}, step={step})")
+    integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    dt, dev = _factory(dtype if dtype is not None else (int64 if integral else None), device)
+    xp = dev.xp
+    if integral:
+        return _finish(xp.arange(start, end, step, dtype=np.int64).astype(dt.np, copy=False), dev, requires_grad)
+    n = max(0, math.ceil((end - start) / step))
+    vals = xp.arange(n, dtype=np.float64)
+    if step != 1:
+        vals *= step
+    if start != 0:
+        vals += start
+    return _finish(vals.astype(dt.np, copy=False), dev, requires_grad)
 
 
+@export()
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    """`steps` values evenly spaced from start to end inclusive (default float dtype)."""
+    start, end, steps = _number(start), _number(end), operator.index(steps)
+    if steps < 0:
+        raise ShapeError(f"linspace: number of steps must be non-negative, got {steps}")
     dt, dev = _factory(dtype, device)
-    t = Tensor._make(dev.xp.linspace(start, end, int(steps)).astype(dt.np), dev)
-    return t.requires_grad_(True) if requires_grad else t
+    xp = dev.xp
+    i = xp.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    # PyTorch's symmetric formula: the first half counts up from start, the second half down from end
+    vals = xp.where(i < max(steps // 2, 1), start + step * i, end - step * (steps - 1 - i))
+    return _finish(vals.astype(dt.np, copy=False), dev, requires_grad)
 
 
+@export()
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """An n x m (default n x n) identity matrix."""
+    n = operator.index(n)
+    m = n if m is None else operator.index(m)
+    if n < 0 or m < 0:
+        raise ShapeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
     dt, dev = _factory(dtype, device)
-    t = Tensor._make(dev.xp.eye(n, m, dtype=dt.np), dev)
-    return t.requires_grad_(True) if requires_grad else t
+    return _finish(dev.xp.eye(n, m, dtype=dt.np), dev, requires_grad)
 
 
 # ---- moving between devices (differentiable) ---------------------------------------------------------------
@@ -186,16 +264,25 @@ def to_device(x, device):
     return bind(to_device_p, x, target=device, source=x.device)
 
 
+# ---- Tensor.new_* (defaults: this tensor's dtype and device) --------------------------------------------------
 def _new(fn):
     def new(self, *size, dtype=None, device=None, requires_grad=False):
-        return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+        return fn(*size, dtype=dtype if dtype is not None else self.dtype,
+                  device=device if device is not None else self.device, requires_grad=requires_grad)
 
     new.__name__ = "new_" + fn.__name__
     return new
 
 
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype if dtype is not None else self.dtype,
+                device=device if device is not None else self.device, requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype if dtype is not None else self.dtype,
+                  device=device if device is not None else self.device, requires_grad=requires_grad)
+
+
 Tensor.new_zeros, Tensor.new_ones, Tensor.new_empty = _new(zeros), _new(ones), _new(empty)
-Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, requires_grad=False: full(
-    size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: tensor(
-    data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+Tensor.new_full, Tensor.new_tensor = _new_full, _new_tensor
