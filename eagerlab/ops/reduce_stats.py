@@ -1,6 +1,4 @@
 """More reductions: max/min (values and indices), amax/amin, all/any, var/std, logsumexp, prod."""
-from collections import namedtuple
-
 import numpy as np
 
 from .._tensor import Tensor
@@ -8,9 +6,8 @@ from ..backend.dtypes import bool_
 from ..errors import ShapeError, UnsupportedError, fmt_shape
 from . import _infer as I
 from ._registry import Aval, Sample, bind, op, primitive
+from ._return_types import values_indices
 from .reduce import _np_axis, _reduce_samples, _reduced_shape, sum_p
-
-values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
 def _amax_infer(x, dims, keepdim):
