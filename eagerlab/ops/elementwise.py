@@ -197,39 +197,3 @@ def clamp(input, min=None, max=None):
 
 
 method("clamp_", "clip_")(lambda self, min=None, max=None: self.copy_(clamp(self, min, max)))
-
-
-# ---- maximum / minimum ---------------------------------------------------------------------------------------
-def _extremum_vjp(ctx, g):
-    """Each operand gets the gradient where it wins; ties split it evenly (as PyTorch)."""
-    a, b = ctx.saved
-    win_a = (a > b).to(g.dtype) + (a == b).to(g.dtype) * 0.5 if ctx.attrs["larger"] else \
-        (a < b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
-    return (g * win_a if ctx.needs[0] else None), (g * (1 - win_a) if ctx.needs[1] else None)
-
-
-maximum_p = primitive("maximum", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b, larger: xp.maximum(a, b))
-minimum_p = primitive("minimum", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b, larger: xp.minimum(a, b))
-maximum_p.defvjp(_extremum_vjp)
-minimum_p.defvjp(_extremum_vjp)
-
-
-def _pair_samples(rng):
-    r = rng.standard_normal
-    return [Sample(r((3, 4)), r((3, 4))), Sample(r((2, 3)), r((3,)), note="broadcast")]
-
-
-@op(methods=("maximum",), samples=_pair_samples, torch="maximum", ref=np.maximum)
-def maximum(input, other):
-    """Elementwise larger of two tensors (NaN propagates)."""
-    from .arith import _operands
-
-    return bind(maximum_p, *_operands("maximum", input, other), larger=True)
-
-
-@op(methods=("minimum",), samples=_pair_samples, torch="minimum", ref=np.minimum)
-def minimum(input, other):
-    """Elementwise smaller of two tensors (NaN propagates)."""
-    from .arith import _operands
-
-    return bind(minimum_p, *_operands("minimum", input, other), larger=False)

@@ -1,6 +1,7 @@
 """Joining, splitting and reordering: cat, stack, split, chunk, narrow, flip, roll, repeat, tile, tril, triu."""
 import numpy as np
 
+from ..backend.dtypes import bool_
 from ..errors import ShapeError, fmt_shape
 from . import _infer as I
 from ._registry import Aval, Sample, bind, op, primitive
@@ -148,7 +149,7 @@ def flip(input, dims):
 
 def _tril_samples(rng):
     return [Sample(rng.standard_normal((3, 4))), Sample(rng.standard_normal((2, 3, 3)), 1),
-            Sample(rng.standard_normal((4, 3)), -1)]
+            Sample(rng.standard_normal((4, 3)), -1), Sample(rng.standard_normal((3, 3)) > 0, 0, note="bool stays bool")]
 
 
 def _triangle(op_name, input, diagonal, lower):
@@ -160,7 +161,7 @@ def _triangle(op_name, input, diagonal, lower):
     rows = arange(input.shape[-2], device=input.device).reshape(-1, 1)
     cols = arange(input.shape[-1], device=input.device)
     keep = (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
-    return where(keep, input, 0)
+    return where(keep, input, False if input.dtype is bool_ else 0)  # a bool 0 keeps bool tensors bool
 
 
 @op(methods=("tril",), samples=_tril_samples, torch="tril", ref=lambda x, k=0: np.tril(x, k))
