@@ -11,7 +11,7 @@ def _as_tuple(x):
 
 
 def _grad_roots(outputs, grad_outputs, create_graph):
-    from ..ops.creation import ones_like
+    from .._tensor import Tensor
 
     roots = []
     grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
@@ -27,7 +27,7 @@ def _grad_roots(outputs, grad_outputs, create_graph):
             if t.numel() != 1:
                 raise AutogradError(f"grad can be implicitly created only for scalar outputs; got an output of shape "
                                     f"{fmt_shape(t.shape)}. Pass gradient= (a tensor of that shape).")
-            g = ones_like(t)
+            g = Tensor._make(t._device.xp.ones(t._data.shape, t._data.dtype), t._device)  # the hot path of .backward()
         elif g.shape != t.shape:
             raise ShapeError(f"backward: gradient has shape {fmt_shape(g.shape)} but the output has shape "
                              f"{fmt_shape(t.shape)}")

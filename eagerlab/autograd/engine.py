@@ -18,19 +18,16 @@ def _sum_to(g, shape):
 
 def _toposort(roots):
     """Nodes reachable from `roots` with, for each, how many edges point at it (its dependency count)."""
-    deps = {}
-    stack = [n for n in roots if n is not None]
-    for n in stack:
-        deps.setdefault(n, 0)
-    seen = set(map(id, stack))
+    deps = dict.fromkeys(roots, 0)
+    stack = list(deps)
     while stack:
-        node = stack.pop()
-        for e in node.edges:
+        for e in stack.pop().edges:
             if e is not None and type(e[0]) is Node:
                 nxt = e[0]
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if id(nxt) not in seen:
-                    seen.add(id(nxt))
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
                     stack.append(nxt)
     return deps
 
@@ -90,7 +87,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
             # later in-place accumulation or zero_() on one .grad cannot change another.
             if id(g) in shared or g._base is not None:
                 g = g.detach().clone() if not create_graph else g.clone()
-            leaf.grad = g if create_graph else g.detach()
+            leaf.grad = g if create_graph or not g.requires_grad else g.detach()
         elif create_graph or leaf.grad.requires_grad:
             leaf.grad = leaf.grad + g
         else:
@@ -108,23 +105,18 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
         buf[t._out] = g if buf[t._out] is None else buf[t._out] + g
 
     deps = _toposort(root_nodes)
-    ready = [n for n in set(root_nodes) if deps[n] == 0]
+    ready = [n for n in deps if deps[n] == 0]
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
         if node.pre_hooks:
-            for k, hooks in node.pre_hooks.items():
-                for hook in hooks:
-                    if grads[k] is not None:
-                        out = hook(grads[k])
-                        if out is not None:
-                            grads[k] = out
+            _run_pre_hooks(node, grads)
         if want is not None:
             for k, g in enumerate(grads):
                 i = want.get((id(node), k))
                 if i is not None:
                     captured[i] = g
-        vjp_out = _apply_vjp(node, grads, create_graph)
+        vjp_out = _apply_vjp(node, grads)
         if not retain_graph:
             node.release()
         for e, g, shape in zip(node.edges, vjp_out, node.shapes):
@@ -161,7 +153,16 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
     return captured
 
 
-def _apply_vjp(node, grads, create_graph):
+def _run_pre_hooks(node, grads):
+    for k, hooks in node.pre_hooks.items():
+        for hook in hooks:
+            if grads[k] is not None:
+                out = hook(grads[k])
+                if out is not None:
+                    grads[k] = out
+
+
+def _apply_vjp(node, grads):
     if node.n_out == 1:
         g = grads[0]
         if g is None:

@@ -1,6 +1,7 @@
 """The tape: one Node per recorded op, holding edges to its inputs' nodes and what its backward saved."""
 import traceback
 
+from .._tensor import Tensor
 from ..errors import AutogradError, fmt_shape
 from .grad_mode import GradMode
 
@@ -49,15 +50,9 @@ class Node:
 
     def save(self, inputs, outputs):
         """Keep the declared inputs (Tensors or plain values) and outputs (wrapped on use) for backward."""
-        saved, versions = [], []
-        for x in inputs:
-            saved.append(x)
-            versions.append(x._version if hasattr(x, "_data") else None)
-        for t in outputs:
-            saved.append(_SavedOutput(t))
-            versions.append(0)
-        self._saved = tuple(saved)
-        self._versions = tuple(versions)
+        versions = [(x._vc[0] if x._vc is not None else 0) if isinstance(x, Tensor) else None for x in inputs]
+        self._saved = (*inputs, *map(_SavedOutput, outputs))
+        self._versions = (*versions, *(0,) * len(outputs))
 
     @property
     def saved(self):
@@ -70,9 +65,11 @@ class Node:
             )
         out = []
         for x, v in zip(self._saved, self._versions):
-            if type(x) is _SavedOutput:
-                x = x.unpack(self)
-            elif v is not None and x._version != v:
+            if v is None:  # a constant (a Python number passed to the op)
+                out.append(x)
+            elif type(x) is _SavedOutput:
+                out.append(x.unpack(self))
+            elif (x._vc[0] if x._vc is not None else 0) != v:
                 kind = "output" if x._node is not None else "a leaf input"
                 raise AutogradError(
                     f"one of the variables needed for gradient computation has been modified by an inplace "
@@ -80,7 +77,8 @@ class Node:
                     f"{self.name()}, is at version {x._version}; expected version {v} instead. Hint: replace "
                     f"the in-place op (x += ..., x.add_(...), x[...] = ...) with its out-of-place form."
                 )
-            out.append(x)
+            else:
+                out.append(x)
         return out
 
     def release(self):
@@ -100,8 +98,6 @@ class _SavedOutput:
         self.version = t._vc[0]
 
     def unpack(self, node):
-        from .._tensor import Tensor
-
         if self.vc[0] != self.version:
             raise AutogradError(
                 f"one of the variables needed for gradient computation has been modified by an inplace "

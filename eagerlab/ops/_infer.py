@@ -10,13 +10,18 @@ from ._registry import Aval
 
 def broadcast_shapes(op, *shapes):
     """Broadcast shapes as numpy/PyTorch do; ShapeError names the op and every shape."""
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise ShapeError(
-            (f"{op}: " if op else "") + f"the shapes {' and '.join(fmt_shape(s) for s in shapes)} cannot be broadcast together "
-            "(sizes must match or be 1 in each trailing dimension)"
-        ) from None
+    out = [1] * max(map(len, shapes))
+    for shape in shapes:
+        lead = len(out) - len(shape)
+        for i, d in enumerate(shape, lead):
+            if d != out[i]:
+                if out[i] == 1:
+                    out[i] = d
+                elif d != 1:
+                    raise ShapeError(
+                        (f"{op}: " if op else "") + f"the shapes {' and '.join(fmt_shape(s) for s in shapes)} cannot "
+                        "be broadcast together (sizes must match or be 1 in each trailing dimension)")
+    return tuple(out)
 
 
 def same(x, **attrs):

@@ -27,8 +27,9 @@ def _(ctx, g):
     from .shape import expand, reshape
 
     shape = ctx.shapes[0]
-    if not ctx.attrs["keepdim"]:
-        g = reshape(g, _reduced_shape(shape, ctx.attrs["dims"], True))
+    dims = ctx.attrs["dims"]
+    if not ctx.attrs["keepdim"] and dims != tuple(range(len(dims))):  # leading dims come back by broadcasting
+        g = reshape(g, _reduced_shape(shape, dims, True))
     return expand(g, shape),
 
 

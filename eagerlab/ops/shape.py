@@ -1,4 +1,6 @@
 """Shape ops: reshape/view, permute/transpose, expand, squeeze/unsqueeze, flatten, ... Views share memory."""
+import math
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -19,10 +21,10 @@ def _shape_arg(op_name, shape):
 
 def _infer_reshape_shape(op_name, in_shape, shape):
     """Resolve a -1 and check the element count, naming both shapes on failure."""
-    n = int(np.prod(in_shape, dtype=np.int64))
+    n = math.prod(in_shape)  # Python ints: no overflow, and far cheaper than np.prod on a short tuple
     if shape.count(-1) > 1:
         raise ShapeError(f"{op_name}: only one dimension can be inferred (-1), got shape {fmt_shape(shape)}")
-    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    known = math.prod(s for s in shape if s != -1)
     if -1 in shape:
         if known == 0 or n % known:
             raise ShapeError(f"{op_name}: shape {fmt_shape(shape)} is invalid for input of shape "
@@ -170,19 +172,18 @@ def broadcast_to(input, shape):
     if shape == input._data.shape:
         return input
     target = tuple(input.shape[i - len(shape) + input.ndim] if s == -1 else s for i, s in enumerate(shape))
-    if len(target) < input.ndim or not _broadcastable(input.shape, target) \
-            or tuple(np.broadcast_shapes(input.shape, target)) != target:
+    if not _expandable(input._data.shape, target):
         raise ShapeError(f"expand: the expanded size of the tensor ({fmt_shape(target)}) must match the existing "
                          f"size {fmt_shape(input.shape)} at non-singleton dimensions")
     return bind(expand_p, input, shape=target)
 
 
-def _broadcastable(a, b):
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
+def _expandable(shape, target):
+    """Each dim of `shape` (aligned right) equals the target's or is 1; new leading dims are non-negative."""
+    lead = len(target) - len(shape)
+    if lead < 0 or any(t < 0 for t in target[:lead]):
         return False
+    return all(s == t or s == 1 and t >= 0 for s, t in zip(shape, target[lead:]))
 
 
 def _expand(self, *shape):
