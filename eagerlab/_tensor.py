@@ -324,6 +324,17 @@ class Tensor:
 
         return tensor_repr(self)
 
+    def __deepcopy__(self, memo):
+        """copy.deepcopy of a leaf (a model's weights): new memory, same class, requires_grad and grad."""
+        if self._node is not None:
+            raise AutogradError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                                "protocol; call .detach() first")
+        out = type(self)._make(self._data.copy(), self._device, self.requires_grad)
+        memo[id(self)] = out
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        return out
+
     def __reduce__(self):
         raise UnsupportedError("Tensors cannot be pickled; use eagerlab.save (a safe, pickle-free format)")
 

@@ -144,8 +144,20 @@ def _copy_(self, src, non_blocking=False):
     return self
 
 
+def _fill_(self, value):
+    """Set every element to `value` (a number or a 0-d tensor, whose gradient flows)."""
+    if isinstance(value, Tensor) and value.ndim:
+        from ..errors import ShapeError, fmt_shape
+
+        raise ShapeError(f"fill_: only supports a 0-dimension value tensor, got one of shape {fmt_shape(value.shape)}")
+    self[...] = value
+    return self
+
+
 method("contiguous")(_contiguous)
 method("copy_")(_copy_)
+method("fill_")(_fill_)
+method("zero_")(lambda self: _fill_(self, 0))
 
 
 # ---- predicates and clamping -----------------------------------------------------------------------------------
