@@ -18,7 +18,7 @@ class _Elementwise(Module):
         return type(self)._fn(input, **{k: getattr(self, k) for k in self._options})
 
     def extra_repr(self):
-        return ", ".join(f"{k}={getattr(self, k)}" for k in self._options if k != "inplace" or self.inplace)
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._options if k != "inplace" or self.inplace)
 
 
 def _activation(name, fn, **defaults):

@@ -10,9 +10,11 @@ class _Loss(Module):
     _fn = None
     _options = ()  # extra constructor options forwarded to the functional form
 
+    _reductions = ("none", "mean", "sum")
+
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        self.reduction = reduction_arg(type(self).__name__, reduction, size_average, reduce)
+        self.reduction = reduction_arg(type(self).__name__, reduction, size_average, reduce, self._reductions)
 
     def forward(self, input, target):
         return type(self)._fn(input, target, reduction=self.reduction, **self._extra())
@@ -62,6 +64,7 @@ class HuberLoss(_Loss):
 
 class KLDivLoss(_Loss):
     _fn, _options = staticmethod(F.kl_div), ("log_target",)
+    _reductions = ("none", "mean", "sum", "batchmean")
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         super().__init__(size_average, reduce, reduction)
