@@ -9,13 +9,14 @@ import warnings as _warnings
 # eagerlab's own kernels (a filter costs nothing until a warning fires; numpy.errstate per op would cost ~1.5 us).
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"eagerlab\.")
 
-from . import autograd, backend, cuda, errors, ops  # noqa: E402
+from . import autograd, backend, cuda, errors, ops, serialization  # noqa: E402
 from ._tensor import Size, Tensor, is_tensor  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promote_types, result_type, \
     set_default_dtype
 from .backend.device import Device as device
 from .backend.dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
+from .serialization import load, save
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                            ones_like, tensor, zeros, zeros_like)
 

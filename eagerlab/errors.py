@@ -21,6 +21,12 @@ class IndexOutOfRange(IndexError):
     """An index outside a dimension's size."""
 
 
+class SerializationError(RuntimeError):
+    """A file eagerlab.load cannot trust (bad magic, truncated, corrupt or hostile header), or an object eagerlab.save
+    cannot represent. A RuntimeError because torch.load reports corrupt or truncated checkpoints as RuntimeError,
+    so `except RuntimeError` around checkpoint loading keeps working."""
+
+
 class UnsupportedError(RuntimeError):
     """A feature eagerlab does not support yet; the message says what."""
 

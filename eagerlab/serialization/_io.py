@@ -1,0 +1,226 @@
+"""File plumbing shared by the eagerlab and safetensors formats: atomic writes, bounded reads at checked offsets,
+strict header JSON, and the checks that every array extent lies inside the file without overlapping another."""
+import io
+import json
+import math
+import os
+
+import numpy as np
+
+from ..errors import SerializationError
+
+# Both formats refuse a larger header before allocating it (the safetensors limit; 100k tensors need ~10 MB).
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_NDIM = 64  # numpy's own limit
+_HUGE_PAGE = 2 << 20
+
+
+def is_path(f):
+    return isinstance(f, (str, os.PathLike))
+
+
+def describe(f):
+    """How an error names the file: its path, a file object's name, or its type."""
+    name = os.fspath(f) if is_path(f) else getattr(f, "name", None)
+    return repr(name) if isinstance(name, str) else f"<{type(f).__name__}>"
+
+
+def write_to(f, op, write):
+    """Call write(binary_file) on a path, atomically, or on an open writable binary file object."""
+    if is_path(f):
+        _write_atomic(os.fspath(f), write)
+    elif not hasattr(f, "write"):
+        raise TypeError(f"{op}: f must be a path or a writable binary file object, got {type(f).__name__}")
+    elif isinstance(f, io.TextIOBase):
+        raise TypeError(f"{op}: {describe(f)} is open in text mode; open it in binary mode ('wb')")
+    else:
+        write(f)
+
+
+def _write_atomic(path, write):
+    """Write a temp file beside `path`, fsync it, rename it over `path`, fsync the directory: a reader (or a crash)
+    sees the old file or the new one, never a torn one; a failure removes the temp file and keeps the old file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the directory {directory!r} of {path!r} does not exist")
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.urandom(8).hex()}.tmp")
+    # os.open with mode 0o666 lets the umask apply, so the file gets the permissions open() would give it
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable; some platforms/filesystems cannot open or fsync a directory
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def host_bytes(x):
+    """The bytes of a Tensor (copied from the device if needed) or ndarray: C order, little-endian, as uint8."""
+    arr = x._host() if hasattr(x, "_host") else x
+    arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+    return arr.reshape(-1).view(np.uint8)
+
+
+def write_arrays(out, items):
+    """Write (offset, tensor_or_array) items in offset order from the current position, zero-filling gaps."""
+    pos = 0
+    for offset, x in items:
+        if offset > pos:
+            out.write(bytes(offset - pos))
+        data = host_bytes(x)
+        out.write(data)
+        pos = offset + data.size
+
+
+class Source:
+    """A file being loaded: a path or a readable binary file object. Offsets are relative to where the record
+    starts (a file object's current position), and every read is checked against the file's real size."""
+
+    def __init__(self, f, op):
+        self.op, self.name = op, describe(f)
+        if is_path(f):
+            self._f, self._owned = open(f, "rb", buffering=0), True
+        elif not hasattr(f, "read"):
+            raise TypeError(f"{op}: f must be a path or a readable binary file object, got {type(f).__name__}")
+        elif isinstance(f, io.TextIOBase):
+            raise TypeError(f"{op}: {self.name} is open in text mode; open it in binary mode ('rb')")
+        else:
+            seekable = getattr(f, "seekable", None)
+            self._f, self._owned = (f if seekable is not None and seekable() else io.BytesIO(f.read())), False
+        self.start = self._f.tell()
+        self.size = self._f.seek(0, io.SEEK_END) - self.start
+        self._readinto = getattr(self._f, "readinto", None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._owned:
+            self._f.close()
+
+    def error(self, msg):
+        return SerializationError(f"{self.op}: {self.name}: {msg}")
+
+    def seek_end_of_record(self, length):
+        self._f.seek(self.start + length)
+
+    def check_range(self, offset, n, what):
+        if offset + n > self.size:
+            raise self.error(f"file is truncated: {what} needs bytes [{offset}, {offset + n}) but the file has "
+                             f"{self.size}")
+
+    def read_into(self, offset, buf, what):
+        """Fill `buf` (any writable buffer) with the bytes at `offset`; a short file is a SerializationError."""
+        view = memoryview(buf).cast("B")
+        self.check_range(offset, len(view), what)
+        self._f.seek(self.start + offset)
+        got = 0
+        while got < len(view):
+            if self._readinto is not None:
+                n = self._readinto(view[got:])
+            else:
+                chunk = self._f.read(len(view) - got)
+                n = len(chunk)
+                view[got:got + n] = chunk
+            if not n:
+                raise self.error(f"file is truncated: {what} stops at byte {offset + got}")
+            got += n
+        return buf
+
+    def read(self, offset, n, what):
+        self.check_range(offset, n, what)  # before allocating n bytes
+        return bytes(self.read_into(offset, bytearray(n), what))
+
+    def read_array(self, offset, np_dtype, shape, what):
+        """A new, writable array owning its memory, read straight from the file (no intermediate copy)."""
+        buf = _empty(math.prod(shape) * np_dtype.itemsize)
+        self.read_into(offset, buf, what)
+        try:
+            arr = buf.view(np_dtype).reshape(shape)
+        except ValueError as e:  # a shape like (0, 2**62) that numpy cannot represent
+            raise self.error(f"{what}: cannot make an array of shape {list(shape)}: {e}") from None
+        return arr if np_dtype.isnative else arr.astype(np_dtype.newbyteorder("="))
+
+    def header_json(self, offset, length, what="header"):
+        """Read and parse a length-prefixed JSON header after bounding its length by the limit and the file size."""
+        if length > MAX_HEADER_BYTES:
+            raise self.error(f"{what} declares {length} bytes, more than the {MAX_HEADER_BYTES}-byte limit "
+                             "(corrupt or hostile file)")
+        raw = self.read(offset, length, what)
+        try:
+            return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        except RecursionError:
+            raise self.error(f"{what} JSON nests too deeply") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, duplicate keys, NaN/Infinity
+            raise self.error(f"{what} is not valid JSON: {e}") from None
+
+
+def _empty(nbytes):
+    """A fresh uint8 buffer. A large one starts on a 2 MiB boundary so that transparent huge pages can back it
+    (numpy asks for them from 4 MiB up): reading 100 MB into it is then about twice as fast as into one that the
+    kernel fills with 4 KiB page faults. The unused head of the allocation is never touched, so it costs no RAM."""
+    if nbytes < _HUGE_PAGE:
+        return np.empty(nbytes, np.uint8)
+    raw = np.empty(nbytes + _HUGE_PAGE, np.uint8)
+    start = -raw.ctypes.data % _HUGE_PAGE
+    return raw[start:start + nbytes]
+
+
+def _unique_keys(pairs):
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {dup!r}")
+    return out
+
+
+def _no_constant(name):
+    raise ValueError(f"non-standard constant {name}")
+
+
+def check_shape(src, what, shape):
+    if (type(shape) is not list or len(shape) > MAX_NDIM
+            or any(type(d) is not int or not 0 <= d < 2 ** 63 for d in shape)):
+        raise src.error(f"{what}: shape must be a list of at most {MAX_NDIM} non-negative ints, got {shape!r}")
+    return tuple(shape)
+
+
+def check_extent(src, what, begin, end, np_dtype, shape):
+    """begin/end are ints with end - begin == numel * itemsize (computed exactly, without overflow)."""
+    if type(begin) is not int or type(end) is not int or not 0 <= begin <= end:
+        raise src.error(f"{what}: bad byte range [{begin!r}, {end!r})")
+    expected = math.prod(shape) * np_dtype.itemsize
+    if end - begin != expected:
+        raise src.error(f"{what}: holds {end - begin} bytes but dtype {np_dtype.name} and shape "
+                        f"{list(shape)} need {expected}")
+
+
+def check_layout(src, extents, data_size, contiguous):
+    """extents: (what, begin, end). All must end inside the data section and no two may overlap; `contiguous`
+    (safetensors) also requires them to tile the data section exactly, leaving no hidden bytes."""
+    pos, prev = 0, None
+    for what, begin, end in sorted(extents, key=lambda e: (e[1], e[2])):
+        if end > data_size:
+            raise src.error(f"{what}: bytes [{begin}, {end}) run past the end of the data section "
+                            f"({data_size} bytes): the file is truncated or the offsets are wrong")
+        if contiguous and begin != pos:
+            raise src.error(f"{what}: starts at byte {begin} but the previous tensor ends at {pos} "
+                            "(data must be contiguous, without gaps or overlaps)")
+        if begin < pos and begin != end:
+            raise src.error(f"{what}: bytes [{begin}, {end}) overlap {prev} (which ends at {pos})")
+        if end > pos:
+            pos, prev = end, what
+    if contiguous and pos != data_size:
+        raise src.error(f"data section has {data_size - pos} bytes after the last tensor that no tensor owns")

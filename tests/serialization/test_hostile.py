@@ -1,0 +1,162 @@
+"""Loading untrusted bytes: every malformed, truncated or hostile file raises SerializationError naming the file and
+the problem, executes nothing and allocates nothing the file does not hold. Files are built by hand from the format
+documented in eagerlab/serialization/__init__.py, so these tests also hold the documentation to the code."""
+import io
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+import eagerlab as el
+from eagerlab.errors import SerializationError
+
+RAN = []
+
+
+def _payload():
+    RAN.append("code from the file ran")
+
+
+class Evil:
+    def __reduce__(self):
+        return _payload, ()
+
+
+def build(header, data=b"", *, version=1, magic=b"EAGERLAB", hlen=None):
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    raw += b" " * (-(20 + len(raw)) % 64)
+    return magic + struct.pack("<IQ", version, len(raw) if hlen is None else hlen) + raw + data
+
+
+def entry(dtype="float32", shape=(2,), offset=0, nbytes=8):
+    return {"dtype": dtype, "shape": list(shape), "offset": offset, "nbytes": nbytes}
+
+
+def header(root=None, arrays=None, data_nbytes=8):
+    root = {"tensor": 0, "device": "cpu"} if root is None else root
+    return {"root": root, "arrays": [entry()] if arrays is None else arrays, "data_nbytes": data_nbytes}
+
+
+DATA = np.array([1.5, -2.0], np.float32).tobytes()
+
+
+def load_bytes(tmp_path, data):
+    path = tmp_path / "bad.el"
+    path.write_bytes(data)
+    return el.load(path), path
+
+
+def test_hand_built_file_follows_the_documented_format(tmp_path):
+    t, _ = load_bytes(tmp_path, build(header(), DATA))
+    assert t.dtype is el.float32 and t.tolist() == [1.5, -2.0]
+    nested = header({"dict": [["a", {"list": [1, {"float": "-inf"}, {"tuple": []}]}], [7, {"ndarray": 0}]]})
+    out, _ = load_bytes(tmp_path, build(nested, DATA))
+    assert out["a"] == [1, float("-inf"), ()] and out[7].tolist() == [1.5, -2.0]
+
+
+def _deep(n):
+    node = 1
+    for _ in range(n):
+        node = {"list": [node]}
+    return node
+
+
+CASES = [
+    # (id, file bytes, fragment of the message)
+    ("garbage", b"garbage bytes, certainly not a checkpoint", "not an eagerlab file"),
+    ("empty", b"", "not an eagerlab file"),
+    ("pickle", pickle.dumps(Evil()), "looks like a pickle"),
+    ("safetensors", struct.pack("<Q", 2) + b"{}", "load_safetensors"),
+    ("short-prefix", b"EAGERLAB\x01\x00", "truncated"),
+    ("newer-version", build(header(), DATA, version=2), "format version 2"),
+    ("huge-header", build(header(), DATA, hlen=2 ** 62), "more than the 104857600-byte limit"),
+    ("header-past-end", build(header(), DATA, hlen=10 ** 6), "truncated"),
+    ("truncated-data", build(header(), DATA)[:-3], "truncated"),
+    ("not-json", build(b"{root: 1"), "not valid JSON"),
+    ("not-utf8", build(b"\xff\xfe\x00"), "not valid JSON"),
+    ("nan-constant", build(b'{"root": NaN, "arrays": [], "data_nbytes": 0}'), "NaN"),
+    ("duplicate-json-key", build(b'{"root": 1, "root": 2, "arrays": [], "data_nbytes": 0}'), "duplicate key 'root'"),
+    ("json-too-deep", build(b"[" * 100_000 + b"]" * 100_000), "nests too deeply"),
+    ("header-not-object", build([1, 2]), "header must be an object"),
+    ("extra-header-key", build({**header(), "code": "import os"}, DATA), "header must be an object"),
+    ("bad-data-nbytes", build(header(data_nbytes=-1), DATA), "bad data_nbytes"),
+    ("data-nbytes-past-end", build(header(data_nbytes=80), DATA), "truncated"),
+    ("dtype-object", build(header(arrays=[entry("object")]), DATA), "dtype 'object' is not allowed"),
+    ("dtype-numpy-spec", build(header(arrays=[entry("<f4")]), DATA), "dtype '<f4' is not allowed"),
+    ("dtype-structured", build(header(arrays=[entry("float32,int8")]), DATA), "is not allowed"),
+    ("dtype-not-str", build(header(arrays=[entry(["float32"])]), DATA), "is not allowed"),
+    ("bad-shape", build(header(arrays=[entry(shape=[-2])]), DATA), "shape must be"),
+    ("bool-shape", build(header(arrays=[entry(shape=[True, 2])]), DATA), "shape must be"),
+    ("nbytes-mismatch", build(header(arrays=[entry(nbytes=4)]), DATA), "need 8"),
+    ("negative-offset", build(header(arrays=[entry(offset=-8)]), DATA), "bad byte range"),
+    ("offset-past-data", build(header(arrays=[entry(offset=64)]), DATA), "run past the end of the data section"),
+    ("overlap", build(header({"list": [{"ndarray": 0}, {"ndarray": 1}]},
+                             [entry(shape=(2,)), entry(shape=(1,), offset=4, nbytes=4)]), DATA), "overlap"),
+    ("unallocatable-shape", build(header(arrays=[entry(shape=[0, 2 ** 62], nbytes=0)]), DATA),
+     "cannot make an array of shape"),
+    ("missing-entry-key", build(header(arrays=[{"dtype": "float32", "shape": [2]}]), DATA), "expected an object"),
+    ("index-out-of-range", build(header({"tensor": 3, "device": "cpu"}), DATA), "out of range (1 arrays)"),
+    ("index-bool", build(header({"tensor": True, "device": "cpu"}), DATA), "out of range"),
+    ("tensor-disallowed-dtype", build(header(arrays=[entry("uint32")]), DATA), "a tensor cannot have dtype uint32"),
+    ("unknown-tag", build(header({"pickle": "cos\nsystem"}), DATA), "unrecognised entry at obj"),
+    ("extra-tag-key", build(header({"list": [], "x": 1}), DATA), "unrecognised entry"),
+    ("list-not-list", build(header({"list": {"a": 1}}), DATA), "expected a list at obj"),
+    ("dict-float-key", build(header({"dict": [[1.5, 1]]}), DATA), "bad dict entry at obj"),
+    ("dict-bool-key", build(header({"dict": [[True, 1]]}), DATA), "bad dict entry"),
+    ("dict-duplicate-key", build(header({"dict": [["a", 1], ["a", 2]]}), DATA), "duplicate dict key 'a'"),
+    ("bad-special-float", build(header({"list": [{"float": "1e5"}]}), DATA), "bad special float '1e5' at obj[0]"),
+    ("bad-device", build(header({"tensor": 0, "device": "tpu:0"}), DATA), "bad device 'tpu:0'"),
+    ("npscalar-shape", build(header({"npscalar": 0}), DATA), "has shape [2]"),
+    ("too-deep", build(header(_deep(70)), DATA), "nest deeper than 64"),
+]
+
+
+@pytest.mark.parametrize("data,fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_files_raise_serialization_error(tmp_path, data, fragment):
+    with pytest.raises(SerializationError) as info:
+        load_bytes(tmp_path, data)
+    msg = str(info.value)
+    assert fragment in msg and str(tmp_path / "bad.el") in msg, msg
+    assert isinstance(info.value, RuntimeError)  # what torch.load raises for corrupt files
+    assert RAN == []
+
+
+def test_pickle_payload_never_runs():
+    pickle.loads(pickle.dumps(Evil()))  # the payload is real: plain pickle runs it ...
+    assert RAN == ["code from the file ran"]
+    RAN.clear()
+    with pytest.raises(SerializationError, match="<BytesIO>.*pickle"):
+        el.load(io.BytesIO(pickle.dumps({"w": Evil()})))  # ... eagerlab does not
+    assert RAN == []
+
+
+def test_torch_checkpoint_is_refused_with_a_hint(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(2)}, path)
+    with pytest.raises(SerializationError, match="model.pt.*zip archive.*load_safetensors"):
+        el.load(path)
+
+
+def test_every_truncation_of_a_real_file_is_refused(tmp_path):
+    buf = io.BytesIO()
+    el.save({"w": el.ones(3, 5), "b": [el.arange(4), 2.5]}, buf)
+    data = buf.getvalue()
+    for cut in range(0, len(data), 7):
+        with pytest.raises(SerializationError):
+            el.load(io.BytesIO(data[:cut]))
+
+
+def test_random_byte_flips_raise_typed_errors_only(rng):
+    buf = io.BytesIO()
+    el.save({"w": el.ones(3, 5), "i": [1, "a", el.arange(3)]}, buf)
+    data = np.frombuffer(buf.getvalue(), np.uint8)
+    for _ in range(300):
+        bad = data.copy()
+        bad[rng.integers(0, 200, 3)] = rng.integers(0, 256, 3)
+        try:
+            el.load(io.BytesIO(bad.tobytes()))
+        except SerializationError:
+            pass
