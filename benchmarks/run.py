@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SCRIPTS = ["op_overhead", "serialization"]
+SCRIPTS = ["op_overhead", "serialization", "dataloader"]
 
 
 def print_table(rows):

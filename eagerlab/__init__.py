@@ -54,4 +54,15 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
+_LAZY_SUBMODULES = ("data", "datasets", "utils")  # imported on first attribute access: `import eagerlab` stays fast
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __version__ = "0.1.0"

@@ -31,5 +31,10 @@ class UnsupportedError(RuntimeError):
     """A feature eagerlab does not support yet; the message says what."""
 
 
+class FileFormatError(ValueError):
+    """A file whose bytes do not match its format (bad magic number, truncated data, sizes that disagree) or whose
+    checksum differs from the published one; the message names the file."""
+
+
 def fmt_shape(shape):
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
