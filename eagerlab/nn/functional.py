@@ -1,12 +1,18 @@
 """nn.functional (import as F): the neural-network ops of the registry under PyTorch's F names, plus the few
 activations that are compositions (hardtanh, relu6, mish, ...) and the `inplace=` variants."""
+import warnings as _warnings
+
 from .. import ops as _ops
+from ..ops.resize import interpolate as _interpolate
+from ._attention import multi_head_attention_forward
 
 _FROM_REGISTRY = (
     # activations and normalisers
     "sigmoid", "tanh", "silu", "gelu", "softplus", "softmax", "log_softmax",
     # linear, dropout, embedding-like
     "linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "one_hot",
+    # attention, resizing
+    "scaled_dot_product_attention", "interpolate",
     # losses
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity", "cosine_embedding_loss",
@@ -88,5 +94,27 @@ def bilinear(input1, input2, weight, bias=None):
     return out if bias is None else out + bias
 
 
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of interpolate (as in PyTorch)."""
+    _warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.", UserWarning,
+                   stacklevel=2)
+    return _interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='nearest')."""
+    _warnings.warn("nn.functional.upsample_nearest is deprecated. Use nn.functional.interpolate instead.",
+                   UserWarning, stacklevel=2)
+    return _interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(mode='bilinear', align_corners=True)."""
+    _warnings.warn("nn.functional.upsample_bilinear is deprecated. Use nn.functional.interpolate(..., "
+                   "mode='bilinear', align_corners=True) instead.", UserWarning, stacklevel=2)
+    return _interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
 __all__ = list(_FROM_REGISTRY) + ["relu", "leaky_relu", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish",
-                                  "mish", "logsigmoid", "softsign", "normalize", "bilinear"]
+                                  "mish", "logsigmoid", "softsign", "normalize", "bilinear",
+                                  "multi_head_attention_forward", "upsample", "upsample_nearest", "upsample_bilinear"]
