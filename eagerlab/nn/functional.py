@@ -11,6 +11,8 @@ _FROM_REGISTRY = (
     "sigmoid", "tanh", "silu", "gelu", "softplus", "softmax", "log_softmax",
     # linear, dropout, embedding-like
     "linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "one_hot",
+    # normalization, embedding, padding
+    "layer_norm", "group_norm", "batch_norm", "instance_norm", "embedding", "pad",
     # attention, resizing
     "scaled_dot_product_attention", "interpolate",
     # losses

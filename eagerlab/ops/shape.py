@@ -234,6 +234,38 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, input.shape[:s] + (-1,) + input.shape[e + 1:])
 
 
+def _unflatten_samples(rng):
+    return [Sample(rng.standard_normal((2, 6, 3)), 1, (2, 3)), Sample(rng.standard_normal((2, 6)), -1, (-1, 2)),
+            Sample(rng.standard_normal((4, 3)), 0, [4]), Sample(rng.standard_normal((2, 0)), 1, (0, 5))]
+
+
+def _np_unflatten(x, dim, sizes):
+    d = dim % x.ndim
+    sizes = tuple(sizes)
+    if -1 in sizes:
+        known = int(np.prod([s for s in sizes if s != -1]))
+        sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
+    return x.reshape(x.shape[:d] + sizes + x.shape[d + 1:])
+
+
+@op(methods=("unflatten",), samples=_unflatten_samples, torch="unflatten", ref=_np_unflatten)
+def unflatten(input, dim, sizes):
+    """Split dim `dim` into `sizes` (one of which may be -1), the reverse of flatten."""
+    d = I.norm_dim("unflatten", dim, input.ndim)
+    sizes = _shape_arg("unflatten", (sizes,))
+    if not sizes:
+        raise ShapeError(f"unflatten: sizes must be non-empty (input {fmt_shape(input.shape)}, dim {dim})")
+    n = input.shape[d]
+    try:
+        sizes = _infer_reshape_shape("unflatten", (n,), sizes)
+    except ShapeError:
+        if sizes.count(-1) > 1:
+            raise
+        raise ShapeError(f"unflatten: sizes {fmt_shape(sizes)} don't multiply up to the size of dim {d} ({n}) of "
+                         f"input {fmt_shape(input.shape)}") from None
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
 def _squeeze_samples(rng):
     return [Sample(rng.standard_normal((2, 1, 3, 1))), Sample(rng.standard_normal((2, 1, 3)), 1),
             Sample(rng.standard_normal((2, 1, 3, 1)), (1, 3)), Sample(rng.standard_normal((2, 3)), 0)]

@@ -107,15 +107,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, input):
-        d = self.dim % input.ndim if input.ndim else 0
-        sizes = list(self.unflattened_size)
-        if sizes.count(-1) == 1:
-            known = math.prod(s for s in sizes if s != -1)
-            sizes[sizes.index(-1)] = input.shape[d] // known if known else 0
-        if math.prod(sizes) != input.shape[d]:
-            raise ShapeError(f"unflattened_size {fmt_shape(self.unflattened_size)} must multiply to the size "
-                             f"{input.shape[d]} of dim {self.dim} of input {fmt_shape(input.shape)}")
-        return input.reshape(tuple(input.shape[:d]) + tuple(sizes) + tuple(input.shape[d + 1:]))
+        return ops.shape.unflatten(input, self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
