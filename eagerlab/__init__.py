@@ -54,7 +54,7 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-_LAZY_SUBMODULES = ("data", "datasets", "utils")  # imported on first attribute access: `import eagerlab` stays fast
+_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils")  # imported on first attribute access: `import eagerlab` stays fast
 
 
 def __getattr__(name):

@@ -54,6 +54,7 @@ class Primitive:
 
     def __init__(self, name, impl, infer, *, save_inputs=(), save_outputs=(), n_out=1, view=False,
                  nondiff_outputs=(), dynamic_shape=False):
+        # n_out=None: impl returns a tuple whose length depends on the operands (unbind)
         if name in PRIMITIVES:
             raise ValueError(f"primitive {name!r} registered twice")
         self.name, self.impl, self.infer, self.vjp = name, impl, infer, None
@@ -124,7 +125,11 @@ def bind(prim, *args, **attrs):
         if prim.view:
             _link_view(t, args[0])
         return t
-    return tuple(Tensor._make(o, dev) for o in out)
+    outs = tuple(Tensor._make(o, dev) for o in out)
+    if prim.view:
+        for t in outs:
+            _link_view(t, args[0])
+    return outs
 
 
 def _record(prim, args, attrs, out, dev):
@@ -142,7 +147,7 @@ def _record(prim, args, attrs, out, dev):
             shapes.append(None)
         edges.append(None)
         needs.append(False)
-    node = Node(prim, attrs, tuple(edges), tuple(shapes), prim.n_out, tuple(needs))
+    node = Node(prim, attrs, tuple(edges), tuple(shapes), prim.n_out or len(out), tuple(needs))
     if prim.n_out == 1:
         t = Tensor._make(out, dev, True)
         t._node = node
@@ -157,6 +162,8 @@ def _record(prim, args, attrs, out, dev):
             t = Tensor._make(o, dev, diff)
             if diff:
                 t._node, t._out = node, i
+            if prim.view:
+                _link_view(t, args[0])
             outs.append(t)
         result = tuple(outs)
     if prim.save_inputs or prim.save_outputs:

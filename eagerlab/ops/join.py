@@ -72,8 +72,48 @@ def stack(tensors, dim=0):
         if t.shape != tensors[0].shape:
             raise ShapeError(f"stack: expects each tensor to be equal size, but got {fmt_shape(tensors[0].shape)} "
                              f"and {fmt_shape(t.shape)}")
-    d = I.norm_dim("stack", dim, tensors[0].ndim + 1)
-    return cat([t.unsqueeze(d) for t in tensors], dim=d)
+    return bind(stack_p, *tensors, dim=I.norm_dim("stack", dim, tensors[0].ndim + 1))
+
+
+def _stack_infer(*xs, dim):
+    first = xs[0]
+    return Aval(first.shape[:dim] + (len(xs),) + first.shape[dim:], first.dtype, first.device)
+
+
+# stack and unbind are each other's backward: one op either way, however many tensors (an RNN stacks one per step)
+stack_p = primitive("stack", _stack_infer)(lambda xp, *xs, dim: xp.stack(xs, axis=dim))
+stack_p.defvjp(lambda ctx, g: bind(unbind_p, g, dim=ctx.attrs["dim"]))
+
+
+def _unbind_infer(x, dim):
+    return (Aval(x.shape[:dim] + x.shape[dim + 1:], x.dtype, x.device),) * x.shape[dim]
+
+
+# One op with one output per index (not n slices): its backward is a single stack, where n getitems would each
+# scatter into a zero tensor of the full shape and sum n of those - O(n^2) for the time steps of an RNN.
+unbind_p = primitive("unbind", _unbind_infer, n_out=None, view=True)(
+    lambda xp, x, dim: tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim])))
+
+
+@unbind_p.defvjp
+def _(ctx, *grads):
+    like = next(g for g in grads if g is not None)
+    zero = None
+    if any(g is None for g in grads):
+        zero = like.new_zeros(like.shape)
+    return (bind(stack_p, *(zero if g is None else g for g in grads), dim=ctx.attrs["dim"]),)
+
+
+def _unbind_samples(rng):
+    return [Sample(rng.standard_normal((3, 2))), Sample(rng.standard_normal((2, 3, 4)), 1),
+            Sample(rng.standard_normal((2, 1)), -1, note="one piece")]
+
+
+@op(methods=("unbind",), samples=_unbind_samples, torch="unbind",
+    ref=lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)))
+def unbind(input, dim=0):
+    """The slices along `dim` (views), with that dim removed: the inverse of stack."""
+    return bind(unbind_p, input, dim=I.norm_dim("unbind", dim, input.ndim))
 
 
 # ---- splitting and reordering (composites of indexing, so gradients and views come from getitem) ------------------

@@ -1,0 +1,60 @@
+"""Adadelta (rho, eps, L2 weight decay, maximize): PyTorch's update in the same float order."""
+from .._tensor import Tensor
+from ._update import _check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _tick
+from .optimizer import Optimizer
+
+
+class Adadelta(Optimizer):
+    """Adadelta: step sizes from running averages of squared gradients and of squared updates."""
+
+    _param_shaped_state = ("square_avg", "acc_delta")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False):
+        if not 0.0 <= _scalar(lr):
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_unsupported(differentiable, capturable)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
+                        foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, rho, eps = _scalar(group["lr"]), group["rho"], group["eps"]
+            weight_decay, maximize = group["weight_decay"], group["maximize"]
+            cache = {}
+            for p, pa, g in self._grads(group):
+                xp, state = p._device.xp, self.state[p]
+                if not state:
+                    state["step"] = _new_step()
+                    state["square_avg"] = Tensor._make(xp.zeros_like(p._data), p._device)
+                    state["acc_delta"] = Tensor._make(xp.zeros_like(p._data), p._device)
+                _tick(state)
+                r, w, eps_, neg_lr = _operands(cache, pa, None, lambda: (rho, 1 - rho, eps, -lr))
+                d = _grad_for_update(xp, g, pa, weight_decay, maximize)
+                sq, acc = _like(pa, state["square_avg"]._data, state["acc_delta"]._data)
+                sq *= r
+                tmp = xp.multiply(d, w)  # addcmul's order: (value * g) * g
+                tmp *= d
+                sq += tmp
+                std = xp.add(sq, eps_)
+                xp.sqrt(std, out=std)
+                delta = xp.add(acc, eps_)
+                xp.sqrt(delta, out=delta)
+                delta /= std
+                delta *= d
+                acc *= r
+                xp.multiply(delta, w, out=tmp)
+                tmp *= delta
+                acc += tmp
+                xp.multiply(delta, neg_lr, out=tmp)
+                pa += tmp
+                p._bump()
+        return loss

@@ -1,0 +1,310 @@
+"""RNN, LSTM, GRU and their cells against PyTorch (same weights: same outputs, final states and gradients of the
+input, initial states and every parameter), float64 gradcheck, initialisation, state dicts and errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import eagerlab as el
+import eagerlab.nn as nn
+from eagerlab.errors import DTypeError, ShapeError
+
+from .layer_check import load_into_torch
+
+rng = np.random.default_rng(0)
+L, N, H_IN, H = 3, 2, 3, 4  # sequence length, batch, input features, hidden size: tiny, so each case is fast
+LAYERS = {"RNN_TANH": ("RNN", {}), "RNN_RELU": ("RNN", {"nonlinearity": "relu"}), "LSTM": ("LSTM", {}),
+          "GRU": ("GRU", {})}
+
+
+def _x(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def _flat(out):
+    """(output, h_n) / (output, (h_n, c_n)) / a cell's h or (h, c) as a flat list of tensors."""
+    if isinstance(out, tuple):
+        return [t for o in out for t in _flat(o)]
+    return [out]
+
+
+def _hx(states, as_tuple):
+    if not states:
+        return ()
+    return (tuple(states),) if as_tuple else (states[0],)
+
+
+def check_against_torch(torch, layer, torch_layer, x, states=(), rtol=1e-5, atol=1e-5):
+    """Same weights -> same outputs and final states; then the gradients of a random weighting of all outputs
+    with respect to the input, the initial states and every parameter agree."""
+    load_into_torch(torch, layer, torch_layer)
+    pair = isinstance(layer, (nn.LSTM, nn.LSTMCell))
+    ours = [el.tensor(a, requires_grad=True) for a in (x, *states)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, *states)]
+    out = _flat(layer(ours[0], *_hx(ours[1:], pair)))
+    want = _flat(torch_layer(theirs[0], *_hx(theirs[1:], pair)))
+    assert len(out) == len(want)
+    for o, w in zip(out, want):
+        assert tuple(o.shape) == tuple(w.shape)
+        np.testing.assert_allclose(o.detach().numpy(), w.detach().numpy(), rtol=rtol, atol=atol)
+    seeds = [rng.standard_normal(tuple(w.shape)).astype(np.float32) for w in want]
+    sum((o * el.tensor(s)).sum() for o, s in zip(out, seeds)).backward()
+    sum((w * torch.from_numpy(s)).sum() for w, s in zip(want, seeds)).backward()
+    for i, (o, w) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(o.grad.numpy(), w.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"input {i}")
+    torch_params = dict(torch_layer.named_parameters())
+    assert [n for n, _ in layer.named_parameters()] == list(torch_params)
+    for name, p in layer.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), torch_params[name].grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=name)
+
+
+def _states(mode, layers, directions, batch=(N,), hidden=H, proj=0):
+    h = _x(layers * directions, *batch, proj or hidden)
+    return (h, _x(layers * directions, *batch, hidden)) if mode == "LSTM" else (h,)
+
+
+def _pair(mode, *args, **kwargs):
+    torch = pytest.importorskip("torch")
+    name, extra = LAYERS[mode]
+    return torch, getattr(nn, name)(*args, **extra, **kwargs), getattr(torch.nn, name)(*args, **extra, **kwargs)
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "h0"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_layer_matches_torch(mode, num_layers, bidirectional, batch_first, with_state):
+    torch, layer, torch_layer = _pair(mode, H_IN, H, num_layers, batch_first=batch_first,
+                                      bidirectional=bidirectional)
+    x = _x(N, L, H_IN) if batch_first else _x(L, N, H_IN)
+    states = _states(mode, num_layers, 2 if bidirectional else 1) if with_state else ()
+    check_against_torch(torch, layer, torch_layer, x, states)
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "h0"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_unbatched_input_matches_torch(mode, batch_first, with_state):
+    torch, layer, torch_layer = _pair(mode, H_IN, H, 2, batch_first=batch_first, bidirectional=True)
+    states = _states(mode, 2, 2, batch=()) if with_state else ()
+    check_against_torch(torch, layer, torch_layer, _x(L, H_IN), states)
+
+
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_no_bias_matches_torch(mode):
+    torch, layer, torch_layer = _pair(mode, H_IN, H, 2, bias=False)
+    assert not any("bias" in name for name, _ in layer.named_parameters())
+    check_against_torch(torch, layer, torch_layer, _x(L, N, H_IN), _states(mode, 2, 1))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+def test_lstm_projection_matches_torch(bidirectional):
+    torch, layer, torch_layer = _pair("LSTM", H_IN, H, 2, bidirectional=bidirectional, proj_size=2)
+    assert layer.weight_hr_l1.shape == (2, H) and layer.weight_hh_l0.shape == (4 * H, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch: "LSTM with projections is not supported with oneDNN"
+        check_against_torch(torch, layer, torch_layer, _x(L, N, H_IN),
+                            _states("LSTM", 2, 2 if bidirectional else 1, proj=2))
+
+
+CELLS = {"RNN_TANH": ("RNNCell", {}), "RNN_RELU": ("RNNCell", {"nonlinearity": "relu"}),
+         "LSTM": ("LSTMCell", {}), "GRU": ("GRUCell", {})}
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "hx"])
+@pytest.mark.parametrize("mode", list(CELLS))
+def test_cell_matches_torch(mode, with_state, batched, bias):
+    torch = pytest.importorskip("torch")
+    name, extra = CELLS[mode]
+    cell, torch_cell = (getattr(m, name)(H_IN, H, bias=bias, **extra) for m in (nn, torch.nn))
+    batch = (N,) if batched else ()
+    states = tuple(_x(*batch, H) for _ in range(2 if mode == "LSTM" else 1)) if with_state else ()
+    check_against_torch(torch, cell, torch_cell, _x(*batch, H_IN), states)
+
+
+def test_cell_steps_equal_the_layer():
+    """Feeding a sequence step by step through LSTMCell gives the LSTM layer's outputs (same weights)."""
+    layer, cell = nn.LSTM(H_IN, H), nn.LSTMCell(H_IN, H)
+    cell.load_state_dict({k[:-3]: v for k, v in layer.state_dict().items()})
+    x = el.tensor(_x(L, N, H_IN))
+    out, (h_n, c_n) = layer(x)
+    state = None
+    for t in range(L):
+        state = cell(x[t], state)
+        np.testing.assert_allclose(state[0].detach().numpy(), out[t].detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(state[1].detach().numpy(), c_n[0].detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_dropout_only_in_training_and_only_between_layers(mode):
+    name, extra = LAYERS[mode]
+    layer = getattr(nn, name)(H_IN, H, 2, dropout=0.5, **extra)
+    plain = getattr(nn, name)(H_IN, H, 2, **extra)
+    plain.load_state_dict(layer.state_dict())
+    x = el.tensor(_x(L, 8, H_IN))
+    layer.eval()
+    for got, want in zip(_flat(layer(x)), _flat(plain(x))):
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    layer.train()
+    got, want = _flat(layer(x)), _flat(plain(x))
+    h_n, want_h = got[1].detach().numpy(), want[1].detach().numpy()
+    np.testing.assert_array_equal(h_n[0], want_h[0])  # the first layer's input is not dropped
+    assert not np.array_equal(h_n[1], want_h[1]) and not np.array_equal(got[0].detach().numpy(),
+                                                                        want[0].detach().numpy())
+
+
+def _float64_inputs(mode, layer, *arrays):
+    """The layer in float64 and the arrays as float64 leaves. For relu, everything is made positive so every
+    pre-activation stays off the kink at 0, where finite differences disagree with any derivative."""
+    layer.double()
+    if mode == "RNN_RELU":
+        arrays = [np.abs(a) + 0.1 for a in arrays]
+        with el.no_grad():
+            for p in layer.parameters():
+                p.copy_(p.abs())
+    return [el.tensor(a, dtype=el.float64, requires_grad=True) for a in arrays]
+
+
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_gradcheck_float64(mode):
+    """Finite differences on a 1-layer bidirectional layer: input, initial states and every parameter."""
+    name, extra = LAYERS[mode]
+    layer = getattr(nn, name)(2, 2, bidirectional=True, **extra)
+    x, *states = _float64_inputs(mode, layer, _x(2, 2, 2), *_states(mode, 1, 2, hidden=2))
+
+    def run(x, *rest):
+        hx = tuple(rest[:2]) if mode == "LSTM" else rest[0]
+        return tuple(_flat(layer(x, hx)))
+
+    assert el.autograd.gradcheck(run, (x, *states, *layer.parameters()))
+
+
+@pytest.mark.parametrize("mode", list(CELLS))
+def test_cell_gradcheck_float64(mode):
+    name, extra = CELLS[mode]
+    cell = getattr(nn, name)(2, 3, **extra)
+    (x,) = _float64_inputs(mode, cell, _x(2, 2))
+    assert el.autograd.gradcheck(lambda x, *p: tuple(_flat(cell(x))), (x, *cell.parameters()))
+
+
+def test_parameters_state_dict_and_init_match_torch():
+    torch = pytest.importorskip("torch")
+    for args, kwargs in [((5, 8, 2), {"bidirectional": True}), ((5, 8, 3), {"proj_size": 3, "bias": False})]:
+        ours, theirs = nn.LSTM(*args, **kwargs), torch.nn.LSTM(*args, **kwargs)
+        assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+               [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+        assert ours._flat_weights_names == theirs._flat_weights_names
+        assert [[tuple(p.shape) for p in ws] for ws in ours.all_weights] == \
+               [[tuple(p.shape) for p in ws] for ws in theirs.all_weights]
+        ours.load_state_dict({k: el.tensor(v.numpy()) for k, v in theirs.state_dict().items()})  # and back
+    layer = nn.GRU(10, 100, 2)
+    bound = 1 / np.sqrt(100)
+    values = np.concatenate([p.detach().numpy().ravel() for p in layer.parameters()])
+    assert np.abs(values).max() <= bound and abs(values.std() - bound / np.sqrt(3)) < 0.05 * bound
+
+
+def test_repr_matches_torch():
+    torch = pytest.importorskip("torch")
+    for name, args, kwargs in [("RNN", (3, 4), {"nonlinearity": "relu"}), ("GRU", (3, 4, 2), {"dropout": 0.5}),
+                               ("LSTM", (3, 4, 2), {"proj_size": 2, "bias": False, "batch_first": True,
+                                                    "bidirectional": True}),
+                               ("RNNCell", (3, 4), {"nonlinearity": "relu"}), ("LSTMCell", (3, 4), {"bias": False}),
+                               ("GRUCell", (3, 4), {})]:
+        assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
+
+
+def test_positional_arguments_follow_torch_order():
+    rnn = nn.RNN(3, 4, 2, "relu", False, True, 0.0, True)
+    assert (rnn.num_layers, rnn.nonlinearity, rnn.bias, rnn.batch_first, rnn.bidirectional) == (2, "relu", False,
+                                                                                                True, True)
+    lstm = nn.LSTM(3, 4, 1, True, False, 0.0, False, 2)
+    assert lstm.proj_size == 2
+
+
+def test_float64_layer_keeps_dtype_and_h0_gets_gradient():
+    layer = nn.GRU(H_IN, H).double()
+    h0 = el.zeros(1, N, H, dtype=el.float64, requires_grad=True)
+    out, h_n = layer(el.tensor(_x(L, N, H_IN), dtype=el.float64), h0)
+    assert out.dtype == el.float64 and h_n.dtype == el.float64
+    h_n.sum().backward()
+    assert h0.grad.shape == (1, N, H) and np.abs(h0.grad.numpy()).sum() > 0
+
+
+# ---- errors --------------------------------------------------------------------------------------------------
+def test_input_errors_name_the_layer_and_shapes():
+    lstm = nn.LSTM(10, 20)
+    with pytest.raises(ShapeError, match=r"^LSTM: expected input with 10 features \(input_size\), got input "
+                                         r"\(5, 3, 12\)$"):
+        lstm(el.zeros(5, 3, 12))
+    with pytest.raises(ShapeError, match=r"GRU: expected input \(N, L, input_size\) or unbatched \(L, input_size\), "
+                                         r"got input \(2, 3, 4, 10\)"):
+        nn.GRU(10, 20, batch_first=True)(el.zeros(2, 3, 4, 10))
+    with pytest.raises(ShapeError, match=r"RNN: expected a sequence of at least one step, got input \(0, 3, 10\)"):
+        nn.RNN(10, 20)(el.zeros(0, 3, 10))
+    with pytest.raises(TypeError, match="^LSTM: expected input to be a Tensor, got ndarray"):
+        lstm(np.zeros((5, 3, 10), np.float32))
+    with pytest.raises(DTypeError, match=r"^LSTM: expected input of the parameters' dtype float32, got float64"):
+        lstm(el.zeros(5, 3, 10, dtype=el.float64))
+    with pytest.raises(DTypeError, match=r"^GRU: expected h_0 of the input's dtype float32, got float64"):
+        nn.GRU(10, 20)(el.zeros(5, 3, 10), el.zeros(1, 3, 20, dtype=el.float64))
+    with pytest.raises(DTypeError, match=r"^GRUCell: expected input of the parameters' dtype float64"):
+        nn.GRUCell(10, 20).double()(el.zeros(3, 10))
+    model = nn.Sequential(nn.Linear(4, 12), nn.LSTM(10, 20))
+    with pytest.raises(ShapeError, match=r"^1 \(LSTM\) expected input with 10 features"):
+        model(el.zeros(5, 3, 4))
+
+
+def test_state_errors_give_expected_and_got():
+    lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True)
+    x = el.zeros(5, 3, 10)
+    good = el.zeros(4, 3, 20)
+    with pytest.raises(ShapeError, match=r"^LSTM: expected h_0 of shape \(4, 3, 20\), got \(2, 3, 20\)$"):
+        lstm(x, (el.zeros(2, 3, 20), good))
+    with pytest.raises(ShapeError, match=r"expected c_0 of shape \(4, 3, 20\), got \(4, 1, 20\)"):
+        lstm(x, (good, el.zeros(4, 1, 20)))
+    with pytest.raises(TypeError, match=r"expected hx to be a tuple \(h_0, c_0\) of two Tensors, got Tensor"):
+        lstm(x, good)
+    with pytest.raises(TypeError, match=r"expected hx to be a Tensor h_0, got a tuple of 2"):
+        nn.GRU(10, 20)(x, (good, good))
+    with pytest.raises(ShapeError, match=r"expected h_0 of shape \(1, 20\) \(unbatched input: no batch dim\), got "
+                                         r"\(1, 1, 20\)"):
+        nn.RNN(10, 20)(el.zeros(5, 10), el.zeros(1, 1, 20))
+    with pytest.raises(ShapeError, match=r"expected h_0 of shape \(1, 3, 5\), got \(1, 3, 20\)"):
+        nn.LSTM(10, 20, proj_size=5)(x, (el.zeros(1, 3, 20), el.zeros(1, 3, 20)))
+
+
+def test_cell_errors():
+    cell = nn.LSTMCell(10, 20)
+    with pytest.raises(ShapeError, match=r"^LSTMCell: expected input \(N, 10\) or unbatched \(10,\), got input "
+                                         r"\(5, 3, 10\)$"):
+        cell(el.zeros(5, 3, 10))
+    with pytest.raises(ShapeError, match=r"GRUCell: expected input with 10 features \(input_size\), got input "
+                                         r"\(3, 7\)"):
+        nn.GRUCell(10, 20)(el.zeros(3, 7))
+    with pytest.raises(ShapeError, match=r"RNNCell: expected h_0 of shape \(3, 20\), got \(20,\)"):
+        nn.RNNCell(10, 20)(el.zeros(3, 10), el.zeros(20))
+    with pytest.raises(ShapeError, match=r"expected c_0 of shape \(3, 20\), got \(3, 2\)"):
+        cell(el.zeros(3, 10), (el.zeros(3, 20), el.zeros(3, 2)))
+
+
+def test_constructor_errors_match_torch():
+    with pytest.raises(ValueError, match=r"dropout should be a number in range \[0, 1\]"):
+        nn.LSTM(3, 4, 2, dropout=1.5)
+    with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="Unknown nonlinearity 'gelu'. Select from 'tanh' or 'relu'."):
+        nn.RNN(3, 4, nonlinearity="gelu")
+    with pytest.raises(ValueError, match="Unknown nonlinearity"):
+        nn.RNNCell(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
+        nn.GRU(3, 0)
+    with pytest.raises(TypeError, match="input_size should be of type int, got: float"):
+        nn.RNN(3.0, 4)
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        nn.GRU(3, 4, dropout=0.2)
