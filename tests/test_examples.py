@@ -23,6 +23,11 @@ def test_mnist_mlp_learns_the_shipped_digits():
     assert len(accuracies) == 4 and accuracies[-1] > 0.9
 
 
+def test_mnist_cnn_learns_the_shipped_digits():
+    accuracies = _run("mnist_cnn.py", "--epochs", "3")
+    assert len(accuracies) == 3 and accuracies[-1] > 0.95
+
+
 @pytest.mark.skipif(not os.path.exists(os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")), reason="no MNIST files")
 def test_mnist_mlp_reads_idx_files():
     accuracies = _run("mnist_mlp.py", "--data", MNIST, "--epochs", "1")

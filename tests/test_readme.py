@@ -15,6 +15,13 @@ def test_readme_tour_runs():
         exec(compile(code, "README.md", "exec"), {})
 
 
+def test_first_command_runs_an_example_that_exists():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    first = re.search(r"```bash\n(.*?)\n```", text, re.S).group(1)
+    script = re.fullmatch(r"pip install -e \. && python (examples/\w+\.py)", first).group(1)
+    assert os.path.exists(os.path.join(ROOT, script))  # tests/test_examples.py runs it
+
+
 def test_fit_by_hand_example_trains_on_real_digits():
     out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "fit_by_hand.py")], capture_output=True,
                          text=True, timeout=300)

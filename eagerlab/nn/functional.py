@@ -11,6 +11,9 @@ _FROM_REGISTRY = (
     "sigmoid", "tanh", "silu", "gelu", "softplus", "softmax", "log_softmax",
     # linear, dropout, embedding-like
     "linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "one_hot",
+    # convolution and pooling
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     # normalization, embedding, padding
     "layer_norm", "group_norm", "batch_norm", "instance_norm", "embedding", "pad",
     # attention, resizing

@@ -28,8 +28,9 @@ def _matmul_infer(a, b):
 
 def _matmul_impl(xp, a, b):
     if a.ndim > 2 and b.ndim == 2:
-        # one GEMM over all rows instead of numpy's loop of small GEMMs per batch entry (a view when a is contiguous)
-        return xp.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+        # one GEMM over all rows instead of numpy's loop of small GEMMs per batch entry (a view when a is contiguous);
+        # the row count is spelled out because reshape cannot infer -1 when the inner dim is 0
+        return xp.matmul(a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
     return xp.matmul(a, b)
 
 

@@ -1,0 +1,358 @@
+"""Convolutions: conv1d/conv2d (public), and the three primitives every convolution and its derivatives use.
+
+Everything runs on 2-D spatial primitives (conv1d is a conv2d over a (1, L) image):
+- `conv2d`: im2col + GEMM. The (zero-)padded input's windows are an `as_strided` view; one copy turns a block of
+  the batch into (n, groups, C/groups*kh*kw, OH*OW) columns, and one batched matmul writes the output in place.
+- `conv_transpose2d`: the adjoint of conv2d in its input (so conv2d's input gradient, and the public
+  conv_transpose*d): a GEMM back to columns, then col2im as one strided add per kernel tap.
+- `conv2d_weight_grad`: the adjoint of conv2d in its weight: a GEMM of grad_out with the column matrix.
+The family is closed under differentiation (each vjp is written with the other two), so double backward works.
+
+Padding attrs are ((top, bottom), (left, right)) and always *exact*: the windows end at the last padded row, so
+conv2d and conv_transpose2d map sizes onto each other both ways. The public ops trim the rows a strided conv never
+reaches (bottom/right may go negative: the input is cropped there), and conv_transpose's output_padding is a
+negative bottom/right padding (the output grows by rows no window writes to).
+"""
+import numpy as np
+
+from .._tensor import Tensor
+from ..backend.dtypes import FLOAT
+from ..errors import DTypeError, ShapeError, fmt_shape
+from ._registry import Aval, Sample, bind, op, primitive
+
+# CPU: the batch goes through in blocks whose column matrix fits a core's L2 cache (measured: 2 MB blocks run the
+# LeNet-sized conv's forward+backward ~25% faster than 8 MB blocks, and a whole 40 MB batch is slower still)
+_BLOCK_BYTES = 2 << 20
+
+
+def out_size(n, k, s, d, pads):
+    """conv output length: windows spanning d*(k-1)+1 positions, every s positions, over the padded length."""
+    return (n + pads[0] + pads[1] - d * (k - 1) - 1) // s + 1
+
+
+def in_size(m, k, s, d, pads):
+    """conv_transpose output length: the padded length m windows span, less the (exact) padding."""
+    return (m - 1) * s + d * (k - 1) + 1 - pads[0] - pads[1]
+
+
+# ---- kernels on raw arrays ----------------------------------------------------------------------------------
+def _blocks(xp, n, bytes_per_sample):
+    step = max(1, _BLOCK_BYTES // max(bytes_per_sample, 1)) if xp is np else max(n, 1)  # a GPU wants one GEMM
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+
+def _pad(xp, x, padding):
+    """x zero-padded by ((top, bottom), (left, right)); a negative bottom/right crops."""
+    (t, b), (l, r) = padding
+    n, c, h, w = x.shape
+    hp, wp = h + t + b, w + l + r
+    if t == l == 0 and b <= 0 and r <= 0:
+        return x[:, :, :hp, :wp]
+    out = xp.zeros((n, c, hp, wp), x.dtype)
+    hs, ws = min(h, hp - t), min(w, wp - l)
+    out[:, :, t:t + hs, l:l + ws] = x[:, :, :hs, :ws]
+    return out
+
+
+def _columns(xp, x, groups, kernel, out_hw, stride, dilation):
+    """im2col of a padded block x (m, C, Hp, Wp): (m, groups, C/groups*kh*kw, OH*OW), row (c, i, j) holding tap
+    (i, j) of channel c for every output pixel. Batch-major, so no GEMM operand or result needs transposing."""
+    m, c = x.shape[:2]
+    s0, s1, s2, s3 = x.strides
+    cg = c // groups
+    view = xp.lib.stride_tricks.as_strided(
+        x, (m, groups, cg, *kernel, *out_hw),
+        (s0, cg * s1, s1, dilation[0] * s2, dilation[1] * s3, stride[0] * s2, stride[1] * s3))
+    return view.reshape(m, groups, cg * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+
+
+def _conv_impl(xp, x, w, b=None, *, stride, padding, dilation, groups):
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    oh, ow = (out_size(x.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], padding[i]) for i in (0, 1))
+    out = xp.empty((n, groups, o // groups, oh * ow), x.dtype)
+    wg = w.reshape(groups, o // groups, -1)
+    for lo, hi in _blocks(xp, n, w[0].size * groups * oh * ow * x.itemsize):
+        cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, (kh, kw), (oh, ow), stride, dilation)
+        xp.matmul(wg, cols, out=out[lo:hi])
+    out = out.reshape(n, o, oh, ow)
+    if b is not None:
+        out += b.reshape(-1, 1, 1)
+    return out
+
+
+def _tap_range(k, d, s, lo, n, m):
+    """For kernel tap k: (the output positions, as a slice of 0..m, whose input position k*d + o*s - lo lies in
+    0..n; those input positions as a strided slice), or None when the tap only ever touches padding."""
+    first = max(0, -((k * d - lo) // s))  # ceil((lo - k*d) / s)
+    last = min(m, (n - 1 + lo - k * d) // s + 1)
+    if last <= first:
+        return None
+    start = k * d + first * s - lo
+    return slice(first, last), slice(start, start + (last - first - 1) * s + 1, s)
+
+
+def _conv_transpose_impl(xp, g, w, b=None, *, stride, padding, dilation, groups):
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    h, wd = (in_size(g.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], padding[i]) for i in (0, 1))
+    out = xp.zeros((n, cg * groups, h, wd), g.dtype)
+    # columns come out tap-major, (kh, kw, C/groups) per group, so each tap's add reads one contiguous run per sample
+    # (~30% faster col2im than channel-major)
+    wt = w.reshape(groups, o // groups, cg, kh * kw).transpose(0, 3, 2, 1).reshape(groups, kh * kw * cg, o // groups)
+    # col2im clipped to the output: taps that fall into the padding are never computed into a buffer and cropped
+    taps = [(i, j, ri, rj) for i in range(kh) for j in range(kw)
+            if (ri := _tap_range(i, dilation[0], stride[0], padding[0][0], h, oh))
+            and (rj := _tap_range(j, dilation[1], stride[1], padding[1][0], wd, ow))]
+    for lo, hi in _blocks(xp, n, w[0].size * groups * oh * ow * g.itemsize):
+        m = hi - lo
+        cols = xp.matmul(wt, g[lo:hi].reshape(m, groups, o // groups, oh * ow)).reshape(m, groups, kh, kw, cg, oh, ow)
+        view = out[lo:hi].reshape(m, groups, cg, h, wd)
+        for i, j, (src_h, dst_h), (src_w, dst_w) in taps:
+            view[:, :, :, dst_h, dst_w] += cols[:, :, i, j, :, src_h, src_w]
+    if b is not None:
+        out += b.reshape(-1, 1, 1)
+    return out
+
+
+def _weight_grad_impl(xp, x, g, *, kernel, stride, padding, dilation, groups):
+    n, o, oh, ow = g.shape
+    c = x.shape[1]
+    kg = c // groups * kernel[0] * kernel[1]
+    gw = xp.zeros((groups, o // groups, kg), g.dtype)
+    for lo, hi in _blocks(xp, n, kg * groups * oh * ow * x.itemsize):
+        cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, kernel, (oh, ow), stride, dilation)
+        gb = g[lo:hi].reshape(hi - lo, groups, o // groups, oh * ow)
+        gw += xp.matmul(gb, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return gw.reshape(o, c // groups, *kernel)
+
+
+# ---- shape rules ----------------------------------------------------------------------------------------------
+def _check_operands(name, x, w, channels, groups):
+    if len(x.shape) != 4 or len(w.shape) != 4:
+        raise ShapeError(f"{name}: expected a 4-D input and weight, got input {fmt_shape(x.shape)} and weight "
+                         f"{fmt_shape(w.shape)}")
+    if x.shape[1] != channels or w.shape[0] % groups:
+        raise ShapeError(f"{name}: input {fmt_shape(x.shape)} does not fit weight {fmt_shape(w.shape)} with "
+                         f"groups={groups}")
+
+
+def _positive(name, shape, x, w):
+    if min(shape[2:]) < 1:
+        raise ShapeError(f"{name}: the output size {fmt_shape(shape[2:])} is not positive (input "
+                         f"{fmt_shape(x.shape)}, weight {fmt_shape(w.shape)})")
+    return shape
+
+
+def _conv_infer(x, w, b=None, *, stride, padding, dilation, groups):
+    _check_operands("conv2d", x, w, w.shape[1] * groups, groups)
+    spatial = tuple(out_size(x.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], padding[i]) for i in (0, 1))
+    return Aval(_positive("conv2d", (x.shape[0], w.shape[0]) + spatial, x, w), x.dtype, x.device)
+
+
+def _conv_transpose_infer(g, w, b=None, *, stride, padding, dilation, groups):
+    _check_operands("conv_transpose2d", g, w, w.shape[0], groups)
+    spatial = tuple(in_size(g.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], padding[i]) for i in (0, 1))
+    return Aval(_positive("conv_transpose2d", (g.shape[0], w.shape[1] * groups) + spatial, g, w), g.dtype, g.device)
+
+
+def _weight_grad_infer(x, g, *, kernel, stride, padding, dilation, groups):
+    return Aval((g.shape[1], x.shape[1] // groups) + tuple(kernel), g.dtype, g.device)
+
+
+conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1))(_conv_impl)
+conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1))(_conv_transpose_impl)
+conv2d_weight_grad_p = primitive("conv2d_weight_grad", _weight_grad_infer, save_inputs=(0, 1))(_weight_grad_impl)
+
+
+def _bias_grad(ctx, g):
+    from .reduce import sum_p
+
+    return bind(sum_p, g, dims=(0, 2, 3), keepdim=False) if len(ctx.needs) > 2 and ctx.needs[2] else None
+
+
+@conv2d_p.defvjp
+def _(ctx, g):
+    x, w = ctx.saved
+    gx = bind(conv_transpose2d_p, g, w, **ctx.attrs) if ctx.needs[0] else None
+    gw = bind(conv2d_weight_grad_p, x, g, kernel=tuple(w.shape[2:]), **ctx.attrs) if ctx.needs[1] else None
+    return gx, gw, _bias_grad(ctx, g)
+
+
+@conv_transpose2d_p.defvjp
+def _(ctx, v):
+    g, w = ctx.saved  # conv_transpose2d(g, w) = J_x^T g of conv2d: <v, T(g, w)> = <conv2d(v, w), g>
+    gg = bind(conv2d_p, v, w, **ctx.attrs) if ctx.needs[0] else None
+    gw = bind(conv2d_weight_grad_p, v, g, kernel=tuple(w.shape[2:]), **ctx.attrs) if ctx.needs[1] else None
+    return gg, gw, _bias_grad(ctx, v)
+
+
+@conv2d_weight_grad_p.defvjp
+def _(ctx, u):
+    x, g = ctx.saved  # <u, weight_grad(x, g)> = <conv2d(x, u), g>
+    attrs = {k: v for k, v in ctx.attrs.items() if k != "kernel"}
+    gx = bind(conv_transpose2d_p, g, u, **attrs) if ctx.needs[0] else None
+    gg = bind(conv2d_p, x, u, **attrs) if ctx.needs[1] else None
+    return gx, gg
+
+
+# ---- public calls: argument checks and normalization (shared with conv_transpose.py) ---------------------------
+def int_tuple(name, arg, value, nd, minimum):
+    """An int or a sequence of nd (or 1) ints, each >= minimum, as an nd-tuple."""
+    vals = (value,) if isinstance(value, (int, np.integer)) else tuple(value) if isinstance(value, (tuple, list)) \
+        else ()
+    vals = vals * nd if len(vals) == 1 else vals
+    if len(vals) != nd or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        raise TypeError(f"{name}: {arg} must be an int or a tuple of {nd} ints, got {value!r}")
+    if min(vals) < minimum:
+        raise ValueError(f"{name}: {arg} must be {'positive' if minimum else 'non-negative'}, got {value!r}")
+    return tuple(int(v) for v in vals)
+
+
+def check_call(name, nd, x, w, b, groups, transposed):
+    """Types, dtypes, ranks and channels of a public call; errors name the op and the shapes as given."""
+    for t, what in ((x, "input"), (w, "weight"), (b, "bias")):
+        if not isinstance(t, Tensor) and (t is not None or what != "bias"):
+            raise TypeError(f"{name}: {what} must be a Tensor, got {type(t).__name__}")
+    xs, ws = fmt_shape(x.shape), fmt_shape(w.shape)
+    if x.dtype.category != FLOAT or w.dtype.category != FLOAT:
+        raise DTypeError(f"{name}: expected floating-point input and weight, got {x.dtype.name} input {xs} and "
+                         f"{w.dtype.name} weight {ws}")
+    for t, what in ((w, "weight"), (b, "bias")):
+        if t is not None and t.dtype is not x.dtype:
+            raise DTypeError(f"{name}: input and {what} must have the same dtype, got {x.dtype.name} input {xs} and "
+                             f"{t.dtype.name} {what} {fmt_shape(t.shape)}; convert one with .to()")
+    dims = "".join(f", k{d}" for d in ("HW" if nd == 2 else "L"))
+    if w.ndim != nd + 2:
+        layout = "(C_in, C_out/groups" if transposed else "(C_out, C_in/groups"
+        raise ShapeError(f"{name}: expected a {nd + 2}-D weight {layout}{dims}), got weight {ws}")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(f"{name}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input {xs}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+    c = x.shape[-nd - 1]
+    if c % groups:
+        raise ShapeError(f"{name}: input channels {c} (input {xs}) must be divisible by groups={groups}")
+    split = w.shape[0]  # the weight dim that holds groups blocks: C_out for conv, C_in for conv_transpose
+    if split % groups:
+        raise ShapeError(f"{name}: {'in' if transposed else 'out'}_channels {split} (weight {ws}) must be divisible "
+                         f"by groups={groups}")
+    want = split if transposed else w.shape[1] * groups
+    if c != want:
+        raise ShapeError(f"{name}: expected input with {want} channels (weight {ws}, groups={groups}), got input {xs}")
+    c_out = w.shape[1] * groups if transposed else split
+    if b is not None and tuple(b.shape) != (c_out,):
+        raise ShapeError(f"{name}: expected bias of shape ({c_out},), one per output channel, got bias "
+                         f"{fmt_shape(b.shape)}")
+
+
+def _conv_padding(name, nd, x, w, padding, stride, dilation):
+    """Exact ((lo, hi), ...) pads for conv: ints, 'valid' or 'same' (lo gets the smaller half, as in PyTorch)."""
+    kernel, spatial = w.shape[2:], x.shape[-nd:]
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{name}: invalid padding string {padding!r}, expected 'valid' or 'same'")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride})")
+        total = [d * (k - 1) if padding == "same" else 0 for k, d in zip(kernel, dilation)]
+        pads = [(t // 2, t - t // 2) for t in total]
+    else:
+        pads = [(p, p) for p in int_tuple(name, "padding", padding, nd, 0)]
+    out = []
+    for n, k, s, d, (lo, hi) in zip(spatial, kernel, stride, dilation, pads):
+        if n + lo + hi < d * (k - 1) + 1:
+            raise ShapeError(f"{name}: kernel {fmt_shape(kernel)} (dilation {fmt_shape(dilation)}) is larger than the "
+                             f"padded input {fmt_shape(tuple(a + p + q for a, (p, q) in zip(spatial, pads)))} (input "
+                             f"{fmt_shape(x.shape)}, padding={padding!r})")
+        out.append((lo, hi - (n + lo + hi - d * (k - 1) - 1) % s))  # drop rows no strided window reaches
+    return tuple(out)
+
+
+def bind_conv(prim, nd, x, w, b, stride, dilation, groups, pads):
+    """Bind a 2-D primitive on (possibly unbatched, possibly 1-D) operands and give back the caller's layout."""
+    batched = x.ndim == nd + 2
+    x4, w4 = x, w
+    if nd == 1:  # a 1-D conv is a 2-D conv over a (1, L) image
+        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
+        x4 = x4.reshape(*x.shape[:-1], 1, x.shape[-1])
+        w4 = w4.reshape(*w.shape[:2], 1, w.shape[-1])
+    if not batched:
+        x4 = x4.reshape(1, *x4.shape)
+    y = bind(prim, x4, w4, *(() if b is None else (b,)), stride=stride, padding=pads, dilation=dilation,
+             groups=int(groups))
+    if nd == 2 and batched:
+        return y
+    return y.reshape(*(y.shape[:2] if batched else y.shape[1:2]), *y.shape[4 - nd:])
+
+
+def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
+    check_call(name, nd, input, weight, bias, groups, False)
+    stride, dilation = int_tuple(name, "stride", stride, nd, 1), int_tuple(name, "dilation", dilation, nd, 1)
+    pads = _conv_padding(name, nd, input, weight, padding, stride, dilation)
+    return bind_conv(conv2d_p, nd, input, weight, bias, stride, dilation, groups, pads)
+
+
+# ---- public ops -----------------------------------------------------------------------------------------------
+def np_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Numpy reference: a loop over output positions and kernel taps (tiny shapes only)."""
+    nd = w.ndim - 2
+    if x.ndim == nd + 1:
+        return np_conv(x[None], w, b, stride, padding, dilation, groups)[0]
+    tup = lambda v: (v,) * nd if isinstance(v, int) else tuple(v)  # noqa: E731
+    st, dil, k = tup(stride), tup(dilation), w.shape[2:]
+    if isinstance(padding, str):
+        total = [d * (kk - 1) if padding == "same" else 0 for kk, d in zip(k, dil)]
+        pads = [(t // 2, t - t // 2) for t in total]
+    else:
+        pads = [(p, p) for p in tup(padding)]
+    xp = np.pad(x, [(0, 0), (0, 0)] + pads)
+    size = [(xp.shape[2 + i] - dil[i] * (k[i] - 1) - 1) // st[i] + 1 for i in range(nd)]
+    og, cg = w.shape[0] // groups, w.shape[1]
+    out = np.zeros((x.shape[0], w.shape[0], *size))
+    for pos in np.ndindex(*size):
+        for tap in np.ndindex(*k):
+            at = tuple(p * s + t * d for p, s, t, d in zip(pos, st, tap, dil))
+            for g in range(groups):
+                xv = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + at]
+                out[(slice(None), slice(g * og, (g + 1) * og)) + pos] += xv @ w[(slice(g * og, (g + 1) * og),
+                                                                                 slice(None)) + tap].T
+    return out if b is None else out + b.reshape((-1,) + (1,) * nd)
+
+
+def _conv2d_samples(rng):
+    r = rng.standard_normal
+    return [Sample(r((2, 2, 5, 5)), r((3, 2, 3, 3)), r(3)),
+            Sample(r((1, 2, 5, 6)), r((2, 2, 2, 3)), None, 2, 1, note="stride, padding, non-square kernel, no bias"),
+            Sample(r((1, 2, 6, 5)), r((2, 2, 3, 2)), r(2), stride=(2, 1), padding=(1, 0), dilation=(2, 1),
+                   note="per-dim stride/padding/dilation"),
+            Sample(r((1, 4, 4, 4)), r((4, 2, 2, 2)), r(4), groups=2, note="groups"),
+            Sample(r((1, 3, 4, 5)), r((6, 1, 3, 3)), None, padding="same", groups=3, note="depthwise, same"),
+            Sample(r((1, 2, 5, 5)), r((2, 2, 2, 2)), r(2), padding="same", dilation=2, note="same, asymmetric"),
+            Sample(r((2, 1, 4, 5)), r((2, 1, 3, 2)), None, padding="valid"),
+            Sample(r((1, 1, 7, 7)), r((2, 1, 3, 3)), r(2), stride=3, padding=(1, 2), note="rows no window reaches"),
+            Sample(r((2, 4, 4)), r((2, 2, 3, 3)), r(2), padding=1, note="unbatched"),
+            Sample(r((1, 5, 5, 2)).transpose(0, 3, 1, 2), r((2, 2, 2, 2)), note="non-contiguous"),
+            Sample(r((0, 2, 4, 4)), r((3, 2, 3, 3)), r(3), note="empty batch")]
+
+
+def _conv1d_samples(rng):
+    r = rng.standard_normal
+    return [Sample(r((2, 3, 7)), r((4, 3, 3)), r(4)),
+            Sample(r((1, 2, 9)), r((2, 2, 2)), None, 2, 3, 2, note="stride, padding, dilation"),
+            Sample(r((2, 4, 5)), r((4, 1, 3)), r(4), padding="same", groups=4, note="depthwise, same"),
+            Sample(r((1, 4, 6)), r((2, 2, 4)), None, padding="same", groups=2, note="same with an even kernel"),
+            Sample(r((3, 6)), r((2, 3, 2)), r(2), stride=2, padding="valid", note="unbatched")]
+
+
+
+@op(samples=_conv2d_samples, ref=np_conv, torch=lambda torch, *a, **k: torch.nn.functional.conv2d(*a, **k))
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of (N, C_in, H, W) or (C_in, H, W) input with (C_out, C_in/groups, kH, kW)
+    weight. padding: an int, a pair, 'valid' or 'same' (stride 1 only)."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+@op(samples=_conv1d_samples, ref=np_conv, torch=lambda torch, *a, **k: torch.nn.functional.conv1d(*a, **k))
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of (N, C_in, L) or (C_in, L) input with (C_out, C_in/groups, kL) weight."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
