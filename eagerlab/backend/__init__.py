@@ -1,4 +1,5 @@
 """Devices, array modules (numpy/cupy), dtypes and random generators. The only package that imports cupy."""
+from . import host_memory  # noqa: F401  (tunes the host allocator once, at import)
 from .device import CPU, Device, array_to_device, cuda_available, cuda_device_count, device_of_array
 from .dtypes import (
     as_dtype,
