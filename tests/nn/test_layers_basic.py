@@ -100,6 +100,7 @@ def test_loss_layers_match_torch(name, kwargs, kind):
               "logprob": np.log(rng.dirichlet(np.ones(4), 6)).astype(np.float32),
               "index": rng.integers(0, 4, 6), "probs": rng.dirichlet(np.ones(4), 6).astype(np.float32)}[kind]
     compare_with_torch(torch, getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs), x, target, rtol=1e-4)
+    assert repr(getattr(nn, name)(**kwargs)) == repr(getattr(torch.nn, name)(**kwargs))
 
 
 def test_weighted_losses_and_pos_weight():

@@ -22,10 +22,6 @@ class _Loss(Module):
     def _extra(self):
         return {k: getattr(self, k) for k in self._options}
 
-    def extra_repr(self):
-        return ", ".join(f"{k}={getattr(self, k)}" for k in self._options if getattr(self, k) is not None) \
-            if self._options else ""
-
 
 class _WeightedLoss(_Loss):
     """A loss with per-class weights, kept as a buffer so .to(device) moves them."""

@@ -54,20 +54,22 @@ class Module:
 
     # ---- calling ------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        for hook in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
+        if self._forward_pre_hooks:
+            for hook in tuple(self._forward_pre_hooks.values()):
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         with call_depth() as depth:
             try:
                 out = self.forward(*args, **kwargs)
             except _LAYER_ERRORS as e:
                 annotate_layer_error(e, self, outermost=depth == 1)
                 raise
-        for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, out)
-            if result is not None:
-                out = result
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks.values()):
+                result = hook(self, args, out)
+                if result is not None:
+                    out = result
         return out
 
     def register_forward_pre_hook(self, hook):
@@ -287,7 +289,7 @@ class Module:
         """Convert every parameter (in place, so optimizers keep their references), grad and buffer."""
         for mod in self.modules():
             with no_grad():
-                for name, p in mod._parameters.items():
+                for p in mod._parameters.values():
                     if p is None:
                         continue
                     new = fn(p)
@@ -295,8 +297,7 @@ class Module:
                         p._data, p._device = new._data, new._device
                         p._bump()
                     if p.grad is not None:
-                        g = fn(p.grad)
-                        p.grad = g if g is not p.grad else p.grad
+                        p.grad = fn(p.grad)
                 for name, b in mod._buffers.items():
                     if b is not None:
                         mod._buffers[name] = fn(b)
