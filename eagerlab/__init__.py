@@ -17,6 +17,7 @@ from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promot
 from .backend.device import Device as device
 from .backend.dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
 from .serialization import load, save
+from .graph import TensorSpec, cond, while_loop
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                            ones_like, tensor, zeros, zeros_like)
 
