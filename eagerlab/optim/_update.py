@@ -17,6 +17,11 @@ def _new_step(value=0):
     return Tensor._make(np.array(value, np.float32), CPU)
 
 
+def _zeros_state(p):
+    """A state buffer (moments, accumulators) of zeros shaped, typed and placed like parameter p."""
+    return Tensor._make(p._device.xp.zeros_like(p._data), p._device)
+
+
 def _tick(state):
     """Advance state["step"] (a 0-d float32 CPU tensor, as in PyTorch) and return it as a Python float.
     fill() rounds like float32 `+= 1` and costs a tenth of a 0-d in-place add."""

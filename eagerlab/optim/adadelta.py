@@ -1,6 +1,6 @@
 """Adadelta (rho, eps, L2 weight decay, maximize): PyTorch's update in the same float order."""
-from .._tensor import Tensor
-from ._update import _check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _tick
+from ._update import (_check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _tick,
+                      _zeros_state)
 from .optimizer import Optimizer
 
 
@@ -34,8 +34,8 @@ class Adadelta(Optimizer):
                 xp, state = p._device.xp, self.state[p]
                 if not state:
                     state["step"] = _new_step()
-                    state["square_avg"] = Tensor._make(xp.zeros_like(p._data), p._device)
-                    state["acc_delta"] = Tensor._make(xp.zeros_like(p._data), p._device)
+                    state["square_avg"] = _zeros_state(p)
+                    state["acc_delta"] = _zeros_state(p)
                 _tick(state)
                 r, w, eps_, neg_lr = _operands(cache, pa, None, lambda: (rho, 1 - rho, eps, -lr))
                 d = _grad_for_update(xp, g, pa, weight_decay, maximize)

@@ -1,7 +1,6 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad and maximize: PyTorch's update in the same float order."""
-from .._tensor import Tensor
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
-                      _tick)
+                      _tick, _zeros_state)
 from .optimizer import Optimizer
 
 
@@ -42,7 +41,7 @@ class Adam(Optimizer):
                     state["step"] = _new_step()
                     keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
                     for key in keys:
-                        state[key] = Tensor._make(xp.zeros_like(p._data), p._device)
+                        state[key] = _zeros_state(p)
                 step = _tick(state)
                 # bias corrections in Python floats, as PyTorch's single-tensor path (its CPU default) does
                 w1, b2, w2, bc2_sqrt, eps_, neg_step_size = _operands(cache, pa, step, lambda: (

@@ -1,7 +1,6 @@
 """RMSprop (centered, momentum, L2 weight decay, maximize): PyTorch's update in the same float order."""
-from .._tensor import Tensor
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
-                      _tick)
+                      _tick, _zeros_state)
 from .optimizer import Optimizer
 
 
@@ -32,11 +31,11 @@ class RMSprop(Optimizer):
                 xp, state = p._device.xp, self.state[p]
                 if not state:
                     state["step"] = _new_step()
-                    state["square_avg"] = Tensor._make(xp.zeros_like(p._data), p._device)
+                    state["square_avg"] = _zeros_state(p)
                     if momentum > 0:
-                        state["momentum_buffer"] = Tensor._make(xp.zeros_like(p._data), p._device)
+                        state["momentum_buffer"] = _zeros_state(p)
                     if centered:
-                        state["grad_avg"] = Tensor._make(xp.zeros_like(p._data), p._device)
+                        state["grad_avg"] = _zeros_state(p)
                 _tick(state)
                 a, w, wg, eps_, mom, neg_lr = _operands(cache, pa, None, lambda: (
                     alpha, 1 - alpha, _lerp_coeff(1 - alpha, pa.dtype), eps, momentum, -lr))
