@@ -2,12 +2,18 @@
 import numbers
 
 from ...errors import ShapeError, fmt_shape
-from ...ops.creation import empty, ones, tensor, zeros
+from ...ops.creation import ones, tensor, zeros
 from ...backend.dtypes import int64
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+
+
+def _affine_parameters(module, weight, bias, shape, device, dtype):
+    """The elementwise scale (ones) and shift (zeros) of a normalization layer, each registered as None when off."""
+    module.register_parameter("weight", Parameter(ones(shape, device=device, dtype=dtype)) if weight else None)
+    module.register_parameter("bias", Parameter(zeros(shape, device=device, dtype=dtype)) if bias else None)
 
 
 class _BatchNorm(Module):
@@ -18,12 +24,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(empty(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(empty(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, affine, num_features, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
@@ -89,15 +90,7 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps = tuple(normalized_shape), eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(self.normalized_shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(self.normalized_shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, elementwise_affine, elementwise_affine and bias, self.normalized_shape, device, dtype)
 
     def reset_parameters(self):
         if self.elementwise_affine:
@@ -122,12 +115,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, affine, num_channels, device, dtype)
 
     def reset_parameters(self):
         if self.affine:
