@@ -214,13 +214,7 @@ class Tensor:
 
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
         """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; differentiable."""
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
-                device = a
-            else:
-                dtype = a
+        dtype, device = to_arguments(args, dtype, device)
         out = self
         if device is not None and Device(device) is not self._device:
             from .ops.creation import to_device
@@ -365,7 +359,23 @@ _DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int6
                 "half", "float", "double", "short", "int", "long"}
 
 
+def to_arguments(args, dtype=None, device=None):
+    """(dtype, device) from `to`'s positional forms: a dtype (or its name), a device (or its string), a tensor (both);
+    shared by Tensor.to and Module.to."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
+            device = a
+        else:
+            dtype = a
+    return dtype, device
+
+
 class _RemovableHandle:
+    """Returned by register_*hook (tensors, modules, optimizers): `.remove()` takes the hook out of its list; also a
+    context manager that removes it on exit."""
+
     __slots__ = ("_hooks", "_hook")
 
     def __init__(self, hooks, hook):
@@ -374,6 +384,12 @@ class _RemovableHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _wrap_dim(dim, ndim, op):

@@ -3,10 +3,10 @@
 Attributes that are Parameters, Modules or registered buffers are tracked in `_parameters`, `_modules` and
 `_buffers`; everything that walks a model (parameters(), state_dict(), to(), train()) goes through those dicts.
 """
-import itertools
 from collections import OrderedDict, namedtuple
 
-from ..._tensor import _DTYPE_NAMES, Tensor
+from ..._tensor import Tensor, _RemovableHandle, to_arguments
+from ...backend import as_dtype
 from ...autograd.grad_mode import no_grad
 from ...errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..parameter import Parameter
@@ -14,24 +14,6 @@ from ._call_context import annotate_layer_error, call_depth
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 _LAYER_ERRORS = (ShapeError, DTypeError, DeviceError, IndexOutOfRange)
-
-
-class RemovableHandle:
-    """Returned by register_*_hook; `.remove()` unregisters the hook."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks):
-        self.hooks, self.id = hooks, next(RemovableHandle._ids)
-
-    def remove(self):
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class Module:
@@ -46,8 +28,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", [])
+        object.__setattr__(self, "_forward_hooks", [])
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -55,7 +37,7 @@ class Module:
     # ---- calling ------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if self._forward_pre_hooks:
-            for hook in tuple(self._forward_pre_hooks.values()):
+            for hook in tuple(self._forward_pre_hooks):
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
@@ -66,7 +48,7 @@ class Module:
                 annotate_layer_error(e, self, outermost=depth == 1)
                 raise
         if self._forward_hooks:
-            for hook in tuple(self._forward_hooks.values()):
+            for hook in tuple(self._forward_hooks):
                 result = hook(self, args, out)
                 if result is not None:
                     out = result
@@ -74,15 +56,13 @@ class Module:
 
     def register_forward_pre_hook(self, hook):
         """hook(module, args) -> None or new args; runs before forward."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        self._forward_pre_hooks.append(hook)
+        return _RemovableHandle(self._forward_pre_hooks, hook)
 
     def register_forward_hook(self, hook):
         """hook(module, args, output) -> None or a new output; runs after forward."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        self._forward_hooks.append(hook)
+        return _RemovableHandle(self._forward_hooks, hook)
 
     def _describe(self):
         """A short description for error messages, e.g. 'Linear 128->10'."""
@@ -305,8 +285,18 @@ class Module:
 
     def to(self, *args, **kwargs):
         """to(device), to(dtype), to(device, dtype), to(tensor): floating parameters and buffers take the dtype."""
-        probe = _ConversionProbe(*args, **kwargs)
-        return self._apply(probe.convert)
+        dtype, device = to_arguments(args, kwargs.get("dtype"), kwargs.get("device"))
+        if dtype is not None:
+            dtype = as_dtype(dtype)
+            if not dtype.is_floating_point:
+                raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+
+        def convert(t):
+            if device is not None:
+                t = t.to(device)
+            return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+
+        return self._apply(convert)
 
     def cpu(self):
         return self.to("cpu")
@@ -397,32 +387,3 @@ class Module:
         if not extra and not children:
             return f"{self._get_name()}()"
         return f"{self._get_name()}(\n  " + "\n  ".join(extra + children) + "\n)"
-
-
-class _ConversionProbe:
-    """Parses Module.to's arguments once, then converts each tensor: floating tensors take the dtype."""
-
-    def __init__(self, *args, dtype=None, device=None, non_blocking=False):
-        from ...backend import Device, as_dtype
-        from ...backend.dtypes import dtype as dtype_class
-
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, dtype_class) or isinstance(a, str) and a in _DTYPE_NAMES:
-                dtype = a
-            else:
-                device = a
-        if dtype is not None:
-            dtype = as_dtype(dtype)
-            if not dtype.is_floating_point:
-                raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-        self.dtype = dtype
-        self.device = Device(device) if device is not None else None
-
-    def convert(self, t):
-        if self.device is not None:
-            t = t.to(self.device)
-        if self.dtype is not None and t.is_floating_point():
-            t = t.to(self.dtype)
-        return t
