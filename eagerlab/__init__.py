@@ -55,7 +55,8 @@ def is_floating_point(input):
     return input.is_floating_point()
 
 
-_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils")  # imported on first attribute access: `import eagerlab` stays fast
+# imported on first attribute access, so `import eagerlab` stays fast
+_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils")
 
 
 def __getattr__(name):

@@ -41,7 +41,8 @@ def test_flatten_unflatten():
     compare_with_torch(torch, nn.Flatten(), torch.nn.Flatten(), _x(2, 3, 4, 5))
     compare_with_torch(torch, nn.Flatten(0, 1), torch.nn.Flatten(0, 1), _x(2, 3, 4))
     compare_with_torch(torch, nn.Unflatten(1, (2, -1)), torch.nn.Unflatten(1, (2, -1)), _x(3, 8))
-    with pytest.raises(ShapeError, match=r"Unflatten: unflatten: sizes \(3, 3\) don.t multiply up to the size of dim 1 \(8\)"):
+    with pytest.raises(ShapeError,
+                       match=r"Unflatten: unflatten: sizes \(3, 3\) don.t multiply up to the size of dim 1 \(8\)"):
         nn.Unflatten(1, (3, 3))(el.zeros(2, 8))
 
 

@@ -15,7 +15,8 @@ def _x(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("name,shape", [("BatchNorm1d", (6, 4)), ("BatchNorm1d", (6, 4, 5)), ("BatchNorm2d", (3, 4, 5, 5))])
+@pytest.mark.parametrize("name,shape", [("BatchNorm1d", (6, 4)), ("BatchNorm1d", (6, 4, 5)),
+                                        ("BatchNorm2d", (3, 4, 5, 5))])
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batch_norm_training_eval_and_running_stats(name, shape, momentum):
     torch = pytest.importorskip("torch")

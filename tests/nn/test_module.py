@@ -85,7 +85,8 @@ def test_train_eval_zero_grad_requires_grad():
 def test_state_dict_round_trip_and_errors():
     a, b = MLP(), MLP()
     sd = a.state_dict()
-    assert list(sd) == ["steps", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]  # own entries first; scratch is not persistent
+    # own entries first, as in PyTorch; the non-persistent "scratch" buffer is left out
+    assert list(sd) == ["steps", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     assert not sd["fc1.weight"].requires_grad
     weight_b = b.fc1.weight
     b.load_state_dict(sd)

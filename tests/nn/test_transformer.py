@@ -259,7 +259,8 @@ def test_layer_norm_matches_torch(kw, shape):
 
 
 def test_layer_norm_errors_and_gradcheck():
-    with pytest.raises(ShapeError, match=r"LayerNorm: layer_norm: normalized_shape \(8,\) does not match the last dims of input \(2, 7\)"):
+    with pytest.raises(ShapeError, match=r"LayerNorm: layer_norm: normalized_shape \(8,\) does not match the last dims of "
+                                         r"input \(2, 7\)"):
         nn.LayerNorm(8)(el.zeros(2, 7))
     layer = nn.LayerNorm(4).double()
     with el.no_grad():
