@@ -59,11 +59,23 @@ def is_floating_point(input):
 _LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils")
 
 
-def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
-        import importlib
+# graph capture, also on first use: name -> (module, attribute or None for the module itself)
+_LAZY_ATTRIBUTES = {
+    "function": ("eagerlab.graph.function", "function"),
+    "run_functions_eagerly": ("eagerlab.graph.function", "run_functions_eagerly"),
+    "functions_run_eagerly": ("eagerlab.graph.function", "functions_run_eagerly"),
+}
 
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRIBUTES:
+        module, attr = _LAZY_ATTRIBUTES[name]
+        value = importlib.import_module(module)
+        return value if attr is None else getattr(value, attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -36,5 +36,10 @@ class FileFormatError(ValueError):
     checksum differs from the published one; the message names the file."""
 
 
+class TracingError(UnsupportedError):
+    """Something @eagerlab.function cannot turn into a graph (a tensor's value needed while tracing, control flow
+    AutoGraph cannot convert, an op whose output shape depends on data); the message says what to do instead."""
+
+
 def fmt_shape(shape):
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

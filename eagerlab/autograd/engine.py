@@ -2,7 +2,7 @@
 import os
 
 from ..errors import AutogradError, ShapeError, fmt_shape
-from .grad_mode import GradMode
+from .grad_mode import GradMode, Interpreter
 from .node import Node
 
 
@@ -79,6 +79,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
                 prev = leaf_grads.get(key)
                 leaf_grads[key] = g if prev is None else prev + g
             return
+        if Interpreter.tracer is not None:  # a compiled step: the .grad slot becomes a recorded store
+            Interpreter.tracer.grad_slot(leaf, read=True)
         if g._data.shape != leaf._data.shape:
             raise ShapeError(f"backward: gradient of shape {fmt_shape(g.shape)} for a leaf of shape "
                              f"{fmt_shape(leaf.shape)}")
@@ -88,7 +90,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
             if id(g) in shared or g._base is not None:
                 g = g.detach().clone() if not create_graph else g.clone()
             leaf.grad = g if create_graph or not g.requires_grad else g.detach()
-        elif create_graph or leaf.grad.requires_grad:
+        elif create_graph or leaf.grad.requires_grad or Interpreter.tracer is not None:
             leaf.grad = leaf.grad + g
         else:
             leaf.grad._data += g._data.astype(leaf.grad._data.dtype, copy=False)

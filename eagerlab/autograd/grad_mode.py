@@ -11,6 +11,14 @@ class GradMode:
     anomaly = False  # detect_anomaly: record creation sites and check backward outputs for NaN
 
 
+class Interpreter:
+    """Which interpreter ops are handed to. `tracer` None: eager. While @eagerlab.function traces, the graph
+    tracer installs itself here; the few places that touch raw arrays outside the op registry (gradient
+    accumulation, in-place writes, tensor creation, optimizer steps) ask it to record instead."""
+
+    tracer = None
+
+
 def is_grad_enabled():
     return GradMode.enabled
 

@@ -12,7 +12,7 @@ needed) or, while a function is being traced, the tracer (issue: graph capture).
 from numpy import asarray as _np_asarray, generic as _np_scalar
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import GradMode, Interpreter
 from ..autograd.node import Node
 from ..backend import CPU, Device
 from ..errors import AutogradError, DeviceError, DTypeError, IndexOutOfRange, ShapeError, UnsupportedError, fmt_shape
@@ -86,12 +86,6 @@ def primitive(name, infer, **options):
     return make
 
 
-class Interpreter:
-    """Which interpreter `bind` hands ops to. None: eager. The graph tracer installs itself here."""
-
-    tracer = None
-
-
 def bind(prim, *args, **attrs):
     """Apply a primitive to Tensors (and plain Python values, taken as constants)."""
     if Interpreter.tracer is not None:
@@ -118,6 +112,12 @@ def bind(prim, *args, **attrs):
         raise _explain(prim, args, attrs, exc) from exc
     if prim.n_out == 1 and isinstance(out, _np_scalar):
         out = _np_asarray(out)  # numpy reductions return scalars; a tensor always holds an array (0-d here)
+    return wrap_outputs(prim, args, attrs, out, dev, grad)
+
+
+def wrap_outputs(prim, args, attrs, out, dev, grad):
+    """Tensors for an op's output data (arrays eagerly, graph Values while tracing), with a tape Node when a
+    gradient is needed."""
     if grad and GradMode.enabled and prim.vjp is not None:
         return _record(prim, args, attrs, out, dev)
     if prim.n_out == 1:
@@ -202,8 +202,9 @@ def apply_inplace(prim, target, *args, **attrs):
                 "apply the op to the base tensor, or use the out-of-place op."
             )
         source = target
-        if 0 in prim.save_inputs:
-            source = Tensor._make(target._data.copy(), target._device, target.requires_grad)
+        if 0 in prim.save_inputs:  # (a traced value is never overwritten: no copy needed)
+            data = target._data if Interpreter.tracer is not None else target._data.copy()
+            source = Tensor._make(data, target._device, target.requires_grad)
             source._node, source._out = target._node, target._out
         result = bind(prim, source, *args, **attrs)
         _write_into(prim, target, result._data)
@@ -231,7 +232,10 @@ def _write_into(prim, target, data):
                                                                           target._data.dtype.kind == "b"):
             raise DTypeError(f"{prim.name}_: result type {data.dtype} can't be cast to the desired output type "
                              f"{target._data.dtype}")
-    target._data[...] = data
+    if Interpreter.tracer is not None:
+        Interpreter.tracer.write_into(target, data)
+    else:
+        target._data[...] = data
 
 
 # ---- errors ---------------------------------------------------------------------------------------------

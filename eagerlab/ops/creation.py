@@ -9,7 +9,7 @@ from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device, as_dtype, device_of_array, from_numpy_dtype, get_default_dtype
 from ..backend.dtypes import bool_, int64, promote_types, scalar_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
-from ._registry import Aval, bind, export, primitive
+from ._registry import Aval, Interpreter, bind, export, primitive
 
 
 # ---- from data ------------------------------------------------------------------------------------------------
@@ -87,7 +87,10 @@ def _scalar_type_dtype(op, kind):
 
 
 def _finish(arr, dev, requires_grad):
-    t = Tensor._make(arr, dev)
+    if Interpreter.tracer is not None:  # created inside a compiled function: a graph constant, fresh each call
+        t = Interpreter.tracer.constant(arr, dev)
+    else:
+        t = Tensor._make(arr, dev)
     return t.requires_grad_(True) if requires_grad else t
 
 

@@ -4,9 +4,13 @@ As in PyTorch, constructing a scheduler takes an initial step (last_epoch -1 -> 
 and writes `get_lr()` into every `param_group["lr"]`; `step(epoch)` (deprecated) uses the closed form where a
 schedule has one. The state dict is the instance's `__dict__` minus the optimizer.
 """
+import functools
 import types
 import warnings
 
+from ..._tensor import Tensor
+from ...autograd.grad_mode import Interpreter
+from ...errors import TracingError
 from ..optimizer import Optimizer
 
 EPOCH_DEPRECATION_WARNING = (
@@ -35,11 +39,34 @@ def _check_optimizer(optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
+def _deferred_when_traced(step):
+    """Inside @eagerlab.function a scheduler step is a Python call the graph makes at that point of every run
+    (the learning rate it sets is read by the optimizer step that follows, also at run time)."""
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        tracer = Interpreter.tracer
+        if tracer is None:
+            return step(self, *args, **kwargs)
+        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            raise TracingError(f"{type(self).__name__}.step(metric) with a tensor inside eagerlab.function: not "
+                               "supported yet; return the metric and step the scheduler outside the function")
+        tracer.call_later(f"{type(self).__name__}.step", lambda: step(self, *args, **kwargs))
+        return None
+
+    return wrapper
+
+
 class LRScheduler:
     """Base class: subclasses implement `get_lr()` (and optionally `_get_closed_form_lr()`)."""
 
     _get_lr_called_within_step = False
     _is_initial = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _deferred_when_traced(cls.__dict__["step"])
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -78,6 +105,7 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError(f"{type(self).__name__} must implement get_lr()")
 
+    @_deferred_when_traced
     def step(self, epoch=None):
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(

@@ -1,0 +1,322 @@
+"""@eagerlab.function: trace a Python function once per call signature into a Graph, optimize it, generate code,
+and run that code on later calls with the same signature.
+
+The signature cache key holds, per tensor argument, (shape, dtype, device, requires_grad); Python scalars and
+strings by value; other objects by identity; plus grad mode. A trace is also guarded by the training flags of
+the modules it ran and by the requires_grad of the tensors it captured, so `model.eval()` or freezing a layer
+retraces instead of running a stale graph.
+"""
+import functools
+import inspect
+import warnings
+import weakref
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import GradMode, Interpreter
+from ..errors import TracingError
+from .codegen import CompiledGraph
+from .ir import Value
+from .passes import optimize
+from .pytree import flatten, unflatten
+from .spec import TensorSpec
+from .trace import Tracer
+
+RETRACE_WARNING_AFTER = 5  # traces of one function before the one warning about retracing
+_EAGER = [False]
+
+
+def run_functions_eagerly(run_eagerly):
+    """Make every eagerlab.function call its Python function directly (for debugging), or stop doing so."""
+    _EAGER[0] = bool(run_eagerly)
+
+
+def functions_run_eagerly():
+    return _EAGER[0]
+
+
+class ConcreteFunction:
+    """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
+
+    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "device")
+
+    def run(self, leaves, positions):
+        arrays = [leaves[i]._data for i in positions]
+        try:
+            outs = self.compiled.run(arrays)
+        except Exception as exc:
+            raise _explain(self.compiled, exc) from exc
+        flat = [outs[x] if type(x) is int else x[0] for x in self.outputs[1]]
+        wrapped = [Tensor._make(o, d) if d is not None else o for o, d in zip(flat, self.outputs[2])]
+        return unflatten(self.outputs[0], wrapped)
+
+    def guards_hold(self):
+        for obj, attr, value in self.guards:
+            if getattr(obj, attr) != value:
+                return False
+        return True
+
+
+class Function:
+    """A Python function compiled on first call for each new signature. See the module docstring."""
+
+    def __init__(self, python_function, input_signature=None, reduce_retracing=False, eager=False, name=None):
+        if not callable(python_function):
+            raise TypeError(f"eagerlab.function: expected a callable, got {type(python_function).__name__}")
+        self.python_function = python_function
+        self.input_signature = None if input_signature is None else _check_signature(input_signature)
+        self.reduce_retracing = bool(reduce_retracing)
+        self.eager = bool(eager)
+        self.__name__ = name or getattr(python_function, "__name__", type(python_function).__name__)
+        functools.update_wrapper(self, python_function, updated=())
+        self._cache = {}
+        self._last = None
+        self._history = []  # (key description) per trace, for retrace_report
+        self._warned = False
+        self._bound = weakref.WeakKeyDictionary()
+        self._converted = None
+        self.modules = None  # the Module whose forward this compiles (module.compile(), eagerlab.function(module))
+
+    # ---- methods: one Function per instance ---------------------------------------------------------------
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        try:
+            bound = self._bound.get(instance)
+        except TypeError:  # unhashable instance: no caching across attribute lookups
+            bound = None
+        if bound is None:
+            bound = Function(self.python_function.__get__(instance, owner), self.input_signature,
+                             self.reduce_retracing, self.eager, self.__name__)
+            try:
+                self._bound[instance] = bound
+            except TypeError:
+                pass
+        return bound
+
+    # ---- calling ----------------------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if self.eager or _EAGER[0]:
+            return self.python_function(*args, **kwargs)
+        if Interpreter.tracer is not None:  # called from a function being traced: becomes part of that graph
+            return self._autograph()(*args, **kwargs)
+        leaves, treedef = flatten((args, kwargs))
+        key = self._key(leaves, treedef)
+        entry = self._cache.get(key)
+        if entry is None or not entry.guards_hold():
+            entry = self._trace(leaves, treedef, key)
+        if entry.differentiable and GradMode.enabled:
+            # gradients must flow back through the result: run the (converted) function eagerly so autograd
+            # records it; the graph serves calls without grad (inference, a whole training step)
+            return self._autograph()(*args, **kwargs)
+        return entry.run(leaves, entry.signature)
+
+    def _key(self, leaves, treedef):
+        parts = [treedef, GradMode.enabled]
+        for x in leaves:
+            if isinstance(x, Tensor):
+                d = x._data
+                parts.append((d.shape, d.dtype, x._device, x.requires_grad))
+            elif x is None or isinstance(x, (bool, int, float, complex, str, bytes)):
+                parts.append((type(x), x))
+            else:
+                parts.append(("object", id(x)))
+        return tuple(parts)
+
+    def _autograph(self):
+        if self._converted is None:
+            self._converted = self.python_function
+        return self._converted
+
+    def _trace(self, leaves, treedef, key):
+        if self.input_signature is not None:
+            _match_signature(self.__name__, self.input_signature, leaves)
+        self._note_retrace(leaves, key)
+        tracer = Tracer(self.__name__)
+        positions, abstract = [], []
+        with tracer:
+            for i, x in enumerate(leaves):
+                if isinstance(x, Tensor):
+                    node = tracer.emit_input(x)
+                    abstract.append(Tensor._make(node.outputs[0], x._device, x.requires_grad))
+                    positions.append(i)
+                else:
+                    abstract.append(x)
+            args, kwargs = unflatten(treedef, abstract)
+            result = self._autograph()(*args, **kwargs)
+            graph = tracer.finish(result)
+            differentiable = not tracer.has_effects and any(
+                isinstance(t, Tensor) and t.requires_grad for t in flatten(result)[0])
+            out_devices = {v: v.device for v in graph.outputs}
+        optimize(graph)
+        entry = ConcreteFunction()
+        entry.graph, entry.signature, entry.differentiable = graph, positions, differentiable
+        entry.compiled = CompiledGraph(graph, _xp_of(graph, leaves))
+        entry.guards = _guards(tracer, graph, self.modules)
+        entry.outputs = _output_plan(graph, out_devices)
+        self._cache[key] = entry
+        self._last = entry
+        return entry
+
+    # ---- inspection ---------------------------------------------------------------------------------------------
+    @property
+    def trace_count(self):
+        return len(self._history)
+
+    @property
+    def graph(self):
+        return self._require_trace("graph").graph
+
+    @property
+    def code(self):
+        return self._require_trace("code").compiled.source
+
+    def _require_trace(self, what):
+        if self._last is None:
+            raise TracingError(f"{self.__name__}.{what}: the function has not been traced yet; call it once (or use "
+                               "get_concrete_function(*example_args))")
+        return self._last
+
+    def get_concrete_function(self, *args, **kwargs):
+        """Trace for these example arguments (if not traced yet) and return that trace."""
+        leaves, treedef = flatten((args, kwargs))
+        key = self._key(leaves, treedef)
+        entry = self._cache.get(key)
+        return entry if entry is not None and entry.guards_hold() else self._trace(leaves, treedef, key)
+
+    def retrace_report(self):
+        """Each trace's signature, and what differed from the one before."""
+        lines = [f"{self.__name__}: {self.trace_count} trace(s)"]
+        for i, (desc, change) in enumerate(self._history):
+            lines.append(f"  #{i + 1}: {desc}" + (f"  <- {change}" if change else ""))
+        return "\n".join(lines)
+
+    def _note_retrace(self, leaves, key):
+        desc = _describe(self.python_function, leaves)
+        change = _what_changed(self._history[-1][0], desc) if self._history else ""
+        if not change and self._history:
+            change = "a module's training flag, a captured tensor's requires_grad or grad mode"
+        self._history.append((desc, change))
+        if len(self._history) > RETRACE_WARNING_AFTER and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"eagerlab.function {self.__name__!r} has been traced {len(self._history)} times; the last retrace "
+                f"came from {change}. Retracing is slow: pass tensors of a fixed shape, give "
+                "input_signature=[eagerlab.TensorSpec([None, ...])] / reduce_retracing=True, and pass Python "
+                f"numbers that change as tensors. See {self.__name__}.retrace_report().", UserWarning, stacklevel=3)
+
+    def __repr__(self):
+        return f"<eagerlab.function {self.__name__}, {self.trace_count} trace(s)>"
+
+
+def function(fn=None, *, input_signature=None, reduce_retracing=False, eager=False):
+    """Compile `fn` into a graph on first call (per signature). Use as `@eagerlab.function`,
+    `@eagerlab.function(input_signature=[...])` or `eagerlab.function(module)` (a Module's forward)."""
+    if fn is None:
+        return lambda f: function(f, input_signature=input_signature, reduce_retracing=reduce_retracing,
+                                  eager=eager)
+    from ..nn.modules.module import Module
+
+    if isinstance(fn, Module):
+        return _module_function(fn, input_signature, reduce_retracing, eager)
+    return Function(fn, input_signature, reduce_retracing, eager)
+
+
+def _module_function(module, input_signature, reduce_retracing, eager):
+    compiled = Function(module.__call__, input_signature, reduce_retracing, eager, name=type(module).__name__)
+    compiled.modules = module
+    return compiled
+
+
+# ---- helpers ------------------------------------------------------------------------------------------------------
+def _xp_of(graph, leaves):
+    for v in graph.inputs:
+        return v.device.xp
+    for n in graph.captures:
+        return n.op._device.xp
+    return next((x._device.xp for x in leaves if isinstance(x, Tensor)), None) or _cpu_xp()
+
+
+def _cpu_xp():
+    from ..backend import CPU
+
+    return CPU.xp
+
+
+def _guards(tracer, graph, root):
+    modules = dict(tracer.modules)
+    if root is not None:  # a compiled Module: its own flags count even where forward is not a submodule call
+        modules.update((id(m), (m, m.training)) for m in root.modules())
+    guards = [(m, "training", training) for m, training in modules.values()]
+    guards += [(n.op, "requires_grad", tracer.saved_state[id(n.op)][4]) for n in graph.captures]
+    return tuple(guards)
+
+
+def _output_plan(graph, devices):
+    """(treedef, per leaf: output index or (python constant,), per leaf: device or None)."""
+    leaves, treedef = flatten(graph.output_template)
+    plan, devs, index = [], [], {}
+    for x in leaves:
+        if isinstance(x, Value):
+            plan.append(index.setdefault(id(x), len(index)))
+            devs.append(devices[x])
+        else:
+            plan.append((x,))
+            devs.append(None)
+    return treedef, plan, devs
+
+
+def _explain(compiled, exc):
+    node = compiled.node_at(exc.__traceback__)
+    if node is None:
+        return exc
+    where = f"{node.where[0]}:{node.where[1]}" if node.where else "an unknown line"
+    inputs = ", ".join(getattr(x, "name", repr(x)) for x in node.inputs)
+    msg = f"{exc} [while running the compiled graph: op {node.name}({inputs}) from {where}]"
+    try:
+        return type(exc)(msg)
+    except Exception:
+        return RuntimeError(msg)
+
+
+def _check_signature(signature):
+    specs = tuple(signature)
+    for s in flatten(specs)[0]:
+        if not isinstance(s, TensorSpec):
+            raise TypeError(f"input_signature: expected TensorSpec entries, got {type(s).__name__}")
+    return specs
+
+
+def _match_signature(name, signature, leaves):
+    specs = flatten(signature)[0]
+    tensors = [x for x in leaves if isinstance(x, Tensor)]
+    if len(specs) != len(tensors):
+        raise TypeError(f"{name}: input_signature has {len(specs)} TensorSpec(s) but the call passes "
+                        f"{len(tensors)} tensor(s)")
+    for i, (spec, t) in enumerate(zip(specs, tensors)):
+        if not spec.is_compatible_with(t):
+            raise TypeError(f"{name}: argument {i} (Tensor{tuple(t.shape)} {t.dtype.name}) does not match "
+                            f"input_signature {spec!r}")
+
+
+def _describe(fn, leaves):
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    out = []
+    for i, x in enumerate(leaves):
+        label = names[i] if i < len(names) else f"arg{i}"
+        if isinstance(x, Tensor):
+            out.append(f"{label}=Tensor{tuple(x.shape)} {x.dtype.name} {x.device}"
+                       + (" requires_grad" if x.requires_grad else ""))
+        else:
+            out.append(f"{label}={x!r}" if isinstance(x, (bool, int, float, str)) else f"{label}={type(x).__name__}")
+    return ", ".join(out)
+
+
+def _what_changed(before, after):
+    b, a = before.split(", "), after.split(", ")
+    diffs = [f"{y} (was {x.split('=', 1)[-1]})" for x, y in zip(b, a) if x != y]
+    if len(b) != len(a):
+        diffs.append(f"{len(a)} arguments (was {len(b)})")
+    return "; ".join(diffs)

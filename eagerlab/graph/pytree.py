@@ -1,0 +1,36 @@
+"""Flatten nested tuples/lists/dicts (and namedtuples) into leaves plus a hashable structure, and back."""
+
+
+def flatten(obj):
+    """(leaves, treedef): leaves in order; treedef a hashable description of the containers."""
+    leaves = []
+    return leaves, _flatten(obj, leaves)
+
+
+def _flatten(obj, leaves):
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return ("namedtuple", type(obj), tuple(_flatten(o, leaves) for o in obj))
+    if isinstance(obj, (tuple, list)):
+        return (type(obj).__name__, tuple(_flatten(o, leaves) for o in obj))
+    if isinstance(obj, dict):
+        keys = tuple(obj)
+        return ("dict", keys, tuple(_flatten(obj[k], leaves) for k in keys))
+    leaves.append(obj)
+    return "*"
+
+
+def unflatten(treedef, leaves):
+    it = iter(leaves)
+    return _build(treedef, it)
+
+
+def _build(treedef, it):
+    if treedef == "*":
+        return next(it)
+    kind = treedef[0]
+    if kind == "namedtuple":
+        return treedef[1](*(_build(t, it) for t in treedef[2]))
+    if kind == "dict":
+        return {k: _build(t, it) for k, t in zip(treedef[1], treedef[2])}
+    items = [_build(t, it) for t in treedef[1]]
+    return tuple(items) if kind == "tuple" else items

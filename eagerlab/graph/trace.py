@@ -1,0 +1,272 @@
+"""The tracer: the interpreter `bind` hands every op to while @eagerlab.function traces a function.
+
+Each op becomes a Node whose output Values (shape, dtype, device from the primitive's `infer`; no data) are
+wrapped in ordinary Tensors, with tape Nodes when gradients are needed, so `loss.backward()` inside the traced
+function records the backward ops too. Tensors reached from outside (parameters, buffers, optimizer state,
+tensors a closure holds) become captures read by reference at every run. Mutation is recorded, never performed:
+in-place writes into captured tensors become `assign` effects, `.grad` writes become `store_grad` effects,
+optimizer steps and scheduler steps become calls back into their eager code at their place in the program. When
+tracing ends, every touched tensor gets back the state it had before.
+"""
+import os
+import sys
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import Interpreter
+from ..autograd.node import Node as TapeNode
+from ..backend import CPU, Device, from_numpy_dtype
+from ..errors import DeviceError, ShapeError, TracingError, fmt_shape
+from ..ops._registry import Aval, _device_mismatch, wrap_outputs
+from . import effects
+from .ir import Block, Graph, Node, Value
+
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_frame():
+    """(file, line) of the innermost caller outside the eagerlab package: where the user wrote the op."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_PKG):
+        f = f.f_back
+    return (f.f_code.co_filename, f.f_lineno) if f is not None else None
+
+
+class _Frame:
+    """One block being recorded, and the in-place changes made while recording it (undone when it closes)."""
+
+    __slots__ = ("block", "undo", "defined")
+
+    def __init__(self, block, defined=()):
+        self.block, self.undo, self.defined = block, [], set(defined)
+
+
+class Tracer:
+    def __init__(self, name="graph"):
+        self.graph = Graph(name)
+        self.frames = [_Frame(self.graph.body)]
+        self.captures = {}  # id(tensor) -> capture Value
+        self.saved_state = {}  # id(tensor) -> (tensor, _data, _node, _out, requires_grad, version)
+        self.grad_slots = {}  # id(leaf) -> [leaf, grad before tracing, Value last stored (or "none")]
+        self.modules = {}  # id(module) -> (module, training): the trace is only valid for these flags
+        self.has_effects = False
+
+    # ---- installing -----------------------------------------------------------------------------------------
+    def __enter__(self):
+        if Interpreter.tracer is not None:
+            raise TracingError("eagerlab.function: a compiled function called while another is being traced is "
+                               "inlined, never traced on its own; this should not happen (nested tracer)")
+        Interpreter.tracer = self
+        return self
+
+    def __exit__(self, *exc):
+        Interpreter.tracer = None
+        self._restore()
+        return False
+
+    def _restore(self):
+        for t, data, node, out, requires_grad, version in self.saved_state.values():
+            t._data, t._node, t._out, t.requires_grad = data, node, out, requires_grad
+            if t._vc is not None:
+                t._vc[0] = version
+        for leaf, before, _ in self.grad_slots.values():
+            leaf.grad = before
+
+    # ---- values ---------------------------------------------------------------------------------------------
+    def emit(self, node):
+        frame = self.frames[-1]
+        frame.block.nodes.append(node)
+        frame.defined.update(id(v) for v in node.outputs)
+        return node
+
+    def new_values(self, node, avals):
+        node.outputs = tuple(self.graph.new_value(a.shape, a.dtype.np, a.device, node, i) for i, a in
+                             enumerate(avals))
+        return node.outputs
+
+    def value_of(self, t):
+        """The graph Value a tensor stands for: its own while traced, else a capture of the outside tensor."""
+        d = t._data
+        if type(d) is Value:
+            return d
+        v = self.captures.get(id(t))
+        if v is None:
+            node = Node("capture", t, where=user_frame())
+            (v,) = self.new_values(node, [Aval(d.shape, from_numpy_dtype(d.dtype), t._device)])
+            self.graph.captures.append(node)
+            self.captures[id(t)] = v
+            self._save_state(t)
+        return v
+
+    def _save_state(self, t):
+        if id(t) not in self.saved_state:
+            self.saved_state[id(t)] = (t, t._data, t._node, t._out, t.requires_grad, t._version)
+
+    def emit_input(self, tensor):
+        """A placeholder for a tensor argument of the traced function."""
+        node = Node("input", None, where=None)
+        (v,) = self.new_values(node, [Aval(tensor._data.shape, tensor.dtype, tensor._device)])
+        self.graph.inputs.append(v)
+        self.frames[0].defined.add(id(v))
+        return node
+
+    def constant(self, array, device):
+        """A tensor created inside the traced function (tensor(), zeros(), arange(), ...): a graph constant."""
+        node = Node("const", array, where=user_frame())
+        (v,) = self.new_values(node, [Aval(array.shape, from_numpy_dtype(array.dtype), device)])
+        self.emit(node)
+        return Tensor._make(v, device)
+
+    # ---- ops --------------------------------------------------------------------------------------------------
+    def bind(self, prim, args, attrs):
+        dev, grad, inputs, avals = None, False, [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                if dev is None:
+                    dev = a._device
+                elif a._device is not dev:
+                    raise _device_mismatch(prim, args)
+                grad = grad or a.requires_grad
+                v = self.value_of(a)
+                inputs.append(v)
+                avals.append(Aval(v.shape, from_numpy_dtype(v.dtype), dev))
+            else:
+                inputs.append(a)
+                avals.append(a)
+        if dev is None:
+            dev = Device(attrs.get("device", CPU))
+        if prim.dynamic_shape:
+            raise TracingError(f"{prim.name}: its output shape depends on the data, which a graph cannot know "
+                               "ahead of time; not supported inside eagerlab.function yet (run it eagerly)")
+        try:
+            out = prim.infer(*avals, **attrs)
+        except (ShapeError, DeviceError, TypeError, ValueError, IndexError) as e:
+            if not str(e).startswith(prim.name):
+                e.args = (f"{prim.name}: {e}",) + e.args[1:]
+            raise
+        node = Node("prim", prim, inputs, attrs, where=user_frame())
+        outs = self.new_values(node, out if isinstance(out, (tuple, list)) else (out,))
+        self.emit(node)
+        return wrap_outputs(prim, args, attrs, outs[0] if prim.n_out == 1 else outs, dev, grad)
+
+    def write_into(self, target, value):
+        """`target[...] = value` from an in-place op: the tensor now stands for `value` (cast to its dtype); a
+        captured tensor also gets an `assign` effect so the write happens when the graph runs."""
+        d = target._data
+        if value.dtype != d.dtype:
+            value = Tensor._make(value, target._device).to(from_numpy_dtype(d.dtype))._data
+        frame = self.frames[-1]
+        captured = type(d) is not Value or id(target) in self.captures
+        if captured:
+            cap = self.value_of(target)
+            self.effect(effects.Assign(target), (cap, value))
+            self._save_state(target)
+        elif len(self.frames) > 1 and id(d) not in frame.defined:
+            raise TracingError(
+                f"in-place change of a tensor of shape {fmt_shape(d.shape)} defined outside a tensor-dependent "
+                f"if/while (at {_where()}): assign the result instead (x = x + 1 rather than x += 1 or x.add_(1)) "
+                "so AutoGraph can carry it out of the branch")
+        frame.undo.append((target, d))
+        target._data = value
+
+    def effect(self, op, inputs=(), out_avals=()):
+        node = Node("effect", op, inputs, where=user_frame())
+        self.new_values(node, out_avals)
+        self.emit(node)
+        self.has_effects = True
+        return node.outputs
+
+    # ---- gradients, optimizers, modules ----------------------------------------------------------------------
+    def grad_slot(self, leaf, read):
+        """First touch of `leaf.grad` in this trace. read=True (backward accumulates into it): a gradient that
+        is there when the graph runs is read then (zeros if None), as eager accumulation would."""
+        if id(leaf) in self.grad_slots:
+            return
+        self.grad_slots[id(leaf)] = [leaf, leaf.grad, None]
+        if read:
+            (v,) = self.effect(effects.ReadGrad(leaf), (), [Aval(leaf._data.shape, leaf.dtype, leaf._device)])
+            leaf.grad = Tensor._make(v, leaf._device)
+        else:
+            leaf.grad = None
+
+    def store_grads(self, leaves):
+        """Record `.grad` stores for touched slots whose value changed since their last store."""
+        for leaf in leaves:
+            slot = self.grad_slots.get(id(leaf))
+            if slot is None:
+                continue
+            g = leaf.grad
+            current = "none" if g is None else self.value_of(g)
+            if slot[2] is not current:
+                self.effect(effects.StoreGrad(leaf), () if g is None else (current,))
+                slot[2] = current
+
+    def optimizer_step(self, optimizer, eager_step, args, kwargs):
+        if args or kwargs:
+            raise TracingError(f"{type(optimizer).__name__}.step(closure) inside eagerlab.function: not supported "
+                               "yet; call the model and backward() in the function, then step() without a closure")
+        self.store_grads(p for group in optimizer.param_groups for p in group["params"])
+        self.effect(effects.Call(f"{type(optimizer).__name__}.step", lambda: eager_step(optimizer)))
+
+    def call_later(self, name, fn):
+        """A Python call (a scheduler step) that must run at this point of every run of the graph."""
+        self.effect(effects.Call(name, fn))
+
+    def note_module(self, module):
+        self.modules.setdefault(id(module), (module, module.training))
+
+    # ---- control flow -----------------------------------------------------------------------------------------
+    def trace_block(self, fn, params=()):
+        """Run fn() recording into a new Block; returns (block, fn's result). In-place changes made inside are
+        undone when the block closes (the branch may not run)."""
+        frame = _Frame(Block(), (id(p) for p in params))
+        self.frames.append(frame)
+        try:
+            result = fn()
+        finally:
+            self.frames.pop()
+            for target, data in reversed(frame.undo):
+                target._data = data
+        return frame.block, result
+
+    def finish(self, result):
+        """Close the trace: final .grad stores, and the output template."""
+        self.store_grads(slot[0] for slot in list(self.grad_slots.values()))
+        self.graph.output_template = self.template(result)
+        return self.graph
+
+    def template(self, obj):
+        if isinstance(obj, Tensor):
+            return self.value_of(obj)
+        if isinstance(obj, (tuple, list)):
+            items = [self.template(o) for o in obj]
+            return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
+        if isinstance(obj, dict):
+            return {k: self.template(v) for k, v in obj.items()}
+        if obj is None or isinstance(obj, (bool, int, float, complex, str)):
+            return obj
+        raise TracingError(f"eagerlab.function: cannot return a {type(obj).__name__} from a compiled function "
+                           "(return tensors, Python numbers/strings/None, or tuples/lists/dicts of them)")
+
+
+def _where():
+    f = user_frame()
+    return f"{f[0]}:{f[1]}" if f else "unknown location"
+
+
+def no_grad_node(kind, n_out):
+    """A tape node for the outputs of a traced cond/while that would need a gradient: backward through it inside
+    a compiled function is not supported yet, and says so instead of silently dropping the gradient."""
+    node = TapeNode(_NoGradThrough(kind), {}, (), (), n_out)
+    return node
+
+
+class _NoGradThrough:
+    __slots__ = ("name", "backward_name")
+
+    def __init__(self, kind):
+        self.name, self.backward_name = kind, kind.title().replace("_", "") + "Backward0"
+
+    def vjp(self, ctx, *grads):
+        raise TracingError(f"backward through a tensor-dependent {self.name} inside eagerlab.function is not "
+                           "supported yet; compute the loss without it, or run the function eagerly")
+
