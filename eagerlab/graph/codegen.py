@@ -73,7 +73,9 @@ class _Generator:
 
     def targets(self, node):
         names = [_name(v) for v in node.outputs]
-        return names[0] if len(names) == 1 else ", ".join(names) + ("," if len(names) == 1 else "")
+        if len(names) == 1 and (node.kind != "prim" or node.op.n_out == 1):
+            return names[0]
+        return ", ".join(names) + "," if names else "_"  # impl returns a tuple (possibly of one, or none)
 
     def block(self, nodes, depth):
         if not nodes:

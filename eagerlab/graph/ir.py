@@ -66,7 +66,7 @@ class Value:
     def __getattr__(self, attr):  # anything else an array has (item, tolist, reshape, fill, ...) needs data
         if attr.startswith("__"):  # protocol probes (copy, pickle, cupy interop) simply find nothing
             raise AttributeError(attr)
-        raise _data_error(f"reading its data (array.{attr})")
+        raise _data_error(f"its data was asked for: .item(), bool(), float(), .tolist() or .numpy() (array.{attr})")
 
     def __bool__(self):
         raise _data_error("bool()")

@@ -5,7 +5,7 @@ from .._tensor import Tensor
 from ..backend.dtypes import int64
 from ..errors import DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from . import _infer as I
-from ._registry import Aval, Sample, bind, op, primitive
+from ._registry import Aval, Interpreter, Sample, bind, op, primitive
 from ._return_types import values_indices
 
 
@@ -239,7 +239,9 @@ def one_hot(tensor, num_classes=-1):
     if not isinstance(tensor, Tensor) or tensor.dtype is not int64:
         raise DTypeError(f"one_hot: expected an int64 index tensor, got "
                          f"{tensor.dtype.name if isinstance(tensor, Tensor) else type(tensor).__name__}")
-    if tensor.numel():
+    if Interpreter.tracer is not None and num_classes != -1:
+        pass  # traced: values are unknown, so out-of-range classes give all-zero rows instead of an error
+    elif tensor.numel():
         lo, hi = int(tensor.amin()), int(tensor.amax())
         if lo < 0:
             raise IndexOutOfRange(f"one_hot: class values must be non-negative, got {lo}")

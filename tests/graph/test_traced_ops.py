@@ -1,0 +1,69 @@
+"""Every registered op, traced: each OpInfo sample run through @eagerlab.function gives the eager values, and its
+gradients (autograd.grad inside the compiled function, so the backward ops are traced too) the eager gradients."""
+import numpy as np
+import pytest
+
+import eagerlab
+from eagerlab.errors import TracingError
+from eagerlab.ops import OPS
+
+from ..ops.harness import flat_outputs, to_numpy, to_tensors
+from ..ops.test_opinfo import _cases, _differentiable_call, _samples
+
+# a sample whose output shape depends on the data (boolean-mask indexing, nonzero, one_hot's class count) cannot
+# be traced ahead of time: it must say so
+DATA_DEPENDENT = ("depends on the data", "value is not known while the function is traced")
+
+
+def _compiled(fn):
+    return eagerlab.function(lambda *a, **k: fn(*a, **k))
+
+
+def _assert_same(got, want):
+    got, want = flat_outputs(got), flat_outputs(want)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(to_numpy(g), to_numpy(w), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,i", _cases())
+def test_traced_forward_equals_eager(name, i):
+    info = OPS[name]
+    args, kwargs = to_tensors(_samples(info)[i])
+    want = info.fn(*args, **kwargs)
+    args, kwargs = to_tensors(_samples(info)[i])
+    try:
+        got = _compiled(info.fn)(*args, **kwargs)
+    except TracingError as e:
+        assert any(m in str(e) for m in DATA_DEPENDENT), f"{name}: {e}"
+        return
+    _assert_same(got, want)
+
+
+@pytest.mark.parametrize("name,i", _cases(lambda info, s: info.grad and s.grad))
+def test_traced_gradients_equal_eager(name, i):
+    info = OPS[name]
+
+    def grads(args, kwargs):
+        fn, leaves = _differentiable_call(info, args, kwargs)
+
+        def body(*xs):
+            outs = fn(*xs)
+            seeds = [eagerlab.ones_like(o) * (k + 1) for k, o in enumerate(outs)]
+            return eagerlab.autograd.grad(outs, xs, seeds, allow_unused=True) if outs else ()
+
+        return body, leaves
+
+    body, leaves = grads(*to_tensors(_samples(info)[i], requires_grad=True))
+    if not leaves:
+        pytest.skip("no differentiable inputs")
+    want = body(*leaves)
+    body, leaves = grads(*to_tensors(_samples(info)[i], requires_grad=True))
+    try:
+        got = _compiled(body)(*leaves)
+    except TracingError as e:
+        assert any(m in str(e) for m in DATA_DEPENDENT), f"{name}: {e}"
+        return
+    assert [g is None for g in got] == [w is None for w in want]
+    _assert_same([g for g in got if g is not None], [w for w in want if w is not None])
