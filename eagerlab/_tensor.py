@@ -152,8 +152,10 @@ class Tensor:
 
     # ---- conversion -------------------------------------------------------------------------------------
     def numpy(self, *, force=False):
-        """The numpy array behind this CPU tensor (shares memory, as in PyTorch)."""
-        if self.requires_grad and not force:
+        """The numpy array behind this CPU tensor (shares memory, as in PyTorch). Parameters (leaves that require
+        grad) give their values as Keras variables do; a computed result that requires grad still asks for
+        detach(), so nobody mistakes the array for something autograd follows."""
+        if self.requires_grad and self._node is not None and not force:
             raise AutogradError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self._device.type != "cpu":
             if not force:

@@ -27,6 +27,11 @@ class SerializationError(RuntimeError):
     so `except RuntimeError` around checkpoint loading keeps working."""
 
 
+class ControlFlowVariableError(UnboundLocalError):
+    """A variable that tensor-dependent control flow cannot carry (AutoGraph): defined in only one branch of a
+    tensor `if`, or first defined inside a tensor loop and used after it. The message names the file and line."""
+
+
 class UnsupportedError(RuntimeError):
     """A feature eagerlab does not support yet; the message says what."""
 

@@ -36,7 +36,7 @@ def test_numpy_shares_memory_and_refuses_tensors_requiring_grad():
     a = t.numpy()
     a[0] = 7
     assert t[0].item() == 7 and el.from_numpy(a).numpy() is a
-    x = el.ones(2, requires_grad=True)
+    x = el.ones(2, requires_grad=True) * 1  # a computed result: autograd does not follow the array
     with pytest.raises(AutogradError, match=r"numpy\(\).*detach"):
         x.numpy()
     assert np.shares_memory(x.detach().numpy(), x.numpy(force=True))
@@ -195,3 +195,8 @@ def test_repr_matches_torch():
                 continue
             a = v.astype(dt)
             assert repr(el.tensor(a)) == repr(torch.tensor(a)).replace("torch.", "eagerlab."), (dt, v.shape)
+
+
+def test_numpy_of_a_parameter_gives_its_values():
+    w = el.nn.Parameter(el.ones(2, 3))  # as Keras variables do; a computed result still asks for detach()
+    assert np.shares_memory(w.numpy(), w.detach().numpy()) and w.numpy().shape == (2, 3)

@@ -123,8 +123,12 @@ class Function:
         return tuple(parts)
 
     def _autograph(self):
+        """The function AutoGraph makes of python_function (user code converted, library code as is)."""
         if self._converted is None:
-            self._converted = self.python_function
+            from .autograph.call import converted_call
+
+            fn = self.python_function
+            self._converted = lambda *args, **kwargs: converted_call(fn, args, kwargs)
         return self._converted
 
     def _trace(self, leaves, treedef, key):
@@ -222,7 +226,7 @@ def function(fn=None, *, input_signature=None, reduce_retracing=False, eager=Fal
 
 
 def _module_function(module, input_signature, reduce_retracing, eager):
-    compiled = Function(module.__call__, input_signature, reduce_retracing, eager, name=type(module).__name__)
+    compiled = Function(module, input_signature, reduce_retracing, eager, name=type(module).__name__)
     compiled.modules = module
     return compiled
 

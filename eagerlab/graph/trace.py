@@ -160,12 +160,7 @@ class Tracer:
             cap = self.value_of(target)
             self.effect(effects.Assign(target), (cap, value))
             self._save_state(target)
-        elif len(self.frames) > 1 and id(d) not in frame.defined:
-            raise TracingError(
-                f"in-place change of a tensor of shape {fmt_shape(d.shape)} defined outside a tensor-dependent "
-                f"if/while (at {_where()}): assign the result instead (x = x + 1 rather than x += 1 or x.add_(1)) "
-                "so AutoGraph can carry it out of the branch")
-        frame.undo.append((target, d))
+        frame.undo.append((target, d, captured or id(d) in frame.defined, _where()))
         target._data = value
 
     def effect(self, op, inputs=(), out_avals=()):
@@ -221,10 +216,11 @@ class Tracer:
         frame = _Frame(Block(), (id(p) for p in params))
         self.frames.append(frame)
         try:
-            result = fn()
+            result = _snapshot(fn())  # before the undo below rewinds tensors changed in place
+            _check_carried(frame, result)
         finally:
             self.frames.pop()
-            for target, data in reversed(frame.undo):
+            for target, data, _, _ in reversed(frame.undo):
                 target._data = data
         return frame.block, result
 
@@ -246,6 +242,35 @@ class Tracer:
             return obj
         raise TracingError(f"eagerlab.function: cannot return a {type(obj).__name__} from a compiled function "
                            "(return tensors, Python numbers/strings/None, or tuples/lists/dicts of them)")
+
+
+def _check_carried(frame, result):
+    """An in-place change, inside a branch or loop body, of a tensor from outside it must leave through the
+    block's results (AutoGraph carries `x += 1`, a rebinding of x; not `x.add_(1)`), or it would be lost."""
+    from .pytree import flatten
+
+    out = {id(x._data) for x in flatten(result)[0] if isinstance(x, Tensor)}
+    for target, before, local, where in frame.undo:
+        if not local and id(target._data) not in out:
+            raise TracingError(
+                f"in-place change of a tensor of shape {fmt_shape(before.shape)} defined outside a tensor-dependent "
+                f"if/while (at {where}) that the branch does not hand back: assign the result instead (x = x + 1 "
+                "rather than x.add_(1)) so AutoGraph can carry it out of the branch")
+
+
+def _snapshot(result):
+    """The result with every tensor replaced by one that keeps the Value it holds now."""
+    from .pytree import flatten, unflatten
+
+    leaves, tree = flatten(result)
+    out = []
+    for x in leaves:
+        if isinstance(x, Tensor):
+            t = Tensor._make(x._data, x._device, x.requires_grad)
+            t._node, t._out = x._node, x._out
+            x = t
+        out.append(x)
+    return unflatten(tree, out)
 
 
 def _where():

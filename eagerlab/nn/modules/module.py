@@ -45,6 +45,10 @@ class Module:
 
     # ---- calling ------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        return self._call_forward(self.forward, args, kwargs)
+
+    def _call_forward(self, forward, args, kwargs):
+        """__call__ with a given forward (AutoGraph passes the converted one): hooks, then forward."""
         if Interpreter.tracer is not None:  # a compiled function's trace depends on this module's training flag
             Interpreter.tracer.note_module(self)
         if self._forward_pre_hooks:
@@ -54,7 +58,7 @@ class Module:
                     args = result if isinstance(result, tuple) else (result,)
         with call_depth() as depth:
             try:
-                out = self.forward(*args, **kwargs)
+                out = forward(*args, **kwargs)
             except _LAYER_ERRORS as e:
                 annotate_layer_error(e, self, outermost=depth == 1)
                 raise
