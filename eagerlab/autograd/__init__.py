@@ -1,7 +1,7 @@
 """Tape autograd: backward, grad, grad modes, custom Functions, gradcheck, anomaly detection."""
 from ..errors import AutogradError, ShapeError, fmt_shape
 from .engine import run_backward
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import Interpreter, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 
 def _as_tuple(x):
@@ -27,7 +27,10 @@ def _grad_roots(outputs, grad_outputs, create_graph):
             if t.numel() != 1:
                 raise AutogradError(f"grad can be implicitly created only for scalar outputs; got an output of shape "
                                     f"{fmt_shape(t.shape)}. Pass gradient= (a tensor of that shape).")
-            g = Tensor._make(t._device.xp.ones(t._data.shape, t._data.dtype), t._device)  # the hot path of .backward()
+            ones = t._device.xp.ones(t._data.shape, t._data.dtype)
+            # (the hot path of .backward(); inside @eagerlab.function the seed is a graph constant)
+            g = Tensor._make(ones, t._device) if Interpreter.tracer is None else Interpreter.tracer.constant(
+                ones, t._device)
         elif g.shape != t.shape:
             raise ShapeError(f"backward: gradient has shape {fmt_shape(g.shape)} but the output has shape "
                              f"{fmt_shape(t.shape)}")

@@ -14,6 +14,7 @@ import weakref
 from .._tensor import Tensor
 from ..autograd.grad_mode import GradMode, Interpreter
 from ..errors import TracingError
+from . import shape_poly
 from .codegen import CompiledGraph
 from .ir import Value
 from .passes import optimize
@@ -56,6 +57,23 @@ class ConcreteFunction:
         return True
 
 
+class _PolyTrace:
+    """A trace for all sizes of some dims: the PolyGraph (None when the function turned out not to allow it),
+    and what every specialization shares."""
+
+    __slots__ = ("graph", "base", "guards", "differentiable", "first_dims")
+
+    guards_hold = ConcreteFunction.guards_hold
+
+
+def _relaxed_key(key, poly_dims):
+    parts = list(key)
+    for i, d in poly_dims:
+        shape, *rest = parts[2 + i]
+        parts[2 + i] = (tuple(None if k == d else s for k, s in enumerate(shape)), *rest)
+    return tuple(parts)
+
+
 class Function:
     """A Python function compiled on first call for each new signature. See the module docstring."""
 
@@ -74,6 +92,8 @@ class Function:
         self._warned = False
         self._bound = weakref.WeakKeyDictionary()
         self._converted = None
+        self._poly = {}  # relaxed key -> _PolyTrace (traces serving every size of some dims)
+        self._seen_shapes = {}  # reduce_retracing: argument structure -> [first shapes, dims seen to vary]
         self.modules = None  # the Module whose forward this compiles (module.compile(), eagerlab.function(module))
 
     # ---- methods: one Function per instance ---------------------------------------------------------------
@@ -103,7 +123,7 @@ class Function:
         key = self._key(leaves, treedef)
         entry = self._cache.get(key)
         if entry is None or not entry.guards_hold():
-            entry = self._trace(leaves, treedef, key)
+            entry = self._concrete(leaves, treedef, key)
         if entry.differentiable and GradMode.enabled:
             # gradients must flow back through the result: run the (converted) function eagerly so autograd
             # records it; the graph serves calls without grad (inference, a whole training step)
@@ -131,18 +151,86 @@ class Function:
             self._converted = lambda *args, **kwargs: converted_call(fn, args, kwargs)
         return self._converted
 
-    def _trace(self, leaves, treedef, key):
+    def _concrete(self, leaves, treedef, key):
+        """The ConcreteFunction for this call: a specialization of a shape-polymorphic trace when the signature
+        has None dimensions, else a new trace."""
         if self.input_signature is not None:
             _match_signature(self.__name__, self.input_signature, leaves)
-        self._note_retrace(leaves, key)
+        poly_dims = self._poly_dims(leaves, treedef)
+        if poly_dims:
+            shapes = [tuple(x.shape) if isinstance(x, Tensor) else None for x in leaves]
+            relaxed = _relaxed_key(key, poly_dims)
+            poly = self._poly.get(relaxed)
+            if poly is None or not poly.guards_hold():
+                poly = self._trace_polymorphic(leaves, treedef, key, shapes, poly_dims)
+                self._poly[relaxed] = poly
+            if poly.graph is not None:
+                sizes = [shapes[i][d] for i, d in poly.first_dims]
+                graph = poly.graph.specialize(sizes)
+                return self._remember(key, self._entry(graph, poly.guards, poly.differentiable, leaves))
+            if poly.base is not None:  # not polymorphic: the trace just made serves this shape only
+                base, poly.base = poly.base, None
+                return self._remember(key, self._entry(base, poly.guards, poly.differentiable, leaves))
+        return self._trace(leaves, treedef, key)
+
+    def _poly_dims(self, leaves, treedef):
+        """(tensor leaf index, dim) pairs that may take any size: input_signature's None dims, or under
+        reduce_retracing the dims whose size differed between calls of the same structure."""
+        if self.input_signature is not None:
+            specs = iter(flatten(self.input_signature)[0])
+            return [(i, d) for i, x in enumerate(leaves) if isinstance(x, Tensor)
+                    for spec in (next(specs),) if spec.shape is not None
+                    for d, s in enumerate(spec.shape) if s is None]
+        if not self.reduce_retracing:
+            return []
+        structure = (treedef,) + tuple((x.ndim, x.dtype, x._device) if isinstance(x, Tensor) else ("py", x)
+                                       for x in leaves)
+        shapes = [tuple(x.shape) if isinstance(x, Tensor) else None for x in leaves]
+        seen = self._seen_shapes.setdefault(structure, [shapes, set()])
+        seen[1].update((i, d) for i, (a, b) in enumerate(zip(seen[0], shapes)) if a is not None
+                       for d in range(len(a)) if a[d] != b[d])
+        return sorted(seen[1])
+
+    def _trace_polymorphic(self, leaves, treedef, key, shapes, poly_dims):
+        """One (counted) trace for all sizes of poly_dims: the function runs at this call's sizes, once per
+        distinct size moved, and once to check (see shape_poly)."""
+        poly = _PolyTrace()
+        sizes, which = shape_poly.symbols(shapes, poly_dims)
+        poly.first_dims = [poly_dims[which.index(j)] for j in range(len(sizes))]
+        base, tracer, poly.differentiable = self._trace_graph(leaves, treedef, key, shapes)
+        poly.guards = _guards(tracer, base, self.modules)
+        try:
+            probes = [self._trace_graph(leaves, treedef, None, shape_poly.probe_shapes(
+                shapes, poly_dims, which, [shape_poly.PROBES[0] if k == j else 0 for k in range(len(sizes))]))[0]
+                      for j in range(len(sizes))]
+            check_moves = [shape_poly.PROBES[1] + k for k in range(len(sizes))]
+            check = self._trace_graph(leaves, treedef, None, shape_poly.probe_shapes(shapes, poly_dims, which,
+                                                                                     check_moves))[0]
+            poly.graph = shape_poly.PolyGraph(base, sizes, probes, check,
+                                              [s + m for s, m in zip(sizes, check_moves)])
+            poly.base = None
+        except Exception as exc:  # (a probe size the function refuses is as conclusive as a different structure)
+            poly.graph, poly.base = None, base
+            desc, change = self._history[-1]
+            self._history[-1] = (desc, f"{change}; one trace per shape, as {exc}".lstrip("; "))
+        return poly
+
+    def _trace(self, leaves, treedef, key):
+        graph, tracer, differentiable = self._trace_graph(leaves, treedef, key)
+        return self._remember(key, self._entry(graph, _guards(tracer, graph, self.modules), differentiable, leaves))
+
+    def _trace_graph(self, leaves, treedef, key, shapes=None):
+        """Run the (converted) function on abstract tensors; (graph, tracer, whether results need gradients).
+        key None: a probe trace, not counted."""
+        if key is not None:
+            self._note_retrace(leaves, key)
         tracer = Tracer(self.__name__)
-        positions, abstract = [], []
+        abstract = []
         with tracer:
             for i, x in enumerate(leaves):
                 if isinstance(x, Tensor):
-                    node = tracer.emit_input(x)
+                    node = tracer.emit_input(x, shapes[i] if shapes else None)
                     abstract.append(Tensor._make(node.outputs[0], x._device, x.requires_grad))
-                    positions.append(i)
                 else:
                     abstract.append(x)
             args, kwargs = unflatten(treedef, abstract)
@@ -150,13 +238,18 @@ class Function:
             graph = tracer.finish(result)
             differentiable = not tracer.has_effects and any(
                 isinstance(t, Tensor) and t.requires_grad for t in flatten(result)[0])
-            out_devices = {v: v.device for v in graph.outputs}
+        return graph, tracer, differentiable
+
+    def _entry(self, graph, guards, differentiable, leaves):
         optimize(graph)
         entry = ConcreteFunction()
-        entry.graph, entry.signature, entry.differentiable = graph, positions, differentiable
+        entry.graph, entry.guards, entry.differentiable = graph, guards, differentiable
+        entry.signature = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
         entry.compiled = CompiledGraph(graph, _xp_of(graph, leaves))
-        entry.guards = _guards(tracer, graph, self.modules)
-        entry.outputs = _output_plan(graph, out_devices)
+        entry.outputs = _output_plan(graph)
+        return entry
+
+    def _remember(self, key, entry):
         self._cache[key] = entry
         self._last = entry
         return entry
@@ -185,13 +278,13 @@ class Function:
         leaves, treedef = flatten((args, kwargs))
         key = self._key(leaves, treedef)
         entry = self._cache.get(key)
-        return entry if entry is not None and entry.guards_hold() else self._trace(leaves, treedef, key)
+        return entry if entry is not None and entry.guards_hold() else self._concrete(leaves, treedef, key)
 
     def retrace_report(self):
         """Each trace's signature, and what differed from the one before."""
         lines = [f"{self.__name__}: {self.trace_count} trace(s)"]
         for i, (desc, change) in enumerate(self._history):
-            lines.append(f"  #{i + 1}: {desc}" + (f"  <- {change}" if change else ""))
+            lines.append(f"  #{i + 1}: {', '.join(desc)}" + (f"  <- {change}" if change else ""))
         return "\n".join(lines)
 
     def _note_retrace(self, leaves, key):
@@ -255,14 +348,14 @@ def _guards(tracer, graph, root):
     return tuple(guards)
 
 
-def _output_plan(graph, devices):
+def _output_plan(graph):
     """(treedef, per leaf: output index or (python constant,), per leaf: device or None)."""
     leaves, treedef = flatten(graph.output_template)
     plan, devs, index = [], [], {}
     for x in leaves:
         if isinstance(x, Value):
             plan.append(index.setdefault(id(x), len(index)))
-            devs.append(devices[x])
+            devs.append(x.device)
         else:
             plan.append((x,))
             devs.append(None)
@@ -307,7 +400,7 @@ def _describe(fn, leaves):
         names = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         names = []
-    out = []
+    out = []  # one entry per argument
     for i, x in enumerate(leaves):
         label = names[i] if i < len(names) else f"arg{i}"
         if isinstance(x, Tensor):
@@ -315,11 +408,10 @@ def _describe(fn, leaves):
                        + (" requires_grad" if x.requires_grad else ""))
         else:
             out.append(f"{label}={x!r}" if isinstance(x, (bool, int, float, str)) else f"{label}={type(x).__name__}")
-    return ", ".join(out)
+    return out
 
 
-def _what_changed(before, after):
-    b, a = before.split(", "), after.split(", ")
+def _what_changed(b, a):
     diffs = [f"{y} (was {x.split('=', 1)[-1]})" for x, y in zip(b, a) if x != y]
     if len(b) != len(a):
         diffs.append(f"{len(a)} arguments (was {len(b)})")

@@ -101,10 +101,10 @@ class Tracer:
         if id(t) not in self.saved_state:
             self.saved_state[id(t)] = (t, t._data, t._node, t._out, t.requires_grad, t._version)
 
-    def emit_input(self, tensor):
-        """A placeholder for a tensor argument of the traced function."""
+    def emit_input(self, tensor, shape=None):
+        """A placeholder for a tensor argument of the traced function (of `shape` when given: probe traces)."""
         node = Node("input", None, where=None)
-        (v,) = self.new_values(node, [Aval(tensor._data.shape, tensor.dtype, tensor._device)])
+        (v,) = self.new_values(node, [Aval(shape or tensor._data.shape, tensor.dtype, tensor._device)])
         self.graph.inputs.append(v)
         self.frames[0].defined.add(id(v))
         return node

@@ -299,3 +299,30 @@ def test_graph_table_and_code():
     assert f.code.startswith("def _graph_fn") and f.python_function(el.ones(1, 1), el.ones(1, 1)).item() == 2
     with pytest.raises(TracingError, match="not been traced yet"):
         el.function(lambda x: x).graph
+
+
+def test_none_dims_in_input_signature_serve_every_batch_size_with_one_trace():
+    eager_model, graph_model = _mlp(), _mlp()
+    eager_opt, graph_opt = optim.Adam(eager_model.parameters(), 1e-2), optim.Adam(graph_model.parameters(), 1e-2)
+    step = el.function(lambda x, y: _train_step(graph_model, graph_opt, x, y),
+                       input_signature=[el.TensorSpec([None, 3, 4]), el.TensorSpec([None], el.int64)])
+    for batch in (8, 8, 5, 1, 13):
+        x, y = _batches(1, batch, seed=batch)[0]
+        assert step(x, y).item() == pytest.approx(_train_step(eager_model, eager_opt, x, y).item(), abs=1e-6)
+    assert step.trace_count == 1
+    for pe, pg in zip(eager_model.parameters(), graph_model.parameters()):
+        np.testing.assert_allclose(pg.detach().numpy(), pe.detach().numpy(), atol=1e-6)
+
+
+def test_reduce_retracing_relaxes_the_dims_that_changed():
+    f = el.function(lambda x: (x * 2).sum(0) + x.shape[0], reduce_retracing=True)
+    for n in (4, 6, 9, 2):
+        np.testing.assert_allclose(f(el.ones(n, 3)).numpy(), np.full(3, 3.0 * n))
+    assert f.trace_count == 2  # the second shape relaxes dim 0; every later size reuses that trace
+
+
+def test_a_function_whose_graph_is_not_affine_in_the_size_retraces_per_shape():
+    f = el.function(lambda x: x.reshape(x.shape[0] // 2, -1).sum(1), input_signature=[el.TensorSpec([None, 3])])
+    assert f(el.ones(4, 3)).tolist() == [6.0, 6.0]
+    assert f(el.ones(6, 3)).tolist() == [6.0, 6.0, 6.0]
+    assert f.trace_count == 2 and "one trace per shape" in f.retrace_report()
