@@ -7,22 +7,30 @@ import math
 
 from .effects import StoreGrad
 from .ir import Value
+from .passes.memory import plan_memory
 
 _counter = itertools.count()
 
 
 class CompiledGraph:
-    """The callable for a graph: `run(input_arrays) -> output arrays` (flat lists)."""
+    """The callable for a graph: `run(input_arrays) -> output arrays` (flat lists). `memory`: the memory plan
+    (passes/memory.py); its buffers belong to this function and are reused by every run."""
 
-    __slots__ = ("graph", "source", "run", "filename", "line_nodes")
+    __slots__ = ("graph", "source", "run", "filename", "line_nodes", "memory")
 
     def __init__(self, graph, xp):
-        gen = _Generator(graph, xp)
+        self.memory = plan_memory(graph, xp)
+        gen = _Generator(graph, xp, self.memory)
         self.graph, self.source, self.line_nodes = graph, gen.source, gen.line_nodes
         self.filename = f"<eagerlab.function {graph.name} #{next(_counter)}>"
         namespace = dict(gen.namespace)
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated source
         self.run = namespace["_graph_fn"]
+
+    def memory_report(self):
+        """Bytes and counts: preallocated buffers, values planned into them, estimated peak of intermediates
+        during one run with and without the plan."""
+        return dict(self.memory.report)
 
     def node_at(self, tb):
         """The node whose line of generated code raised (walking the traceback), or None."""
@@ -39,9 +47,10 @@ def _name(v):
 
 
 class _Generator:
-    def __init__(self, graph, xp):
-        self.graph, self.xp = graph, xp
+    def __init__(self, graph, xp, plan):
+        self.graph, self.xp, self.plan = graph, xp, plan
         self.namespace = {"_asarray": xp.asarray}
+        self.buffers = [self.bind(xp.empty(shape, dtype), "_b") for shape, dtype in plan.buffers]
         self.lines, self.line_nodes = [], {}
         self.copies = _values_to_copy(graph)
         self.emit(0, "def _graph_fn(_args):")
@@ -84,8 +93,14 @@ class _Generator:
             getattr(self, "node_" + node.kind)(node, depth)
 
     def node_prim(self, node, depth):
+        args = ", ".join(self.arg(x) for x in node.inputs)
+        into = self.plan.lowerings.get(id(node))
+        if into is not None:  # writes into its preallocated buffer
+            buffer = self.buffers[self.plan.slots[id(node.outputs[0])]]
+            self.emit(depth, f"{self.targets(node)} = {self.bind(into, '_o')}({buffer}, {args})", node)
+            return
         fn = self.bind(functools.partial(node.op.impl, self.xp, **node.attrs), "_f")
-        call = f"{fn}({', '.join(self.arg(x) for x in node.inputs)})"
+        call = f"{fn}({args})"
         if len(node.outputs) == 1 and node.outputs[0].shape == () and node.op.n_out == 1:
             call = f"_asarray({call})"  # numpy reductions return scalars; keep every value an array
         self.emit(depth, f"{self.targets(node)} = {call}", node)

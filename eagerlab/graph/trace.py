@@ -200,7 +200,7 @@ class Tracer:
             raise TracingError(f"{type(optimizer).__name__}.step(closure) inside eagerlab.function: not supported "
                                "yet; call the model and backward() in the function, then step() without a closure")
         self.store_grads(p for group in optimizer.param_groups for p in group["params"])
-        self.effect(effects.Call(f"{type(optimizer).__name__}.step", lambda: eager_step(optimizer)))
+        self.effect(effects.Call(f"{type(optimizer).__name__}.step", optimizer._compiled_step(eager_step)))
 
     def call_later(self, name, fn):
         """A Python call (a scheduler step) that must run at this point of every run of the graph."""

@@ -73,13 +73,26 @@ def _lerp_coeff(weight, dtype):
     return dtype.type(1) - dtype.type(weight)
 
 
-def _lerp_(xp, a, b, weight, coeff):
+def _lerp_(xp, a, b, weight, coeff, out=None):
     """a.lerp_(b, weight) in ATen's form; `coeff` is _lerp_coeff(weight) as an operand. Returns the scratch array
-    (b - a, scaled), free for the caller to reuse."""
-    tmp = xp.subtract(b, a)
+    (b - a, scaled; written into `out` when given), free for the caller to reuse."""
+    tmp = xp.subtract(b, a, out=out)
     tmp *= coeff
     if abs(weight) < 0.5:
         a += tmp
     else:
         xp.subtract(b, tmp, out=a)
     return tmp
+
+
+
+def _scratch(pool, xp, a, slot):
+    """Scratch array number `slot` shaped like `a`, for an update's `out=`: None eagerly (pool None: the ufunc
+    allocates, as PyTorch does), else kept in `pool` across calls (a compiled step reuses it on every run)."""
+    if pool is None:
+        return None
+    key = (type(a), a.shape, a.dtype, slot)
+    buf = pool.get(key)
+    if buf is None:
+        buf = pool[key] = xp.empty_like(a)
+    return buf

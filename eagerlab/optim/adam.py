@@ -1,6 +1,6 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad and maximize: PyTorch's update in the same float order."""
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
-                      _tick, _zeros_state)
+                      _scratch, _tick, _zeros_state)
 from .optimizer import Optimizer
 
 
@@ -30,6 +30,11 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
+        self._update(None)
+        return loss
+
+    def _update(self, pool):
+        """The update of every parameter with a gradient; `pool`: see _scratch."""
         for group in self.param_groups:
             lr, (beta1, beta2) = _scalar(group["lr"]), group["betas"]
             eps, weight_decay, amsgrad = group["eps"], group["weight_decay"], group["amsgrad"]
@@ -52,7 +57,7 @@ class Adam(Optimizer):
                 d = _grad_for_update(xp, g, pa, 0 if decoupled else weight_decay, maximize)
                 m, v = _like(pa, state["exp_avg"]._data, state["exp_avg_sq"]._data)
 
-                tmp = _lerp_(xp, m, d, 1 - beta1, w1)
+                tmp = _lerp_(xp, m, d, 1 - beta1, w1, _scratch(pool, xp, pa, 0))
                 v *= b2
                 xp.multiply(d, w2, out=tmp)  # addcmul's order: (value * g) * g
                 tmp *= d
@@ -60,14 +65,13 @@ class Adam(Optimizer):
                 if amsgrad:
                     (v_max,) = _like(pa, state["max_exp_avg_sq"]._data)
                     v = xp.maximum(v_max, v, out=v_max)
-                denom = xp.sqrt(v)
+                denom = xp.sqrt(v, out=_scratch(pool, xp, pa, 1))
                 denom /= bc2_sqrt
                 denom += eps_
                 xp.multiply(m, neg_step_size, out=tmp)  # addcdiv's order: (value * m) / denom
                 tmp /= denom
                 pa += tmp
                 p._bump()
-        return loss
 
 
 class AdamW(Adam):

@@ -1,6 +1,6 @@
 """SGD with momentum, dampening, Nesterov momentum, L2 weight decay and maximize (PyTorch's update)."""
 from .._tensor import Tensor
-from ._update import _check_unsupported, _grad_for_update, _like, _operands, _scalar
+from ._update import _check_unsupported, _grad_for_update, _like, _operands, _scalar, _scratch
 from .optimizer import Optimizer
 
 
@@ -27,6 +27,11 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
+        self._update(None)
+        return loss
+
+    def _update(self, pool):
+        """The update of every parameter with a gradient; `pool`: see _scratch."""
         for group in self.param_groups:
             lr, momentum, dampening = _scalar(group["lr"]), group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
@@ -46,9 +51,9 @@ class SGD(Optimizer):
                         buf *= mom
                         buf += d if dampening == 0 else xp.multiply(d, damp)
                     if nesterov:
-                        d = xp.add(xp.multiply(buf, mom), d)
+                        tmp = xp.multiply(buf, mom, out=_scratch(pool, xp, pa, 0))
+                        d = xp.add(tmp, d, out=tmp)
                     else:
                         d = buf
-                pa += xp.multiply(d, neg_lr)
+                pa += xp.multiply(d, neg_lr, out=_scratch(pool, xp, pa, 1))
                 p._bump()
-        return loss

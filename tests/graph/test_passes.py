@@ -1,0 +1,157 @@
+"""The optimizing passes: each changes the graph as it should, and the compiled results stay equal to eager."""
+import numpy as np
+import pytest
+
+import eagerlab
+import eagerlab.nn as nn
+import eagerlab.nn.functional as F
+import eagerlab.optim as optim
+
+
+def _ops(fn):
+    return [n.name for n in fn.graph.nodes()]
+
+
+def _x(*shape, seed=0):
+    return eagerlab.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
+
+
+def test_constant_folding_computes_constant_subgraphs_once():
+    def f(x):
+        scale = eagerlab.tensor(np.float32(2.0)) * 3 + 1  # constants only: folded
+        return x * scale
+
+    g = eagerlab.function(f)
+    x = _x(4)
+    assert np.array_equal(g(x).numpy(), f(x).numpy())
+    assert _ops(g).count("mul") == 1 and "add" not in _ops(g), g.graph
+
+
+def test_constant_folding_never_folds_random_draws():
+    g = eagerlab.function(lambda x: x + eagerlab.rand(3))
+    x = eagerlab.zeros(3)
+    assert not np.array_equal(g(x).numpy(), g(x).numpy())
+
+
+def test_simplify_drops_identities_and_keeps_float_plus_zero():
+    def f(x):
+        y = (x * 1).permute(1, 0).permute(1, 0).reshape(2, 3) - 0
+        return -(-y) / 1, x + 0
+
+    g = eagerlab.function(f)
+    x = eagerlab.tensor(np.array([[-0.0, 1, 2], [3, 4, 5]], np.float32))
+    (a, b), (ea, eb) = g(x), f(x)
+    assert np.array_equal(a.numpy(), ea.numpy()) and np.signbit(a.numpy()[0, 0])
+    assert np.array_equal(b.numpy(), eb.numpy()) and not np.signbit(b.numpy()[0, 0])  # -0.0 + 0 is +0.0
+    assert _ops(g) == ["add"], g.graph  # only the float x + 0 is left
+
+
+def test_simplify_merges_two_permutes_into_one():
+    g = eagerlab.function(lambda x: x.permute(1, 2, 0).permute(1, 0, 2))
+    x = _x(2, 3, 4)
+    assert np.array_equal(g(x).numpy(), x.permute(1, 2, 0).permute(1, 0, 2).numpy())
+    assert _ops(g) == ["permute"], g.graph
+
+
+def test_simplify_keeps_broadcasting_identities():
+    g = eagerlab.function(lambda x, y: x * y)  # y is all ones but a tensor, and widens x's shape
+    x, y = _x(3), eagerlab.ones(2, 3)
+    assert g(x, y).shape == (2, 3) and _ops(g) == ["mul"]
+
+
+def test_fusion_turns_an_elementwise_chain_into_one_node():
+    def f(x, y):
+        return ((x > 0).float() * y).exp() - 1.0
+
+    g = eagerlab.function(f)
+    x, y = _x(5, 4), _x(5, 4, seed=1)
+    assert np.array_equal(g(x, y).numpy(), f(x, y).numpy())
+    assert _ops(g) == ["fused[gt,cast,mul,exp,sub]"], g.graph
+
+
+def test_fusion_stops_where_an_intermediate_is_used_twice():
+    def f(x):
+        e = x.exp()
+        return e * 2 + e
+
+    g = eagerlab.function(f)
+    x = _x(6)
+    assert np.array_equal(g(x).numpy(), f(x).numpy())
+    assert _ops(g) == ["exp", "fused[mul,add]"], g.graph
+
+
+def _mlp_step(opt_cls, **kw):
+    eagerlab.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = opt_cls(model.parameters(), **kw)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, opt, step
+
+
+@pytest.mark.parametrize("opt_cls, kw", [
+    (optim.Adam, dict(lr=1e-2)), (optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
+    (optim.Adam, dict(lr=1e-2, amsgrad=True, maximize=True)),
+    (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)), (optim.SGD, dict(lr=0.1, weight_decay=0.01))])
+def test_compiled_training_step_matches_eager_bit_for_bit(opt_cls, kw):
+    eager_model, _, eager_step = _mlp_step(opt_cls, **kw)
+    model, opt, step = _mlp_step(opt_cls, **kw)
+    compiled = eagerlab.function(step)
+    y = eagerlab.tensor(np.arange(8) % 3)
+    for i in range(4):
+        x = _x(8, 12, seed=i)
+        assert eager_step(x, y).item() == compiled(x, y).item()
+    for pe, pc in zip(eager_model.parameters(), model.parameters()):
+        assert np.array_equal(pe.detach().numpy(), pc.detach().numpy())
+    assert compiled.trace_count == 1
+
+
+def test_compiled_step_runs_hooks_registered_after_tracing():
+    _, opt, step = _mlp_step(optim.Adam, lr=1e-2)
+    compiled = eagerlab.function(step)
+    x, y = _x(8, 12), eagerlab.tensor(np.arange(8) % 3)
+    compiled(x, y)
+    calls = []
+    opt.register_step_post_hook(lambda *a: calls.append(1))
+    compiled(x, y)
+    assert calls == [1]
+
+
+def test_memory_plan_reuses_buffers_but_never_for_escaping_values():
+    model, _, step = _mlp_step(optim.Adam, lr=1e-2)
+    compiled = eagerlab.function(step)
+    y = eagerlab.tensor(np.arange(8) % 3)
+    loss1 = compiled(_x(8, 12), y)
+    grads1 = [p.grad.numpy().copy() for p in model.parameters()]
+    held = [p.grad for p in model.parameters()]
+    value1 = loss1.item()
+    compiled(_x(8, 12, seed=5), y)
+    assert loss1.item() == value1  # the output of a run is never a reused buffer
+    assert all(np.array_equal(g.numpy(), g1) for g, g1 in zip(held, grads1))  # nor a stored .grad
+    report = compiled.get_concrete_function(_x(8, 12), y).compiled.memory_report()
+    assert report["buffers"] >= 1 and report["planned_values"] > report["buffers"]  # dead buffers handed on
+    assert report["peak_bytes"] >= report["buffer_bytes"] > 0
+
+
+def test_memory_plan_skips_values_used_by_effects_and_outputs():
+    w = eagerlab.zeros(3)
+
+    @eagerlab.function
+    def f(x):
+        h = x * 2
+        with eagerlab.no_grad():
+            w.copy_(h + 1)  # an effect input
+        return h - 1  # an output
+
+    x = _x(3)
+    out = f(x)
+    assert np.array_equal(w.numpy(), x.numpy() * 2 + 1) and np.array_equal(out.numpy(), x.numpy() * 2 - 1)
+    plan = f.get_concrete_function(x).compiled.memory
+    escaping = [n.inputs[1] for n in f.graph.nodes() if n.kind == "effect"] + list(f.graph.outputs)
+    assert not any(id(v) in plan.slots for v in escaping)
