@@ -64,6 +64,9 @@ _LAZY_ATTRIBUTES = {
     "function": ("eagerlab.graph.function", "function"),
     "run_functions_eagerly": ("eagerlab.graph.function", "run_functions_eagerly"),
     "functions_run_eagerly": ("eagerlab.graph.function", "functions_run_eagerly"),
+    "export": ("eagerlab.graph.export", "export"),
+    "load_exported": ("eagerlab.graph.export", "load_exported"),
+    "onnx": ("eagerlab.graph.onnx", None),
 }
 
 

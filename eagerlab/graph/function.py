@@ -17,7 +17,7 @@ from ..errors import TracingError
 from . import shape_poly
 from .codegen import CompiledGraph
 from .ir import Value
-from .passes import optimize
+from .passes import lower, optimize
 from .pytree import flatten, unflatten
 from .spec import TensorSpec
 from .trace import Tracer
@@ -245,7 +245,7 @@ class Function:
         entry = ConcreteFunction()
         entry.graph, entry.guards, entry.differentiable = graph, guards, differentiable
         entry.signature = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
-        entry.compiled = CompiledGraph(graph, _xp_of(graph, leaves))
+        entry.compiled = CompiledGraph(lower(graph), _xp_of(graph, leaves))
         entry.outputs = _output_plan(graph)
         return entry
 

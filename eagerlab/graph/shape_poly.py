@@ -70,6 +70,11 @@ class PolyGraph:
         return _copy_graph(self.base, lambda v: next(it))
 
 
+def copy_graph(graph):
+    """An independent copy of a graph (nodes, blocks and values; ops, constants and captured tensors shared)."""
+    return _copy_graph(graph, lambda v: v)
+
+
 # ---- walking every integer of a graph, in a fixed order -----------------------------------------------------------
 def _ints_and_skeleton(graph):
     ints, skel = [], []

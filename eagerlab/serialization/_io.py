@@ -159,11 +159,17 @@ class Source:
                              "(corrupt or hostile file)")
         raw = self.read(offset, length, what)
         try:
-            return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-        except RecursionError:
-            raise self.error(f"{what} JSON nests too deeply") from None
-        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, duplicate keys, NaN/Infinity
+            return strict_json(raw.decode("utf-8"))
+        except ValueError as e:
             raise self.error(f"{what} is not valid JSON: {e}") from None
+
+
+def strict_json(text):
+    """Parse JSON refusing duplicate keys, NaN/Infinity and excessive nesting; every failure is a ValueError."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply") from None
 
 
 def _empty(nbytes):

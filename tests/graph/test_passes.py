@@ -12,6 +12,11 @@ def _ops(fn):
     return [n.name for n in fn.graph.nodes()]
 
 
+def _lowered_ops(fn):
+    """The ops of the graph codegen ran (fusion is a lowering: fn.graph keeps registered primitives)."""
+    return [n.name for n in fn._last.compiled.graph.nodes()]
+
+
 def _x(*shape, seed=0):
     return eagerlab.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
 
@@ -66,7 +71,7 @@ def test_fusion_turns_an_elementwise_chain_into_one_node():
     g = eagerlab.function(f)
     x, y = _x(5, 4), _x(5, 4, seed=1)
     assert np.array_equal(g(x, y).numpy(), f(x, y).numpy())
-    assert _ops(g) == ["fused[gt,cast,mul,exp,sub]"], g.graph
+    assert _lowered_ops(g) == ["fused[gt,cast,mul,exp,sub]"], g.graph
 
 
 def test_fusion_stops_where_an_intermediate_is_used_twice():
@@ -77,7 +82,7 @@ def test_fusion_stops_where_an_intermediate_is_used_twice():
     g = eagerlab.function(f)
     x = _x(6)
     assert np.array_equal(g(x).numpy(), f(x).numpy())
-    assert _ops(g) == ["exp", "fused[mul,add]"], g.graph
+    assert _lowered_ops(g) == ["exp", "fused[mul,add]"], g.graph
 
 
 def _mlp_step(opt_cls, **kw):

@@ -2,6 +2,7 @@
 a Python condition or iterable runs exactly as the original statement would; a tensor one goes through
 eagerlab.cond / eagerlab.while_loop, looked up on the control_flow module at each call so the tracer's versions
 apply."""
+import operator
 import os
 import re
 import sys
@@ -9,19 +10,21 @@ import sys
 import eagerlab
 
 from ..._tensor import Tensor
+from ...autograd.grad_mode import Interpreter
 from ...errors import DTypeError, ShapeError
 from .. import control_flow
 from .call import TensorRange, converted_call
+from .placeholders import fill_returns, pending
 from .variables import Undefined, UndefinedReturnValue, ldu, return_value
 
-__all__ = ["if_stmt", "while_stmt", "for_stmt", "if_exp", "and_", "or_", "not_", "converted_call", "ldu",
-           "return_value", "Undefined", "UndefinedReturnValue"]
+__all__ = ["if_stmt", "while_stmt", "for_stmt", "if_exp", "and_", "or_", "not_", "compare", "converted_call",
+           "ldu", "return_value", "Undefined", "UndefinedReturnValue"]
 
 
-def _where():
+def _where(depth=2):
     """'file.py:LINE' of the statement being run: the converted code keeps the user's file name and line numbers,
-    and the frame two up is the converted function calling the operator."""
-    frame = sys._getframe(2)
+    and the frame `depth` up is the converted function calling the operator."""
+    frame = sys._getframe(depth)
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
@@ -29,6 +32,11 @@ def _as_tensor(value):
     # as in tf.cond / tf.while_loop, Python numbers a tensor-dependent statement carries become tensors, so both
     # branches (and every iteration) produce the same kind of value
     return eagerlab.tensor(value) if isinstance(value, (bool, int, float)) else value
+
+
+def _traced(value):
+    """Whether `value` is a tensor whose value is only known when the graph runs."""
+    return isinstance(value, Tensor) and Interpreter.tracer is not None
 
 
 # ---- if -------------------------------------------------------------------------------------------------------
@@ -41,20 +49,27 @@ def if_stmt(cond, body, orelse, get_state, set_state, names, one_branch):
     init = get_state()
     for name in one_branch:
         value = init[names.index(name)]
-        if isinstance(value, Undefined):
+        if isinstance(value, Undefined) and not value.fillable:
             raise value.branch_error(where)
+    _cond_stmt(cond, body, orelse, get_state, set_state, where, Undefined.branch_error)
+
+
+def _cond_stmt(cond, body, orelse, get_state, set_state, where, undefined_error):
+    """eagerlab.cond over `body` / `orelse`, carrying the variables get_state / set_state read and write."""
+    init = get_state()
 
     def branch(block):
         def run():
             set_state(init)  # each branch starts from the same values, whichever ran (or was traced) first
             block()
             out = get_state()
-            undefined = [v for v in out if isinstance(v, Undefined)]
+            undefined = [v for v in out if isinstance(v, Undefined) and not v.fillable]
             if undefined:
-                raise undefined[0].branch_error(where)
+                raise undefined_error(undefined[0], where)
             return tuple(_as_tensor(v) for v in out)
         return run
 
+    init = fill_returns(init, [branch(body), branch(orelse)], where)
     set_state(control_flow.cond(cond, branch(body), branch(orelse)))
 
 
@@ -73,6 +88,20 @@ def _loop_vars(values, where):
     return tuple(_as_tensor(v) for v in values)
 
 
+def _loop_init(get_state, set_state, run_once, where):
+    """The loop variables a tensor loop starts from: numbers as tensors, a pending return value as a placeholder
+    shaped like what one traced iteration (`run_once`, given the converted values) returns."""
+    values = get_state()
+    converted = tuple(v if isinstance(v, Undefined) and v.fillable else _as_tensor(v) for v in values)
+
+    def iteration():
+        set_state(converted)
+        run_once()
+        return get_state()
+
+    return _loop_vars(fill_returns(converted, [iteration], where), where)
+
+
 def _while_loop(cond_fn, body_fn, init, names, where):
     """control_flow.while_loop, its errors about changing loop variables naming the variable and the loop."""
     try:
@@ -89,9 +118,18 @@ def _while_loop(cond_fn, body_fn, init, names, where):
 
 
 def while_stmt(test, body, get_state, set_state, names):
-    """`while test(): body()`; with a tensor test, through eagerlab.while_loop carrying the variables `names`."""
+    """`while test(): body()`; with a tensor test, through eagerlab.while_loop carrying the variables `names`.
+    A Python test that becomes a tensor after some iterations (a `break` or `return` under a tensor `if` sets the
+    flag the test includes) hands the rest of the loop to eagerlab.while_loop: a graph cannot unroll a loop whose
+    end it does not know."""
     cond = test()
-    if not isinstance(cond, Tensor):
+    while not isinstance(cond, Tensor):
+        if not cond:
+            return
+        body()
+        cond = test()
+    if not _traced(cond) and pending(get_state()):
+        # eagerly, a loop that may return needs no placeholder: run it in Python
         while cond:
             body()
             cond = test()
@@ -107,7 +145,8 @@ def while_stmt(test, body, get_state, set_state, names):
         body()
         return get_state()
 
-    set_state(_while_loop(cond_fn, body_fn, _loop_vars(get_state(), where), names, where))
+    init = _loop_init(get_state, set_state, body, where)
+    set_state(_while_loop(cond_fn, body_fn, init, names, where))
 
 
 def _index_loop(iterated):
@@ -128,11 +167,9 @@ def _before(i, stop, step):
 def for_stmt(iterated, extra_test, body, get_state, set_state, names):
     """`for x in iterated: body(x)` while `extra_test()` (the break/return flags) holds; a tensor or a range of
     tensors loops through eagerlab.while_loop over an index, carrying the variables `names`."""
-    if not isinstance(iterated, (Tensor, TensorRange)):
-        for element in iterated:
-            body(element)
-            if extra_test is not None and not extra_test():
-                break
+    if not isinstance(iterated, (Tensor, TensorRange)) or (Interpreter.tracer is None and pending(get_state())):
+        # eagerly, a tensor loop that may return needs no placeholder either: iterate in Python
+        _python_for(iterated, extra_test, body, get_state, set_state)
         return
     where = _where()
     start, stop, step, element = _index_loop(iterated)
@@ -147,8 +184,27 @@ def for_stmt(iterated, extra_test, body, get_state, set_state, names):
         body(element(i))
         return (i + step, *get_state())
 
-    init = (start, *_loop_vars(get_state(), where))
+    init = (start, *_loop_init(get_state, set_state, lambda: body(element(start)), where))
     set_state(_while_loop(cond_fn, body_fn, init, ("<index>", *names), where)[1:])
+
+
+def _python_for(iterated, extra_test, body, get_state, set_state):
+    """A for loop over a Python iterable, unrolled while tracing. Once a `break` or `return` under a tensor `if`
+    makes the loop's flags a tensor, whether later iterations run is only known when the graph runs: each one
+    runs under eagerlab.cond on the flags. (Converting the loop into a while_loop instead would turn the loop
+    variable into a tensor and break Python uses of it, such as indexing a list of layers; TensorFlow refuses
+    the loop instead.) The iterable must be finite, as any loop unrolled at trace time."""
+    go, where = True, None
+    for element in iterated:
+        if _traced(go):
+            where = where or _where(3)
+            _cond_stmt(go, lambda: body(element), lambda: None, get_state, set_state, where, Undefined.loop_error)
+        else:
+            body(element)
+        if extra_test is not None:
+            go = extra_test()
+            if not _traced(go) and not go:
+                break
 
 
 # ---- logical operators ----------------------------------------------------------------------------------------
@@ -160,6 +216,21 @@ def and_(left, right):
 def or_(left, right):
     """`left or right()`; logical_or when `left` is a tensor (then `right` is always evaluated)."""
     return eagerlab.logical_or(left, right()) if isinstance(left, Tensor) else left or right()
+
+
+_COMPARISONS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
+                "GtE": operator.ge, "Is": operator.is_, "IsNot": operator.is_not,
+                "In": lambda a, b: a in b, "NotIn": lambda a, b: a not in b}
+
+
+def compare(left, ops, operands):
+    """`left op0 operands[0]() op1 operands[1]() ...` (operands as lambdas, each evaluated once and only when
+    Python would): and_ of the pairwise comparisons, so tensors give their logical_and."""
+    right = operands[0]()
+    result = _COMPARISONS[ops[0]](left, right)
+    if len(ops) == 1:
+        return result
+    return and_(result, lambda: compare(right, ops[1:], operands[1:]))
 
 
 def not_(value):

@@ -7,6 +7,7 @@ class Undefined:
     reaches user code: the runtime raises one of the errors below first."""
 
     __slots__ = ("name",)
+    fillable = False  # see UndefinedReturnValue
 
     def __init__(self, name):
         self.name = name
@@ -28,12 +29,18 @@ class Undefined:
 
 
 class UndefinedReturnValue(Undefined):
-    """The return value of a function whose `return` sits inside control flow, before a return has run."""
+    """The return value of a function whose `return` sits inside control flow, before a return has run.
 
-    __slots__ = ()
+    `fillable`: every path through the function ends in a return, so the value is only ever read after a return
+    set it, and a tensor-dependent statement may carry a placeholder (zeros of the returned value's kind) in its
+    stead, guarded by the do_return flag it carries too (TensorFlow's approach). A function that may also end
+    without a return (returning None) cannot: a graph has no value that is None on some runs."""
 
-    def __init__(self):
+    __slots__ = ("fillable",)
+
+    def __init__(self, fillable=False):
         super().__init__("return value")
+        self.fillable = fillable
 
     def branch_error(self, where):
         return ControlFlowVariableError(
@@ -42,9 +49,9 @@ class UndefinedReturnValue(Undefined):
 
     def loop_error(self, where):
         return UnsupportedError(
-            f"return inside the loop at {where}, whose condition is a tensor: the graph needs the returned value's "
-            "shape and dtype before the loop starts; assign the result to a variable defined before the loop and "
-            "break instead")
+            f"return inside the loop at {where}, whose condition is a tensor, in a function that can also end "
+            "without a return (returning None): a graph cannot return a value on some runs and None on others; "
+            "end the function with a return statement")
 
 
 def ldu(load, name):

@@ -1,12 +1,13 @@
 """Graph passes, each small and named; `optimize` runs them in order. Every pass keeps effects where they are.
-Memory planning (memory.py) runs last, inside codegen: it decides buffers, not the graph's shape."""
+The optimized graph stays made of registered primitives (export and ONNX read it); `lower` then fuses elementwise
+chains for codegen, and memory planning (memory.py) runs inside codegen: both decide how it runs, not what."""
 from .cse import common_subexpressions
 from .dce import dead_code
 from .fold import fold_constants
 from .fuse import fuse_elementwise
 from .simplify import simplify
 
-PIPELINE = (fold_constants, simplify, dead_code, common_subexpressions, dead_code, fuse_elementwise)
+PIPELINE = (fold_constants, simplify, dead_code, common_subexpressions, dead_code)
 
 
 def optimize(graph):
@@ -15,5 +16,12 @@ def optimize(graph):
     return graph
 
 
-__all__ = ["optimize", "dead_code", "common_subexpressions", "fold_constants", "simplify", "fuse_elementwise",
+def lower(graph):
+    """A copy of the optimized graph, fused for execution."""
+    from ..shape_poly import copy_graph
+
+    return fuse_elementwise(copy_graph(graph))
+
+
+__all__ = ["optimize", "lower", "dead_code", "common_subexpressions", "fold_constants", "simplify", "fuse_elementwise",
            "PIPELINE"]

@@ -68,8 +68,10 @@ class ReturnTransformer(ast.NodeTransformer):
             return node
         flag, retval = self.ctx.new_name("do_return"), self.ctx.new_name("retval_")
         doc = node.body[:1] if ast.get_docstring(node, clean=False) is not None else []
+        always = _always_returns(node.body)  # no path falls off the end: the return value may be a placeholder
         body = _ReturnRewriter(flag, retval).block(node.body[len(doc):])
-        node.body = doc + template(f"{flag} = False\n{retval} = {AG}.UndefinedReturnValue()", node.body[0]) + body + \
+        node.body = doc + template(f"{flag} = False\n{retval} = {AG}.UndefinedReturnValue({always})",
+                                   node.body[0]) + body + \
             template(f"return {AG}.return_value({retval})", node.body[-1])
         return node
 

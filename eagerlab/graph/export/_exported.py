@@ -1,0 +1,60 @@
+"""ExportedFunction: a loaded exported graph, compiled once, called with tensors like the function it came from."""
+from ..._tensor import Tensor
+from ...autograd import no_grad
+from ...backend import CPU, from_numpy_dtype
+from ...errors import DeviceError, DTypeError, ShapeError, fmt_shape
+from ..codegen import CompiledGraph
+from ..ir import Value
+from ..pytree import flatten, unflatten
+from ..spec import TensorSpec
+
+
+class ExportedFunction:
+    """Calls the exported graph. `.graph`, `.code` (the generated source), `.input_specs` (TensorSpecs named
+    after the original arguments), `.state_dict()` (the weights it holds, by their original names)."""
+
+    def __init__(self, graph, input_names, weights):
+        self.graph = graph
+        self.input_specs = tuple(TensorSpec(v.shape, from_numpy_dtype(v.dtype), name, v.device)
+                                 for v, name in zip(graph.inputs, input_names))
+        self._weights = dict(weights)
+        devices = [v.device for v in graph.inputs] + [n.op._device for n in graph.captures]
+        self._compiled = CompiledGraph(graph, (devices[0] if devices else CPU).xp)
+        self._leaves, self._tree = flatten(graph.output_template)
+
+    @property
+    def code(self):
+        return self._compiled.source
+
+    def state_dict(self):
+        """The weights (name -> Tensor), shared with the graph: changing one in place changes what it computes."""
+        return dict(self._weights)
+
+    def __call__(self, *args):
+        if len(args) != len(self.input_specs):
+            raise TypeError(f"{self.graph.name}: the exported function takes {len(self.input_specs)} tensor "
+                            f"argument(s) ({', '.join(s.name for s in self.input_specs)}), got {len(args)}")
+        for i, (spec, x) in enumerate(zip(self.input_specs, args)):
+            _check_argument(self.graph.name, i, spec, x)
+        with no_grad():
+            outs = iter(self._compiled.run([x._data for x in args]))
+        leaves = [Tensor._make(next(outs), leaf.device) if isinstance(leaf, Value) else leaf
+                  for leaf in self._leaves]
+        return unflatten(self._tree, leaves)
+
+    def __repr__(self):
+        return f"<ExportedFunction {self.graph.name}({', '.join(map(repr, self.input_specs))})>"
+
+
+def _check_argument(fn_name, i, spec, x):
+    what = f"{fn_name}: argument {i} ({spec.name!r})"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{what} must be a Tensor matching {spec!r}, got {type(x).__name__}")
+    if tuple(x.shape) != spec.shape:
+        raise ShapeError(f"{what} has shape {fmt_shape(tuple(x.shape))}, but the function was exported for "
+                         f"{fmt_shape(spec.shape)}; export again with example inputs of this shape")
+    if x.dtype is not spec.dtype:
+        raise DTypeError(f"{what} has dtype {x.dtype.name}, expected {spec.dtype.name}; convert it with "
+                         f".to(eagerlab.{spec.dtype.name})")
+    if x._device is not spec.device:
+        raise DeviceError(f"{what} is on {x.device}, expected {spec.device}; move it with .to({str(spec.device)!r})")

@@ -1,0 +1,80 @@
+"""Tracing a model or function for export (to an eagerlab file or to ONNX): one inference trace, no side effects."""
+import inspect
+
+from ..._tensor import Tensor
+from ...autograd import no_grad
+from ...errors import AutogradError, UnsupportedError
+
+
+class Traced:
+    """What export needs from a trace: the optimized graph, input names and a name for every captured tensor."""
+
+    __slots__ = ("graph", "input_names", "weight_names")
+
+    def __init__(self, graph, input_names, weight_names):
+        self.graph, self.input_names, self.weight_names = graph, input_names, weight_names
+
+
+def trace_for_export(fn_or_module, example_inputs, what):
+    """Trace a Module's forward (or an eagerlab.function, or a plain callable) under no_grad for `example_inputs`
+    (a tuple of tensors) and check that the graph is a pure function of its inputs and weights."""
+    from ...nn.modules.module import Module
+    from ..function import Function, function
+
+    if isinstance(example_inputs, Tensor):
+        example_inputs = (example_inputs,)
+    if not isinstance(example_inputs, (tuple, list)) or not all(isinstance(x, Tensor) for x in example_inputs):
+        raise TypeError(f"{what}: example_inputs must be a tuple of tensors, got "
+                        f"{type(example_inputs).__name__}" + (f" holding {[type(x).__name__ for x in example_inputs]}"
+                                                              if isinstance(example_inputs, (tuple, list)) else ""))
+    if not callable(fn_or_module):
+        raise TypeError(f"{what}: expected a Module, an eagerlab.function or a callable, got "
+                        f"{type(fn_or_module).__name__}")
+    compiled = fn_or_module if isinstance(fn_or_module, Function) else function(fn_or_module)
+    try:
+        with no_grad():
+            graph = compiled.get_concrete_function(*example_inputs).graph
+    except AutogradError as e:
+        raise UnsupportedError(f"{what}: the function needs gradients ({e}); export traces an inference "
+                               "function under no_grad, so a training step (backward, optimizer.step) cannot be "
+                               "exported: export the model instead") from e
+    for node in graph.nodes():
+        if node.kind == "effect":
+            line = f" at {node.where[0]}:{node.where[1]}" if node.where else ""
+            raise UnsupportedError(
+                f"{what}: the traced function has a side effect ({node.op.name} {node.op.describe()}{line}), so it "
+                "is not a pure function of its inputs: a training step, an in-place write into a parameter or "
+                "buffer, or a module in training mode (BatchNorm updates its running statistics: call "
+                "model.eval() first). Export the inference function instead.")
+    module = fn_or_module if isinstance(fn_or_module, Module) else compiled.modules
+    target = module.forward if module is not None else compiled.python_function
+    return Traced(graph, _input_names(target, len(example_inputs)), _weight_names(graph, module))
+
+
+def _input_names(target, n):
+    try:
+        params = [p.name for p in inspect.signature(target).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"input{i}" for i in range(n)]
+
+
+def _weight_names(graph, module):
+    """id(captured tensor) -> name: a Module's parameters and buffers by their state_dict names, other captured
+    tensors (a closure's) as capture.<i>."""
+    by_array = {}  # modules may capture a detached alias of a buffer (batch_norm does): match the array too
+    if module is not None:
+        for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+            by_array.setdefault(id(t), name)
+            by_array.setdefault(id(t._data), name)
+    names, taken = {}, set()
+    for i, node in enumerate(graph.captures):
+        name = by_array.get(id(node.op), by_array.get(id(node.op._data)))
+        if name is None or name in taken:
+            name = f"capture.{i}"
+            while name in taken or name in by_array.values():
+                name = "_" + name
+        names[id(node.op)] = name
+        taken.add(name)
+    return names

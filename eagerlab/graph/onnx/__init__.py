@@ -1,0 +1,133 @@
+"""`eagerlab.onnx.export`: a traced inference function as an ONNX model, one converter per primitive (_ops.py).
+
+Needs the optional `onnx` package (`pip install eagerlab[onnx]`, which also brings onnxruntime to run the result).
+Weights become initializers named as in the model's state_dict. Tensor-dependent control flow (cond/while) and ops
+without a converter raise UnsupportedError naming the op.
+"""
+import numpy as np
+
+from ...backend import CPU, array_to_device
+from ...errors import UnsupportedError
+from ..export._trace import trace_for_export
+from ..ir import Value
+from ..pytree import flatten
+from ._ops import CONVERTERS
+
+
+def export(model_or_fn, example_inputs, path, opset=17, input_names=None, output_names=None, dynamic_batch=True):
+    """Trace `model_or_fn` for `example_inputs` (a tuple of tensors) under no_grad and write an ONNX model to
+    `path`; returns the ModelProto. dynamic_batch: the inputs' first dimension is symbolic ("batch"), so other
+    batch sizes run too (reshapes keep the batch dim as 0 or -1)."""
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("eagerlab.onnx.export needs the onnx package: pip install onnx onnxruntime "
+                          "(or pip install eagerlab[onnx])") from None
+    if opset < 17:
+        raise ValueError(f"onnx.export: opset {opset} is too old; LayerNormalization needs opset 17 or newer")
+    traced = trace_for_export(model_or_fn, example_inputs, "onnx.export")
+    model = _Builder(onnx, traced, opset).model(input_names, output_names, dynamic_batch)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, path)
+    return model
+
+
+class _Builder:
+    """Accumulates ONNX nodes and initializers; converters call name/operand/const/emit/outs."""
+
+    def __init__(self, onnx, traced, opset):
+        self.onnx, self.helper, self.traced, self.opset = onnx, onnx.helper, traced, opset
+        self.nodes, self.initializers, self.names, self.counter = [], [], {}, 0
+        self.uses = {}
+        for node in traced.graph.nodes():
+            for x in node.inputs:
+                if isinstance(x, Value):
+                    self.uses[x] = self.uses.get(x, 0) + 1
+        for v in traced.graph.outputs:
+            self.uses[v] = self.uses.get(v, 0) + 1
+
+    # ---- for converters --------------------------------------------------------------------------------------
+    def name(self, v):
+        return self.names[v]
+
+    def used(self, v):
+        return self.uses.get(v, 0) > 0
+
+    def outs(self, node):
+        return [self.names.setdefault(v, f"v{v.id}") for v in node.outputs]
+
+    def fresh(self, hint):
+        self.counter += 1
+        return f"{hint}_{self.counter}"
+
+    def const(self, array, hint):
+        name = self.fresh(hint)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def operand(self, x, dtype):
+        return self.name(x) if isinstance(x, Value) else self.const(np.asarray(x, dtype), "scalar")
+
+    def elem_type(self, np_dtype):
+        return self.helper.np_dtype_to_tensor_dtype(np.dtype(np_dtype))
+
+    def emit(self, op_type, inputs, outputs=None, **attrs):
+        """Append a node; returns its (first) output name, a fresh one unless `outputs` are given."""
+        outputs = outputs or [self.fresh(op_type.lower())]
+        self.nodes.append(self.helper.make_node(op_type, inputs, outputs, name=self.fresh(op_type), **attrs))
+        return outputs[0]
+
+    # ---- the model -----------------------------------------------------------------------------------------------
+    def model(self, input_names, output_names, dynamic_batch):
+        graph, traced = self.traced.graph, self.traced
+        in_names = _names(input_names, traced.input_names, "input_names")
+        inputs = []
+        for v, name in zip(graph.inputs, in_names):
+            self.names[v] = name
+            inputs.append(self.info(name, v, "batch" if dynamic_batch else False))
+        for node in graph.captures:
+            self.names[node.outputs[0]] = name = traced.weight_names[id(node.op)]
+            self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(node.op._host()), name))
+        for node in graph.body.nodes:
+            self.node(node)
+        outs = list(graph.outputs)
+        if len(outs) != len(flatten(graph.output_template)[0]):
+            raise UnsupportedError("onnx.export: an ONNX model returns only tensors; the function also returns "
+                                   "Python values")
+        out_names = _names(output_names, [f"output{i}" for i in range(len(outs))], "output_names")
+        outputs = []
+        for v, name in zip(outs, out_names):
+            self.emit("Identity", [self.name(v)], [name])  # the requested name, even for an input or a weight
+            outputs.append(self.info(name, v, None if dynamic_batch else False))
+        onnx_graph = self.helper.make_graph(self.nodes, graph.name, inputs, outputs, self.initializers)
+        return self.helper.make_model(onnx_graph, opset_imports=[self.helper.make_opsetid("", self.opset)],
+                                      producer_name="eagerlab")
+
+    def info(self, name, v, first):
+        """A value info; `first` replaces the first dim: a symbol, None (unknown), or False (keep it)."""
+        shape = list(v.shape)
+        if shape and first is not False:
+            shape[0] = first
+        return self.helper.make_tensor_value_info(name, self.elem_type(v.dtype), shape)
+
+    def node(self, node):
+        where = f" (from {node.where[0]}:{node.where[1]})" if node.where else ""
+        if node.kind == "const":
+            self.names[node.outputs[0]] = self.const(array_to_device(node.op, CPU), "const")
+            return
+        convert = CONVERTERS.get(node.name) if node.kind == "prim" else None
+        if convert is None:
+            raise UnsupportedError(f"onnx.export: op {node.name}{where} has no ONNX converter (supported: "
+                                   f"{', '.join(sorted(CONVERTERS))}); tensor-dependent if/while cannot be exported")
+        convert(self, node)
+
+
+def _names(given, default, what):
+    if given is None:
+        return list(default)
+    if len(given) != len(default) or not all(isinstance(n, str) for n in given):
+        raise ValueError(f"onnx.export: {what} must be {len(default)} strings, got {given!r}")
+    return list(given)
+
+
+__all__ = ["export"]
