@@ -7,9 +7,7 @@ the modules it ran and by the requires_grad of the tensors it captured, so `mode
 retraces instead of running a stale graph.
 """
 import functools
-import inspect
 import warnings
-import weakref
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import GradMode, Interpreter
@@ -19,7 +17,7 @@ from .codegen import CompiledGraph
 from .ir import Value
 from .passes import lower, optimize
 from .pytree import flatten, unflatten
-from .spec import TensorSpec
+from .signature import check_signature, describe, match_signature, relaxed_key, what_changed
 from .trace import Tracer
 
 RETRACE_WARNING_AFTER = 5  # traces of one function before the one warning about retracing
@@ -38,7 +36,7 @@ def functions_run_eagerly():
 class ConcreteFunction:
     """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
 
-    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "device")
+    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature")
 
     def run(self, leaves, positions):
         arrays = [leaves[i]._data for i in positions]
@@ -66,14 +64,6 @@ class _PolyTrace:
     guards_hold = ConcreteFunction.guards_hold
 
 
-def _relaxed_key(key, poly_dims):
-    parts = list(key)
-    for i, d in poly_dims:
-        shape, *rest = parts[2 + i]
-        parts[2 + i] = (tuple(None if k == d else s for k, s in enumerate(shape)), *rest)
-    return tuple(parts)
-
-
 class Function:
     """A Python function compiled on first call for each new signature. See the module docstring."""
 
@@ -81,16 +71,15 @@ class Function:
         if not callable(python_function):
             raise TypeError(f"eagerlab.function: expected a callable, got {type(python_function).__name__}")
         self.python_function = python_function
-        self.input_signature = None if input_signature is None else _check_signature(input_signature)
+        self.input_signature = None if input_signature is None else check_signature(input_signature)
         self.reduce_retracing = bool(reduce_retracing)
         self.eager = bool(eager)
         self.__name__ = name or getattr(python_function, "__name__", type(python_function).__name__)
         functools.update_wrapper(self, python_function, updated=())
         self._cache = {}
         self._last = None
-        self._history = []  # (key description) per trace, for retrace_report
+        self._history = []  # per trace: (argument descriptions, what changed), for retrace_report
         self._warned = False
-        self._bound = weakref.WeakKeyDictionary()
         self._converted = None
         self._poly = {}  # relaxed key -> _PolyTrace (traces serving every size of some dims)
         self._seen_shapes = {}  # reduce_retracing: argument structure -> [first shapes, dims seen to vary]
@@ -100,18 +89,27 @@ class Function:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        try:
-            bound = self._bound.get(instance)
-        except TypeError:  # unhashable instance: no caching across attribute lookups
-            bound = None
-        if bound is None:
+        # kept in the instance's own __dict__, so it lives and dies with the instance (a copy of the instance,
+        # whose __dict__ holds the original's binding, gets its own)
+        slot = f"_eagerlab_function_{self.__name__}_{id(self):x}"
+        attrs = getattr(instance, "__dict__", None)
+        bound = attrs.get(slot) if attrs is not None else None
+        if bound is None or bound.python_function.__self__ is not instance:
             bound = Function(self.python_function.__get__(instance, owner), self.input_signature,
                              self.reduce_retracing, self.eager, self.__name__)
-            try:
-                self._bound[instance] = bound
-            except TypeError:
-                pass
+            if attrs is not None:
+                attrs[slot] = bound
         return bound
+
+    def __deepcopy__(self, memo):
+        """A copy (of a module holding compiled functions, say) starts untraced: the graphs capture the
+        original's tensors."""
+        import copy
+
+        new = Function(copy.deepcopy(self.python_function, memo), self.input_signature, self.reduce_retracing,
+                       self.eager, self.__name__)
+        new.modules = copy.deepcopy(self.modules, memo)
+        return new
 
     # ---- calling ----------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -155,11 +153,11 @@ class Function:
         """The ConcreteFunction for this call: a specialization of a shape-polymorphic trace when the signature
         has None dimensions, else a new trace."""
         if self.input_signature is not None:
-            _match_signature(self.__name__, self.input_signature, leaves)
+            match_signature(self.__name__, self.input_signature, leaves)
         poly_dims = self._poly_dims(leaves, treedef)
         if poly_dims:
             shapes = [tuple(x.shape) if isinstance(x, Tensor) else None for x in leaves]
-            relaxed = _relaxed_key(key, poly_dims)
+            relaxed = relaxed_key(key, poly_dims)
             poly = self._poly.get(relaxed)
             if poly is None or not poly.guards_hold():
                 poly = self._trace_polymorphic(leaves, treedef, key, shapes, poly_dims)
@@ -288,8 +286,8 @@ class Function:
         return "\n".join(lines)
 
     def _note_retrace(self, leaves, key):
-        desc = _describe(self.python_function, leaves)
-        change = _what_changed(self._history[-1][0], desc) if self._history else ""
+        desc = describe(self.python_function, leaves)
+        change = what_changed(self._history[-1][0], desc) if self._history else ""
         if not change and self._history:
             change = "a module's training flag, a captured tensor's requires_grad or grad mode"
         self._history.append((desc, change))
@@ -373,46 +371,3 @@ def _explain(compiled, exc):
         return type(exc)(msg)
     except Exception:
         return RuntimeError(msg)
-
-
-def _check_signature(signature):
-    specs = tuple(signature)
-    for s in flatten(specs)[0]:
-        if not isinstance(s, TensorSpec):
-            raise TypeError(f"input_signature: expected TensorSpec entries, got {type(s).__name__}")
-    return specs
-
-
-def _match_signature(name, signature, leaves):
-    specs = flatten(signature)[0]
-    tensors = [x for x in leaves if isinstance(x, Tensor)]
-    if len(specs) != len(tensors):
-        raise TypeError(f"{name}: input_signature has {len(specs)} TensorSpec(s) but the call passes "
-                        f"{len(tensors)} tensor(s)")
-    for i, (spec, t) in enumerate(zip(specs, tensors)):
-        if not spec.is_compatible_with(t):
-            raise TypeError(f"{name}: argument {i} (Tensor{tuple(t.shape)} {t.dtype.name}) does not match "
-                            f"input_signature {spec!r}")
-
-
-def _describe(fn, leaves):
-    try:
-        names = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        names = []
-    out = []  # one entry per argument
-    for i, x in enumerate(leaves):
-        label = names[i] if i < len(names) else f"arg{i}"
-        if isinstance(x, Tensor):
-            out.append(f"{label}=Tensor{tuple(x.shape)} {x.dtype.name} {x.device}"
-                       + (" requires_grad" if x.requires_grad else ""))
-        else:
-            out.append(f"{label}={x!r}" if isinstance(x, (bool, int, float, str)) else f"{label}={type(x).__name__}")
-    return out
-
-
-def _what_changed(b, a):
-    diffs = [f"{y} (was {x.split('=', 1)[-1]})" for x, y in zip(b, a) if x != y]
-    if len(b) != len(a):
-        diffs.append(f"{len(a)} arguments (was {len(b)})")
-    return "; ".join(diffs)

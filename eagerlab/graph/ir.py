@@ -75,7 +75,8 @@ class Value:
 def _data_error(what):
     return TracingError(
         f"eagerlab.function: a tensor's value is not known while the function is traced ({what}). Python control "
-        "flow on tensors is converted by AutoGraph (if/while/for on a tensor condition); for other uses call "
+        "flow on tensors is converted by AutoGraph (if/while/for on a tensor condition, in functions whose source "
+        "file it can read: not ones typed into a REPL or exec'd); for other uses call "
         "eagerlab.cond / eagerlab.while_loop, keep the value a tensor, or run the function eagerly "
         "(eagerlab.function(fn, eager=True) or eagerlab.run_functions_eagerly(True))."
     )

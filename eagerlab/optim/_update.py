@@ -85,7 +85,6 @@ def _lerp_(xp, a, b, weight, coeff, out=None):
     return tmp
 
 
-
 def _scratch(pool, xp, a, slot):
     """Scratch array number `slot` shaped like `a`, for an update's `out=`: None eagerly (pool None: the ufunc
     allocates, as PyTorch does), else kept in `pool` across calls (a compiled step reuses it on every run)."""

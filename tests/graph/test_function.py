@@ -237,6 +237,11 @@ def test_module_compile():
         np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-6)
         np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-6)
         assert model.forward.trace_count == 1
+        import copy
+
+        twin = copy.deepcopy(model)  # its compiled forward is its own: it captures the twin's weights
+        twin[1].weight.zero_()
+        assert not np.allclose(twin(x).numpy(), want) and np.allclose(model(x).numpy(), want, rtol=1e-6)
     f = el.function(_mlp())
     with el.no_grad():
         assert f(x).shape == (8, 3)
@@ -326,3 +331,29 @@ def test_a_function_whose_graph_is_not_affine_in_the_size_retraces_per_shape():
     assert f(el.ones(4, 3)).tolist() == [6.0, 6.0]
     assert f(el.ones(6, 3)).tolist() == [6.0, 6.0, 6.0]
     assert f.trace_count == 2 and "one trace per shape" in f.retrace_report()
+
+
+def test_a_compiled_method_lives_with_its_instance_and_a_copy_binds_its_own():
+    import copy
+    import gc
+    import weakref
+
+    class Doubler(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = nn.Parameter(el.tensor(2.0))
+
+        @el.function
+        def run(self, x):
+            return x * self.k
+
+    a = Doubler()
+    with el.no_grad():
+        assert a.run(el.ones(1)).item() == 2
+        b = copy.deepcopy(a)
+        b.k.fill_(5.0)
+        assert b.run(el.ones(1)).item() == 5 and a.run(el.ones(1)).item() == 2
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None
