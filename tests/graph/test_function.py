@@ -357,3 +357,33 @@ def test_a_compiled_method_lives_with_its_instance_and_a_copy_binds_its_own():
     del a
     gc.collect()
     assert ref() is None
+
+
+def test_a_cnn_step_with_batchnorm_dropout_and_clipping_compiles_to_the_same_bits():
+    def make():
+        el.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(4, 6, 3), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Dropout(0.3),
+                              nn.Linear(6, 12), nn.GELU(), nn.LayerNorm(12), nn.Linear(12, 3))
+        return model, optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    (em, eo), (gm, go) = make(), make()
+    compiled = el.function(lambda x, y: step(gm, go, x, y))
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        x, y = el.tensor(rng.random((6, 1, 10, 10), dtype=np.float32)), el.tensor(rng.integers(0, 3, 6))
+        el.manual_seed(i)
+        want = step(em, eo, x, y).item()
+        el.manual_seed(i)
+        assert compiled(x, y).item() == want
+    for pe, pg in zip(em.state_dict().values(), gm.state_dict().values()):
+        np.testing.assert_array_equal(pg.numpy(), pe.numpy())
+    assert compiled.trace_count == 1
