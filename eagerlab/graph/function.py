@@ -44,9 +44,12 @@ class ConcreteFunction:
             outs = self.compiled.run(arrays)
         except Exception as exc:
             raise _explain(self.compiled, exc) from exc
-        flat = [outs[x] if type(x) is int else x[0] for x in self.outputs[1]]
-        wrapped = [Tensor._make(o, d) if d is not None else o for o, d in zip(flat, self.outputs[2])]
-        return unflatten(self.outputs[0], wrapped)
+        treedef, plan, devices, again = self.outputs
+        flat = [outs[x] if type(x) is int else x[0] for x in plan]
+        for k in again:
+            flat[k] = flat[k].copy()
+        wrapped = [Tensor._make(o, d) if d is not None else o for o, d in zip(flat, devices)]
+        return unflatten(treedef, wrapped)
 
     def guards_hold(self):
         for obj, attr, value in self.guards:
@@ -244,7 +247,7 @@ class Function:
         entry.graph, entry.guards, entry.differentiable = graph, guards, differentiable
         entry.signature = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
         entry.compiled = CompiledGraph(lower(graph), _xp_of(graph, leaves))
-        entry.outputs = _output_plan(graph)
+        entry.outputs = _output_plan(graph.output_template)
         return entry
 
     def _remember(self, key, entry):
@@ -346,18 +349,22 @@ def _guards(tracer, graph, root):
     return tuple(guards)
 
 
-def _output_plan(graph):
-    """(treedef, per leaf: output index or (python constant,), per leaf: device or None)."""
-    leaves, treedef = flatten(graph.output_template)
-    plan, devs, index = [], [], {}
+def _output_plan(template):
+    """(treedef, per leaf: output position, or (python constant,), per leaf: device or None, positions whose
+    value an earlier leaf returns too: copied, so two results never share memory as two eager results do not)."""
+    leaves, treedef = flatten(template)
+    plan, devs, seen, again = [], [], set(), set()
     for x in leaves:
         if isinstance(x, Value):
-            plan.append(index.setdefault(id(x), len(index)))
+            if id(x) in seen:
+                again.add(len(plan))
+            seen.add(id(x))
+            plan.append(sum(1 for p in plan if type(p) is int))
             devs.append(x.device)
         else:
             plan.append((x,))
             devs.append(None)
-    return treedef, plan, devs
+    return treedef, plan, devs, again
 
 
 def _explain(compiled, exc):

@@ -387,3 +387,11 @@ def test_a_cnn_step_with_batchnorm_dropout_and_clipping_compiles_to_the_same_bit
     for pe, pg in zip(em.state_dict().values(), gm.state_dict().values()):
         np.testing.assert_array_equal(pg.numpy(), pe.numpy())
     assert compiled.trace_count == 1
+
+
+def test_repeated_and_merged_outputs_each_get_their_own_tensor():
+    f = el.function(lambda x: (x * 2, x * 3, x * 2, x, 7))  # CSE merges the two x * 2
+    a, b, c, d, seven = f(el.tensor([1.0, 2.0]))
+    assert (a.tolist(), b.tolist(), c.tolist(), d.tolist(), seven) == ([2, 4], [3, 6], [2, 4], [1, 2], 7)
+    a.add_(1)
+    assert c.tolist() == [2, 4]  # eager gives two tensors; so does the graph
