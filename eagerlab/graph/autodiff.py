@@ -87,10 +87,10 @@ def _reads_in_blocks(node, ids):
 class CompiledBackward:
     """The tape op of one compiled call: its backward runs the backward graph on that call's saved arrays."""
 
-    __slots__ = ("run", "saved", "outputs", "grads_devices", "name", "backward_name")
+    __slots__ = ("run", "saved", "cotangents", "present", "devices", "name", "backward_name")
 
-    def __init__(self, run, saved, outputs, grads_devices, name):
-        self.run, self.saved, self.outputs, self.grads_devices = run, saved, outputs, grads_devices
+    def __init__(self, run, saved, cotangents, present, devices, name):
+        self.run, self.saved, self.cotangents, self.present, self.devices = run, saved, cotangents, present, devices
         self.name, self.backward_name = name, "CompiledFunctionBackward"
 
     def vjp(self, ctx, *grads):
@@ -98,15 +98,22 @@ class CompiledBackward:
             raise UnsupportedError(f"{self.name}: higher-order gradients (create_graph=True) through a compiled "
                                    "call are not supported yet; run the function eagerly (eager=True) for them")
         cots = [g._data if g is not None else v.device.xp.zeros(v.shape, v.dtype) for g, v in
-                zip(grads, self.outputs)]
-        arrays = self.run(list(self.saved) + cots)
-        return tuple(None if a is None else Tensor._make(a, d) for a, d in zip(arrays, self.grads_devices))
+                zip(grads, self.cotangents)]
+        results = iter(self.run(list(self.saved) + cots))
+        # a gradient must own its memory: autograd may accumulate into it in place
+        held = {id(a) for a in cots} | {id(a) for a in self.saved}
+        out = []
+        for present, device in zip(self.present, self.devices):
+            a = next(results) if present else None
+            if a is not None and (a.base is not None or id(a) in held):
+                a = a.copy()
+            if a is not None:
+                held.add(id(a))
+            out.append(None if a is None else Tensor._make(a, device))
+        return tuple(out)
 
 
-def attach(outputs, backward, wrt_tensors, joint):
-    """Give the differentiable outputs (tensors, one per joint.diff_outputs entry; None where an output is not
-    returned) a shared tape node whose edges lead to wrt_tensors."""
+def attach(backward, wrt_tensors, n_out):
+    """The tape node one compiled call's differentiable outputs share (output k takes _out = k)."""
     edges = tuple((t._node, t._out) if t._node is not None else (t, -1) for t in wrt_tensors)
-    node = TapeNode(backward, {}, edges, tuple(t._data.shape for t in wrt_tensors), len(joint.diff_outputs))
-    for k, t in enumerate(outputs):
-        t.requires_grad, t._node, t._out = True, node, k
+    return TapeNode(backward, {}, edges, tuple(t._data.shape for t in wrt_tensors), n_out)

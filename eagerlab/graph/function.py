@@ -12,10 +12,10 @@ import warnings
 from .._tensor import Tensor
 from ..autograd.grad_mode import GradMode, Interpreter
 from ..errors import TracingError
-from . import shape_poly
+from . import autodiff, shape_poly
 from .codegen import CompiledGraph
 from .ir import Value
-from .passes import lower, optimize
+from .passes import dead_code, lower, optimize
 from .pytree import flatten, unflatten
 from .signature import check_signature, describe, match_signature, relaxed_key, what_changed
 from .trace import Tracer
@@ -36,9 +36,11 @@ def functions_run_eagerly():
 class ConcreteFunction:
     """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
 
-    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature")
+    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "backward")
 
-    def run(self, leaves, positions):
+    def run(self, leaves, positions, record=False):
+        """The call's result; record=True (grad mode, a trace with a backward graph): its differentiable
+        outputs get one tape node whose backward runs the backward graph."""
         arrays = [leaves[i]._data for i in positions]
         try:
             outs = self.compiled.run(arrays)
@@ -49,13 +51,40 @@ class ConcreteFunction:
         for k in again:
             flat[k] = flat[k].copy()
         wrapped = [Tensor._make(o, d) if d is not None else o for o, d in zip(flat, devices)]
+        if record:
+            self._record(leaves, wrapped, outs[len(outs) - self.backward.n_saved:])
         return unflatten(treedef, wrapped)
+
+    def _record(self, leaves, wrapped, saved):
+        b = self.backward
+        wrt = [leaves[w[1]] if w[0] == "input" else w[1] for w in b.joint.wrt]
+        op = autodiff.CompiledBackward(b.compiled.run, saved, b.joint.cotangents, b.present,
+                                       [t._device for t in wrt], self.graph.name)
+        node = autodiff.attach(op, wrt, len(b.joint.diff_outputs))
+        for t, k in zip(wrapped, b.diff_index):
+            if k is not None:
+                t.requires_grad, t._node, t._out = True, node, k
 
     def guards_hold(self):
         for obj, attr, value in self.guards:
             if getattr(obj, attr) != value:
                 return False
         return True
+
+
+class _Backward:
+    """The backward half of a trace with gradients: its graph compiled, which outputs are differentiable
+    (per result leaf: index into joint.diff_outputs or None) and which gradients the graph returns."""
+
+    __slots__ = ("joint", "graph", "compiled", "n_saved", "present", "diff_index")
+
+    def __init__(self, joint, graph, n_saved, xp, user_template):
+        self.joint, self.graph, self.n_saved = joint, graph, n_saved
+        self.compiled = CompiledGraph(lower(graph), xp)
+        self.present = [g is not None for g in graph.output_template]
+        ids = [id(v) for v in joint.diff_outputs]
+        self.diff_index = [ids.index(id(x)) if isinstance(x, Value) and id(x) in ids else None
+                           for x in flatten(user_template)[0]]
 
 
 class _PolyTrace:
@@ -126,8 +155,10 @@ class Function:
         if entry is None or not entry.guards_hold():
             entry = self._concrete(leaves, treedef, key)
         if entry.differentiable and GradMode.enabled:
-            # gradients must flow back through the result: run the (converted) function eagerly so autograd
-            # records it; the graph serves calls without grad (inference, a whole training step)
+            if entry.backward is not None:  # gradients flow back through a compiled backward graph
+                return entry.run(leaves, entry.signature, record=True)
+            # no backward graph (see autodiff.trace_backward): run the converted function eagerly, so autograd
+            # records it; the graph serves calls without grad
             return self._autograph()(*args, **kwargs)
         return entry.run(leaves, entry.signature)
 
@@ -198,7 +229,7 @@ class Function:
         poly = _PolyTrace()
         sizes, which = shape_poly.symbols(shapes, poly_dims)
         poly.first_dims = [poly_dims[which.index(j)] for j in range(len(sizes))]
-        base, tracer, poly.differentiable = self._trace_graph(leaves, treedef, key, shapes)
+        base, tracer, poly.differentiable, _ = self._trace_graph(leaves, treedef, key, shapes)
         poly.guards = _guards(tracer, base, self.modules)
         try:
             probes = [self._trace_graph(leaves, treedef, None, shape_poly.probe_shapes(
@@ -217,11 +248,13 @@ class Function:
         return poly
 
     def _trace(self, leaves, treedef, key):
-        graph, tracer, differentiable = self._trace_graph(leaves, treedef, key)
-        return self._remember(key, self._entry(graph, _guards(tracer, graph, self.modules), differentiable, leaves))
+        graph, tracer, differentiable, joint = self._trace_graph(leaves, treedef, key, with_backward=True)
+        return self._remember(key, self._entry(graph, _guards(tracer, graph, self.modules), differentiable, leaves,
+                                               joint))
 
-    def _trace_graph(self, leaves, treedef, key, shapes=None):
-        """Run the (converted) function on abstract tensors; (graph, tracer, whether results need gradients).
+    def _trace_graph(self, leaves, treedef, key, shapes=None, with_backward=False):
+        """Run the (converted) function on abstract tensors; (graph, tracer, whether results need gradients,
+        the autodiff.Joint when the backward was traced too (its gradients join the output template)).
         key None: a probe trace, not counted."""
         if key is not None:
             self._note_retrace(leaves, key)
@@ -236,18 +269,34 @@ class Function:
                     abstract.append(x)
             args, kwargs = unflatten(treedef, abstract)
             result = self._autograph()(*args, **kwargs)
-            graph = tracer.finish(result)
-            differentiable = not tracer.has_effects and any(
+            # a result is differentiated through (rather than the function being a step that does its own
+            # backward and update) when it needs grad and the only effects are writes into buffers (BatchNorm)
+            differentiable = tracer.effect_kinds <= {"assign"} and any(
                 isinstance(t, Tensor) and t.requires_grad for t in flatten(result)[0])
-        return graph, tracer, differentiable
+            traced = None
+            if differentiable and with_backward and GradMode.enabled:
+                traced = autodiff.trace_backward(tracer, result, [(i, t) for i, t in enumerate(abstract)
+                                                                  if isinstance(t, Tensor)])
+            graph = tracer.finish(result)
+            if traced is not None:
+                graph.output_template = (graph.output_template, traced[1])
+        return graph, tracer, differentiable, traced and traced[0]
 
-    def _entry(self, graph, guards, differentiable, leaves):
+    def _entry(self, graph, guards, differentiable, leaves, joint=None):
         optimize(graph)
         entry = ConcreteFunction()
-        entry.graph, entry.guards, entry.differentiable = graph, guards, differentiable
+        entry.guards, entry.differentiable, entry.backward = guards, differentiable, None
         entry.signature = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
-        entry.compiled = CompiledGraph(lower(graph), _xp_of(graph, leaves))
-        entry.outputs = _output_plan(graph.output_template)
+        xp = _xp_of(graph, leaves)
+        user = graph.output_template
+        if joint is not None:
+            graph, backward, n_saved = autodiff.split(graph, joint)
+            dead_code(graph)
+            user = graph.output_template[0]
+            entry.backward = _Backward(joint, backward, n_saved, xp, user)
+        entry.graph = graph
+        entry.compiled = CompiledGraph(lower(graph), xp)
+        entry.outputs = _output_plan(user)
         return entry
 
     def _remember(self, key, entry):

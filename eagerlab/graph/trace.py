@@ -48,7 +48,7 @@ class Tracer:
         self.saved_state = {}  # id(tensor) -> (tensor, _data, _node, _out, requires_grad, version)
         self.grad_slots = {}  # id(leaf) -> [leaf, grad before tracing, Value last stored (or "none")]
         self.modules = {}  # id(module) -> (module, training): the trace is only valid for these flags
-        self.has_effects = False
+        self.effect_kinds = set()  # names of the effects recorded (assign, store_grad, call, ...)
 
     # ---- installing -----------------------------------------------------------------------------------------
     def __enter__(self):
@@ -167,7 +167,7 @@ class Tracer:
         node = Node("effect", op, inputs, where=user_frame())
         self.new_values(node, out_avals)
         self.emit(node)
-        self.has_effects = True
+        self.effect_kinds.add(op.name)
         return node.outputs
 
     # ---- gradients, optimizers, modules ----------------------------------------------------------------------

@@ -395,3 +395,53 @@ def test_repeated_and_merged_outputs_each_get_their_own_tensor():
     assert (a.tolist(), b.tolist(), c.tolist(), d.tolist(), seven) == ([2, 4], [3, 6], [2, 4], [1, 2], 7)
     a.add_(1)
     assert c.tolist() == [2, 4]  # eager gives two tensors; so does the graph
+
+
+def test_a_compiled_forward_in_an_eager_training_loop_backpropagates_through_a_compiled_backward():
+    (em, eo), (gm, go) = [(m, optim.Adam(m.parameters(), 1e-2)) for m in (_mlp(), _mlp())]
+    gm.compile()
+    for x, y in _batches(4):
+        want = _train_step(em, eo, x, y).item()
+        out = gm(x)
+        assert out.grad_fn.name() == "CompiledFunctionBackward"
+        go.zero_grad()
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        go.step()
+        assert loss.item() == want
+    for pe, pg in zip(em.parameters(), gm.parameters()):
+        np.testing.assert_array_equal(pg.detach().numpy(), pe.detach().numpy())
+    assert gm.forward.trace_count == 1
+
+
+def test_compiled_backward_reaches_inputs_computed_eagerly_and_leaves_unused_ones_alone():
+    w = el.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    unused = el.ones(3, requires_grad=True)
+    f = el.function(lambda a, b, c: (a * a).sum() + (a * b).sum())
+    b = el.tensor([0.5, 0.5, 0.5], requires_grad=True)
+    z = w * 3  # not a leaf: its eager graph continues below the compiled call
+    f(z, b, unused).backward()
+    np.testing.assert_allclose(w.grad.numpy(), (2 * z.detach() + b.detach()).numpy() * 3)
+    np.testing.assert_allclose(b.grad.numpy(), z.detach().numpy())
+    assert unused.grad is None
+    with pytest.raises(el.errors.UnsupportedError, match="higher-order gradients"):
+        el.autograd.grad(f(z, b, unused), [b], create_graph=True)
+
+
+def test_a_compiled_forward_with_batchnorm_in_training_mode_differentiates_and_updates_its_statistics():
+    def make():
+        el.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2))
+
+    eager, compiled = make(), make()
+    compiled.compile()
+    x = el.tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+    for _ in range(2):
+        eager(x).pow(2).sum().backward()
+        out = compiled(x)
+        assert out.grad_fn.name() == "CompiledFunctionBackward"
+        out.pow(2).sum().backward()
+    for (name, pe), pg in zip(eager.state_dict().items(), compiled.state_dict().values()):
+        np.testing.assert_allclose(pg.numpy(), pe.numpy(), rtol=1e-6, err_msg=name)
+    for pe, pg in zip(eager.parameters(), compiled.parameters()):
+        np.testing.assert_allclose(pg.grad.numpy(), pe.grad.numpy(), rtol=1e-5, atol=1e-6)
