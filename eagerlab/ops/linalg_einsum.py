@@ -68,7 +68,11 @@ def _einsum_infer(*operands, equation):
 def _einsum_impl(xp, *operands, equation):
     # numpy's path optimizer reaches BLAS (batched matmul included) but costs ~15 us: worth it only on real work
     big = len(operands) > 2 or len(operands) == 2 and operands[0].size * operands[1].size > 1 << 16
-    return xp.einsum(equation, *operands, optimize=big)
+    out = xp.einsum(equation, *operands, optimize=big)
+    base = out.base
+    if base is not None and any(base is a or base is a.base for a in operands):
+        out = out.copy()  # a transpose or diagonal comes back as a view of the operand; einsum's result is new
+    return out
 
 
 einsum_p = primitive("einsum", _einsum_infer, save_inputs=tuple(range(64)))(_einsum_impl)

@@ -194,3 +194,12 @@ def test_vector_products_and_methods(rng):
     np.testing.assert_allclose(mat.mv(x).numpy(), m @ a)
     np.testing.assert_allclose(mat.mm(mat.T).numpy(), m @ m.T)
     np.testing.assert_allclose(el.ones(2, 2).addmm(mat, mat.T).numpy(), 1 + m @ m.T)
+
+
+def test_einsum_that_only_rearranges_returns_new_memory():
+    import eagerlab as el
+
+    x = el.arange(9.0).reshape(3, 3)
+    diag, t = el.einsum("ii->i", x), el.einsum("ij->ji", x)
+    x.add_(100)  # einsum is not a view op: its results must not follow later writes into x
+    assert diag.tolist() == [0.0, 4.0, 8.0] and t[0].tolist() == [0.0, 3.0, 6.0]

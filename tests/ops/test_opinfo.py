@@ -141,3 +141,16 @@ def test_gradgradcheck(name, i):
     if not leaves or all(x.numel() == 0 for x in leaves):
         pytest.skip("no differentiable inputs")
     assert eagerlab.autograd.gradgradcheck(fn, leaves, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name,i", _cases())
+def test_a_result_sharing_memory_with_an_input_is_a_tracked_view(name, i):
+    """Aliasing must be visible to autograd's version counters (and to the graph's memory planner): an output
+    that shares memory with an input is linked to it as a view."""
+    info = OPS[name]
+    args, kwargs = to_tensors(_samples(info)[i])
+    inputs = [a for a in flat_outputs(args) + flat_outputs(list(kwargs.values()))]
+    for out in flat_outputs(info.fn(*args, **kwargs)):
+        for a in inputs:
+            if out is not a and np.shares_memory(out._data, a._data):
+                assert out._base is not None and out._vc is a._vc, f"{name}: output aliases an input untracked"
