@@ -16,7 +16,7 @@ from . import autodiff, shape_poly
 from .codegen import CompiledGraph
 from .ir import Value
 from .passes import dead_code, lower, optimize
-from .pytree import flatten, unflatten
+from .pytree import flatten, flatten_call, unflatten
 from .signature import check_signature, describe, match_signature, relaxed_key, what_changed
 from .trace import Tracer
 
@@ -149,7 +149,7 @@ class Function:
             return self.python_function(*args, **kwargs)
         if Interpreter.tracer is not None:  # called from a function being traced: becomes part of that graph
             return self._autograph()(*args, **kwargs)
-        leaves, treedef = flatten((args, kwargs))
+        leaves, treedef = flatten_call(args, kwargs)
         key = self._key(leaves, treedef)
         entry = self._cache.get(key)
         if entry is None or not entry.guards_hold():
@@ -325,7 +325,7 @@ class Function:
 
     def get_concrete_function(self, *args, **kwargs):
         """Trace for these example arguments (if not traced yet) and return that trace."""
-        leaves, treedef = flatten((args, kwargs))
+        leaves, treedef = flatten_call(args, kwargs)
         key = self._key(leaves, treedef)
         entry = self._cache.get(key)
         return entry if entry is not None and entry.guards_hold() else self._concrete(leaves, treedef, key)

@@ -1,6 +1,19 @@
 """Flatten nested tuples/lists/dicts (and namedtuples) into leaves plus a hashable structure, and back."""
 
 
+_FLAT_CALLS = {}  # n -> the treedef of (n plain positional arguments, no keywords)
+
+
+def flatten_call(args, kwargs):
+    """flatten((args, kwargs)), with a fast path for the common call: positional arguments, none a container."""
+    if not kwargs and not any(isinstance(a, (tuple, list, dict)) for a in args):
+        treedef = _FLAT_CALLS.get(len(args))
+        if treedef is None:
+            treedef = _FLAT_CALLS[len(args)] = flatten((args, {}))[1]
+        return list(args), treedef
+    return flatten((args, kwargs))
+
+
 def flatten(obj):
     """(leaves, treedef): leaves in order; treedef a hashable description of the containers."""
     leaves = []
