@@ -44,6 +44,21 @@ def trace_backward(tracer, result, inputs):
     return joint, [None if g is None else tracer.value_of(g) for g in grads]
 
 
+def values_of(joint):
+    """The Values a Joint refers to (cotangents, then differentiable outputs); none for no Joint."""
+    return [] if joint is None else joint.cotangents + joint.diff_outputs
+
+
+def remapped(joint, values):
+    """The Joint for a copy of its graph, given the copies of values_of(joint)."""
+    if joint is None:
+        return None
+    new = Joint()
+    n = len(joint.cotangents)
+    new.cotangents, new.diff_outputs, new.wrt = values[:n], values[n:], joint.wrt
+    return new
+
+
 def split(graph, joint):
     """(forward Graph, backward Graph) from an optimized joint graph whose output_template is (user outputs,
     gradients). The forward returns (user outputs, saved values); the backward takes (saved, cotangents)."""

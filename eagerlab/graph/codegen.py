@@ -1,6 +1,6 @@
 """Codegen: a Graph becomes the source of one Python function over raw backend arrays (one line per node, no
 Tensor objects, no tape, no dispatch), compiled once. `fn.code` shows it; errors raised inside it are traced
-back to the node, and so to the user's source line (see CompiledGraph.explain)."""
+back to the node, and so to the user's source line (CompiledGraph.node_at)."""
 import functools
 import itertools
 import math

@@ -91,7 +91,7 @@ class _PolyTrace:
     """A trace for all sizes of some dims: the PolyGraph (None when the function turned out not to allow it),
     and what every specialization shares."""
 
-    __slots__ = ("graph", "base", "guards", "differentiable", "first_dims")
+    __slots__ = ("graph", "base", "guards", "differentiable", "first_dims", "joint")
 
     guards_hold = ConcreteFunction.guards_hold
 
@@ -197,12 +197,12 @@ class Function:
                 poly = self._trace_polymorphic(leaves, treedef, key, shapes, poly_dims)
                 self._poly[relaxed] = poly
             if poly.graph is not None:
-                sizes = [shapes[i][d] for i, d in poly.first_dims]
-                graph = poly.graph.specialize(sizes)
-                return self._remember(key, self._entry(graph, poly.guards, poly.differentiable, leaves))
+                graph, extra = poly.graph.specialize([shapes[i][d] for i, d in poly.first_dims])
+                return self._remember(key, self._entry(graph, poly.guards, poly.differentiable, leaves,
+                                                       autodiff.remapped(poly.joint, extra)))
             if poly.base is not None:  # not polymorphic: the trace just made serves this shape only
                 base, poly.base = poly.base, None
-                return self._remember(key, self._entry(base, poly.guards, poly.differentiable, leaves))
+                return self._remember(key, self._entry(base, poly.guards, poly.differentiable, leaves, poly.joint))
         return self._trace(leaves, treedef, key)
 
     def _poly_dims(self, leaves, treedef):
@@ -229,17 +229,20 @@ class Function:
         poly = _PolyTrace()
         sizes, which = shape_poly.symbols(shapes, poly_dims)
         poly.first_dims = [poly_dims[which.index(j)] for j in range(len(sizes))]
-        base, tracer, poly.differentiable, _ = self._trace_graph(leaves, treedef, key, shapes)
+        base, tracer, poly.differentiable, poly.joint = self._trace_graph(leaves, treedef, key, shapes, True)
         poly.guards = _guards(tracer, base, self.modules)
+
+        def probe(moves):  # (graph, the values outside it that a specialization must map too)
+            graph, _, _, joint = self._trace_graph(leaves, treedef, None,
+                                                   shape_poly.probe_shapes(shapes, poly_dims, which, moves), True)
+            return graph, autodiff.values_of(joint)
+
         try:
-            probes = [self._trace_graph(leaves, treedef, None, shape_poly.probe_shapes(
-                shapes, poly_dims, which, [shape_poly.PROBES[0] if k == j else 0 for k in range(len(sizes))]))[0]
+            probes = [probe([shape_poly.PROBES[0] if k == j else 0 for k in range(len(sizes))])
                       for j in range(len(sizes))]
             check_moves = [shape_poly.PROBES[1] + k for k in range(len(sizes))]
-            check = self._trace_graph(leaves, treedef, None, shape_poly.probe_shapes(shapes, poly_dims, which,
-                                                                                     check_moves))[0]
-            poly.graph = shape_poly.PolyGraph(base, sizes, probes, check,
-                                              [s + m for s, m in zip(sizes, check_moves)])
+            poly.graph = shape_poly.PolyGraph((base, autodiff.values_of(poly.joint)), sizes, probes,
+                                              probe(check_moves), [s + m for s, m in zip(sizes, check_moves)])
             poly.base = None
         except Exception as exc:  # (a probe size the function refuses is as conclusive as a different structure)
             poly.graph, poly.base = None, base

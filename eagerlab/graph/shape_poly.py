@@ -37,15 +37,16 @@ def probe_shapes(shapes, poly_dims, which, moved):
 
 
 class PolyGraph:
-    """A traced graph plus, for each integer in it, `b + sum_j a_j * size_j`."""
+    """A traced graph plus, for each integer in it, `b + sum_j a_j * size_j`. Each trace is (graph, extra values):
+    values the caller keeps outside the graph (a backward's cotangents), mapped along with it."""
 
     def __init__(self, base, base_sizes, probes, check, check_sizes):
-        ints0, skel0 = _ints_and_skeleton(base)
+        ints0, skel0 = _ints_and_skeleton(*base)
         self.base, self.k = base, len(base_sizes)
         self.coeffs = []
         per_probe = []
-        for j, g in enumerate(probes):
-            ints, skel = _ints_and_skeleton(g)
+        for j, probe in enumerate(probes):
+            ints, skel = _ints_and_skeleton(*probe)
             if skel != skel0:
                 raise NotPolymorphic(f"the graph's structure changes when size {base_sizes[j]} changes")
             per_probe.append(ints)
@@ -57,7 +58,7 @@ class PolyGraph:
                     raise NotPolymorphic(f"an integer ({v0}) is not a whole multiple of size {base_sizes[j]}")
                 a.append(delta // PROBES[0])
             self.coeffs.append((v0 - sum(x * s for x, s in zip(a, base_sizes)), tuple(a)))
-        ints, skel = _ints_and_skeleton(check)
+        ints, skel = _ints_and_skeleton(*check)
         if skel != skel0 or ints != self.ints_for(check_sizes):
             raise NotPolymorphic("an integer in the graph is not an affine function of the sizes")
 
@@ -65,26 +66,26 @@ class PolyGraph:
         return [b + sum(x * s for x, s in zip(a, sizes)) for b, a in self.coeffs]
 
     def specialize(self, sizes):
-        """A copy of the base graph with every integer written for these sizes."""
+        """(a copy of the base graph with every integer written for these sizes, its extra values)."""
         it = iter(self.ints_for(sizes))
-        return _copy_graph(self.base, lambda v: next(it))
+        return _copy_graph(*self.base, on_int=lambda v: next(it))
 
 
 def copy_graph(graph):
     """An independent copy of a graph (nodes, blocks and values; ops, constants and captured tensors shared)."""
-    return _copy_graph(graph, lambda v: v)
+    return _copy_graph(graph, (), on_int=lambda v: v)[0]
 
 
 # ---- walking every integer of a graph, in a fixed order -----------------------------------------------------------
-def _ints_and_skeleton(graph):
+def _ints_and_skeleton(graph, extra):
     ints, skel = [], []
-    _copy_graph(graph, lambda v: ints.append(v) or v, skel)
+    _copy_graph(graph, extra, on_int=lambda v: ints.append(v) or v, skeleton=skel)
     return ints, skel
 
 
-def _copy_graph(graph, on_int, skeleton=None):
-    """A copy of `graph` whose integers are on_int(old) (visited in a fixed order); `skeleton` (a list) collects
-    everything else, so two graphs of the same structure give equal skeletons."""
+def _copy_graph(graph, extra, on_int, skeleton=None):
+    """(A copy of `graph` whose integers are on_int(old), visited in a fixed order, and the copies of the `extra`
+    values); `skeleton` (a list) collects everything else, so two graphs of the same structure give equal ones."""
     note = skeleton.append if skeleton is not None else (lambda x: None)
     values = {}
     new = Graph(graph.name)
@@ -117,7 +118,12 @@ def _copy_graph(graph, on_int, skeleton=None):
     new.captures = [node(n) for n in graph.captures]
     new.body = block(graph.body)
     new.output_template = _map_template(graph.output_template, value, on_int, note)
-    return new
+    extra = [value(v) for v in extra]
+    for v in values.values():
+        if v.node is None:  # defined outside the graph (a backward's cotangent): a placeholder, as the original
+            placeholder = Node("input", None)
+            placeholder.outputs, v.node = (v,), placeholder
+    return new, extra
 
 
 def _identity(n):

@@ -41,6 +41,8 @@ class _Frame:
 
 
 class Tracer:
+    """Records one function into a Graph while installed as `Interpreter.tracer` (a context manager)."""
+
     def __init__(self, name="graph"):
         self.graph = Graph(name)
         self.frames = [_Frame(self.graph.body)]
@@ -53,8 +55,8 @@ class Tracer:
     # ---- installing -----------------------------------------------------------------------------------------
     def __enter__(self):
         if Interpreter.tracer is not None:
-            raise TracingError("eagerlab.function: a compiled function called while another is being traced is "
-                               "inlined, never traced on its own; this should not happen (nested tracer)")
+            raise TracingError("eagerlab.function: cannot start a trace while another one runs (get_concrete_function "
+                               "or export called inside a compiled function?); call it outside")
         Interpreter.tracer = self
         return self
 

@@ -445,3 +445,17 @@ def test_a_compiled_forward_with_batchnorm_in_training_mode_differentiates_and_u
         np.testing.assert_allclose(pg.numpy(), pe.numpy(), rtol=1e-6, err_msg=name)
     for pe, pg in zip(eager.parameters(), compiled.parameters()):
         np.testing.assert_allclose(pg.grad.numpy(), pe.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_compiled_forward_with_a_none_batch_dim_differentiates_at_every_batch_size():
+    eager, compiled = _mlp(), _mlp()
+    compiled.compile(input_signature=[el.TensorSpec([None, 3, 4])])
+    for batch in (8, 3, 8, 5):
+        x, y = _batches(1, batch, seed=batch)[0]
+        F.cross_entropy(eager(x), y).backward()
+        out = compiled(x)
+        assert out.grad_fn.name() == "CompiledFunctionBackward"
+        F.cross_entropy(out, y).backward()
+    assert compiled.forward.trace_count == 1
+    for pe, pg in zip(eager.parameters(), compiled.parameters()):
+        np.testing.assert_allclose(pg.grad.numpy(), pe.grad.numpy(), rtol=1e-5, atol=1e-7)
