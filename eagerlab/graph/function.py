@@ -259,8 +259,6 @@ class Function:
         """Run the (converted) function on abstract tensors; (graph, tracer, whether results need gradients,
         the autodiff.Joint when the backward was traced too (its gradients join the output template)).
         key None: a probe trace, not counted."""
-        if key is not None:
-            self._note_retrace(leaves, key)
         tracer = Tracer(self.__name__)
         abstract = []
         with tracer:
@@ -283,6 +281,8 @@ class Function:
             graph = tracer.finish(result)
             if traced is not None:
                 graph.output_template = (graph.output_template, traced[1])
+        if key is not None:  # counted once it succeeded: a trace that raised is not a trace
+            self._note_retrace(leaves, key)
         return graph, tracer, differentiable, traced and traced[0]
 
     def _entry(self, graph, guards, differentiable, leaves, joint=None):

@@ -459,3 +459,25 @@ def test_a_compiled_forward_with_a_none_batch_dim_differentiates_at_every_batch_
     assert compiled.forward.trace_count == 1
     for pe, pg in zip(eager.parameters(), compiled.parameters()):
         np.testing.assert_allclose(pg.grad.numpy(), pe.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_trace_that_raises_leaves_the_model_and_the_count_as_they_were():
+    model, calls = _mlp(), []
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @el.function
+    def broken(x, y):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        calls.append(1)
+        raise ValueError("user bug")
+
+    x, y = _batches(1)[0]
+    F.cross_entropy(model(x), y).backward()
+    before = [p.grad.numpy().copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="user bug"):
+        broken(x, y)
+    assert broken.trace_count == 0 and calls == [1]
+    for p, g in zip(model.parameters(), before):  # grads and data restored, eager still works
+        np.testing.assert_array_equal(p.grad.numpy(), g)
+    assert model(x).shape == (8, 3)
