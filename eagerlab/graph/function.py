@@ -14,7 +14,7 @@ from ..autograd.grad_mode import GradMode, Interpreter
 from ..errors import TracingError
 from . import autodiff, shape_poly
 from .codegen import CompiledGraph
-from .ir import Value
+from .ir import Value, storage_root
 from .passes import dead_code, lower, optimize
 from .pytree import flatten, flatten_call, unflatten
 from .signature import check_signature, describe, match_signature, relaxed_key, what_changed
@@ -36,7 +36,7 @@ def functions_run_eagerly():
 class ConcreteFunction:
     """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
 
-    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "backward")
+    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "backward", "pinned")
 
     def run(self, leaves, positions, record=False):
         """The call's result; record=True (grad mode, a trace with a backward graph): its differentiable
@@ -66,8 +66,16 @@ class ConcreteFunction:
                 t.requires_grad, t._node, t._out = True, node, k
 
     def guards_hold(self):
-        for obj, attr, value in self.guards:
+        attrs, arrays, slots = self.guards
+        for obj, attr, value in attrs:
             if getattr(obj, attr) != value:
+                return False
+        for table, held in slots:  # a module's parameters and buffers: still the tensors the trace captured
+            if len(table) != len(held) or any(a is not b for a, b in zip(table.values(), held)):
+                return False
+        for t, shape, dtype in arrays:  # a captured tensor resized or cast since (`.data = ...`, `.to(float64)`)
+            d = t._data
+            if d.shape != shape or d.dtype != dtype:
                 return False
         return True
 
@@ -168,10 +176,8 @@ class Function:
             if isinstance(x, Tensor):
                 d = x._data
                 parts.append((d.shape, d.dtype, x._device, x.requires_grad))
-            elif x is None or isinstance(x, (bool, int, float, complex, str, bytes)):
-                parts.append((type(x), x))
             else:
-                parts.append(("object", id(x)))
+                parts.append(_key_part(x))
         return tuple(parts)
 
     def _autograph(self):
@@ -290,6 +296,8 @@ class Function:
         entry = ConcreteFunction()
         entry.guards, entry.differentiable, entry.backward = guards, differentiable, None
         entry.signature = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+        # the objects the cache key names by id: kept alive, so a new object can never reuse the id of a dead one
+        entry.pinned = [x for x in leaves if not isinstance(x, Tensor) and _key_part(x)[0] == "object"]
         xp = _xp_of(graph, leaves)
         user = graph.output_template
         if joint is not None:
@@ -392,23 +400,35 @@ def _cpu_xp():
     return CPU.xp
 
 
+def _key_part(x):
+    """The cache key's entry for a non-tensor argument: Python scalars and strings by value, others by identity."""
+    if x is None or isinstance(x, (bool, int, float, complex, str, bytes)):
+        return (type(x), x)
+    return ("object", id(x))
+
+
 def _guards(tracer, graph, root):
     modules = dict(tracer.modules)
     if root is not None:  # a compiled Module: its own flags count even where forward is not a submodule call
         modules.update((id(m), (m, m.training)) for m in root.modules())
     guards = [(m, "training", training) for m, training in modules.values()]
     guards += [(n.op, "requires_grad", tracer.saved_state[id(n.op)][4]) for n in graph.captures]
-    return tuple(guards)
+    arrays = [(n.op, n.outputs[0].shape, n.outputs[0].dtype) for n in graph.captures]
+    slots = [(table, tuple(table.values())) for m, _ in modules.values() for table in (m._parameters, m._buffers)
+             if table]
+    return tuple(guards), tuple(arrays), tuple(slots)
 
 
 def _output_plan(template):
     """(treedef, per leaf: output position, or (python constant,), per leaf: device or None, positions whose
-    value an earlier leaf returns too: copied, so two results never share memory as two eager results do not)."""
+    value an earlier leaf returns too, or that is a graph constant: copied, so two results never share memory as
+    two eager results do not, and a caller writing into a result never changes what later calls return)."""
     leaves, treedef = flatten(template)
     plan, devs, seen, again = [], [], set(), set()
     for x in leaves:
         if isinstance(x, Value):
-            if id(x) in seen:
+            root = storage_root(x).node
+            if id(x) in seen or root is not None and root.kind == "const":
                 again.add(len(plan))
             seen.add(id(x))
             plan.append(sum(1 for p in plan if type(p) is int))

@@ -111,6 +111,15 @@ class Node:
         return f"<Node {self.name} -> {', '.join(v.name for v in self.outputs)}>"
 
 
+def storage_root(v):
+    """The Value whose memory `v` shares: v itself, or what a chain of view primitives was applied to."""
+    node = v.node
+    while node is not None and node.kind == "prim" and node.op.view and isinstance(node.inputs[0], Value):
+        v = node.inputs[0]
+        node = v.node
+    return v
+
+
 class Block:
     """An ordered list of nodes and the Values it yields (a branch's results, a loop's next variables)."""
 

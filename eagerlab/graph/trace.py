@@ -158,8 +158,9 @@ class Tracer:
             value = Tensor._make(value, target._device).to(from_numpy_dtype(d.dtype))._data
         frame = self.frames[-1]
         captured = type(d) is not Value or id(target) in self.captures
-        if captured:
-            cap = self.value_of(target)
+        if captured:  # (a second write targets the captured tensor too, not the value the first one wrote)
+            cap = self.captures.get(id(target))
+            cap = self.value_of(target) if cap is None else cap
             self.effect(effects.Assign(target), (cap, value))
             self._save_state(target)
         frame.undo.append((target, d, captured or id(d) in frame.defined, _where()))

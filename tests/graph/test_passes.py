@@ -48,7 +48,10 @@ def test_simplify_drops_identities_and_keeps_float_plus_zero():
     (a, b), (ea, eb) = g(x), f(x)
     assert np.array_equal(a.numpy(), ea.numpy()) and np.signbit(a.numpy()[0, 0])
     assert np.array_equal(b.numpy(), eb.numpy()) and not np.signbit(b.numpy()[0, 0])  # -0.0 + 0 is +0.0
-    assert _ops(g) == ["add"], g.graph  # only the float x + 0 is left
+    # left: the float x + 0, and x * 1, whose operand is the argument (eagerly a new tensor: the result must not
+    # share the caller's memory); everything applied to its result is dropped
+    assert _ops(g) == ["mul", "add"], g.graph
+    assert not np.shares_memory(a.numpy(), x.numpy())
 
 
 def test_simplify_merges_two_permutes_into_one():

@@ -1,8 +1,10 @@
 """Algebraic simplification: ops that give back their operand unchanged are dropped (x * 1, x / 1, x - 0,
 reshape/expand to the same shape, cast to the same dtype, permute by the identity, permute of a permute, neg of
 a neg). Each rule fires only where the result is exactly the operand: same shape (no broadcast widening), same
-dtype, same values. x + 0 is kept for floats: -0.0 + 0 is +0.0."""
-from ..ir import Value
+dtype, same values. x + 0 is kept for floats: -0.0 + 0 is +0.0. Arithmetic on memory owned outside the graph
+(an argument, a captured tensor, a gradient read) is kept: eagerly `x * 1` is a new tensor, and an alias would
+change when the caller mutates the result or an effect writes into the tensor."""
+from ..ir import Value, storage_root
 from .rewrite import Rewriter
 
 
@@ -23,11 +25,18 @@ def _block(block, rw):
         if rule is None:
             continue
         new = rule(node, *node.inputs)
+        if isinstance(new, Value) and node.op.name in _ARITHMETIC and _outside(new):
+            continue
         if isinstance(new, Value) and new.shape == node.outputs[0].shape and new.dtype == node.outputs[0].dtype:
             rw.replace(node.outputs[0], new)
         elif isinstance(new, tuple):  # (input, new dims): permute of a permute becomes one permute
             node.inputs, node.attrs = (new[0],), {**node.attrs, "dims": new[1]}
     rw.drop_replaced(block)
+
+
+def _outside(v):
+    root = storage_root(v).node
+    return root is not None and root.kind in ("input", "capture", "effect")
 
 
 def _is_scalar(x, value):
@@ -77,6 +86,7 @@ def _permute(node, x):
     return None
 
 
+_ARITHMETIC = ("mul", "div", "sub", "add", "neg")  # rules whose op makes new memory eagerly (the rest are views)
 _RULES = {
     "mul": _identity_operand(1, True), "div": _identity_operand(1, False), "sub": _identity_operand(0, False),
     "add": _add, "reshape": _same_shape, "expand": _same_shape, "cast": _cast, "neg": _neg, "permute": _permute,
