@@ -6,7 +6,7 @@ import itertools
 import math
 
 from .effects import StoreGrad
-from .ir import Value
+from .ir import Value, storage_root
 from .passes.memory import plan_memory
 
 _counter = itertools.count()
@@ -160,9 +160,6 @@ def _values_to_copy(graph):
     copies = set()
     for n in stores:
         for v in n.inputs:
-            root = v
-            while root.node.kind == "prim" and root.node.op.view:
-                root = root.node.inputs[0]
-            if uses[v] > 1 or root.node.kind in ("input", "capture", "const", "effect"):
+            if uses[v] > 1 or storage_root(v).node.kind in ("input", "capture", "const", "effect"):
                 copies.add(v)
     return copies

@@ -14,7 +14,7 @@ from ..autograd.grad_mode import GradMode, Interpreter
 from ..errors import TracingError
 from . import autodiff, shape_poly
 from .codegen import CompiledGraph
-from .ir import Value, storage_root
+from .concrete import Backward, ConcreteFunction, PolyTrace, output_plan
 from .passes import dead_code, lower, optimize
 from .pytree import flatten, flatten_call, unflatten
 from .signature import check_signature, describe, match_signature, relaxed_key, what_changed
@@ -31,77 +31,6 @@ def run_functions_eagerly(run_eagerly):
 
 def functions_run_eagerly():
     return _EAGER[0]
-
-
-class ConcreteFunction:
-    """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
-
-    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "backward", "pinned")
-
-    def run(self, leaves, positions, record=False):
-        """The call's result; record=True (grad mode, a trace with a backward graph): its differentiable
-        outputs get one tape node whose backward runs the backward graph."""
-        arrays = [leaves[i]._data for i in positions]
-        try:
-            outs = self.compiled.run(arrays)
-        except Exception as exc:
-            raise _explain(self.compiled, exc) from exc
-        treedef, plan, devices, again = self.outputs
-        flat = [outs[x] if type(x) is int else x[0] for x in plan]
-        for k in again:
-            flat[k] = flat[k].copy()
-        wrapped = [Tensor._make(o, d) if d is not None else o for o, d in zip(flat, devices)]
-        if record:
-            self._record(leaves, wrapped, outs[len(outs) - self.backward.n_saved:])
-        return unflatten(treedef, wrapped)
-
-    def _record(self, leaves, wrapped, saved):
-        b = self.backward
-        wrt = [leaves[w[1]] if w[0] == "input" else w[1] for w in b.joint.wrt]
-        op = autodiff.CompiledBackward(b.compiled.run, saved, b.joint.cotangents, b.present,
-                                       [t._device for t in wrt], self.graph.name)
-        node = autodiff.attach(op, wrt, len(b.joint.diff_outputs))
-        for t, k in zip(wrapped, b.diff_index):
-            if k is not None:
-                t.requires_grad, t._node, t._out = True, node, k
-
-    def guards_hold(self):
-        attrs, arrays, slots = self.guards
-        for obj, attr, value in attrs:
-            if getattr(obj, attr) != value:
-                return False
-        for table, held in slots:  # a module's parameters and buffers: still the tensors the trace captured
-            if len(table) != len(held) or any(a is not b for a, b in zip(table.values(), held)):
-                return False
-        for t, shape, dtype in arrays:  # a captured tensor resized or cast since (`.data = ...`, `.to(float64)`)
-            d = t._data
-            if d.shape != shape or d.dtype != dtype:
-                return False
-        return True
-
-
-class _Backward:
-    """The backward half of a trace with gradients: its graph compiled, which outputs are differentiable
-    (per result leaf: index into joint.diff_outputs or None) and which gradients the graph returns."""
-
-    __slots__ = ("joint", "graph", "compiled", "n_saved", "present", "diff_index")
-
-    def __init__(self, joint, graph, n_saved, xp, user_template):
-        self.joint, self.graph, self.n_saved = joint, graph, n_saved
-        self.compiled = CompiledGraph(lower(graph), xp)
-        self.present = [g is not None for g in graph.output_template]
-        ids = [id(v) for v in joint.diff_outputs]
-        self.diff_index = [ids.index(id(x)) if isinstance(x, Value) and id(x) in ids else None
-                           for x in flatten(user_template)[0]]
-
-
-class _PolyTrace:
-    """A trace for all sizes of some dims: the PolyGraph (None when the function turned out not to allow it),
-    and what every specialization shares."""
-
-    __slots__ = ("graph", "base", "guards", "differentiable", "first_dims", "joint")
-
-    guards_hold = ConcreteFunction.guards_hold
 
 
 class Function:
@@ -121,7 +50,7 @@ class Function:
         self._history = []  # per trace: (argument descriptions, what changed), for retrace_report
         self._warned = False
         self._converted = None
-        self._poly = {}  # relaxed key -> _PolyTrace (traces serving every size of some dims)
+        self._poly = {}  # relaxed key -> PolyTrace (traces serving every size of some dims)
         self._seen_shapes = {}  # reduce_retracing: argument structure -> [first shapes, dims seen to vary]
         self.modules = None  # the Module whose forward this compiles (module.compile(), eagerlab.function(module))
 
@@ -232,7 +161,7 @@ class Function:
     def _trace_polymorphic(self, leaves, treedef, key, shapes, poly_dims):
         """One (counted) trace for all sizes of poly_dims: the function runs at this call's sizes, once per
         distinct size moved, and once to check (see shape_poly)."""
-        poly = _PolyTrace()
+        poly = PolyTrace()
         sizes, which = shape_poly.symbols(shapes, poly_dims)
         poly.first_dims = [poly_dims[which.index(j)] for j in range(len(sizes))]
         base, tracer, poly.differentiable, poly.joint = self._trace_graph(leaves, treedef, key, shapes, True)
@@ -304,10 +233,10 @@ class Function:
             graph, backward, n_saved = autodiff.split(graph, joint)
             dead_code(graph)
             user = graph.output_template[0]
-            entry.backward = _Backward(joint, backward, n_saved, xp, user)
+            entry.backward = Backward(joint, backward, n_saved, xp, user)
         entry.graph = graph
         entry.compiled = CompiledGraph(lower(graph), xp)
-        entry.outputs = _output_plan(user)
+        entry.outputs = output_plan(user)
         return entry
 
     def _remember(self, key, entry):
@@ -379,6 +308,13 @@ def function(fn=None, *, input_signature=None, reduce_retracing=False, eager=Fal
     return Function(fn, input_signature, reduce_retracing, eager)
 
 
+def compiled_forward(module, options):
+    """What module.compile() installs as the module's forward: its class's forward, compiled."""
+    compiled = Function(type(module).forward.__get__(module), name=f"{type(module).__name__}.forward", **options)
+    compiled.modules = module
+    return compiled
+
+
 def _module_function(module, input_signature, reduce_retracing, eager):
     compiled = Function(module, input_signature, reduce_retracing, eager, name=type(module).__name__)
     compiled.modules = module
@@ -417,36 +353,3 @@ def _guards(tracer, graph, root):
     slots = [(table, tuple(table.values())) for m, _ in modules.values() for table in (m._parameters, m._buffers)
              if table]
     return tuple(guards), tuple(arrays), tuple(slots)
-
-
-def _output_plan(template):
-    """(treedef, per leaf: output position, or (python constant,), per leaf: device or None, positions whose
-    value an earlier leaf returns too, or that is a graph constant: copied, so two results never share memory as
-    two eager results do not, and a caller writing into a result never changes what later calls return)."""
-    leaves, treedef = flatten(template)
-    plan, devs, seen, again = [], [], set(), set()
-    for x in leaves:
-        if isinstance(x, Value):
-            root = storage_root(x).node
-            if id(x) in seen or root is not None and root.kind == "const":
-                again.add(len(plan))
-            seen.add(id(x))
-            plan.append(sum(1 for p in plan if type(p) is int))
-            devs.append(x.device)
-        else:
-            plan.append((x,))
-            devs.append(None)
-    return treedef, plan, devs, again
-
-
-def _explain(compiled, exc):
-    node = compiled.node_at(exc.__traceback__)
-    if node is None:
-        return exc
-    where = f"{node.where[0]}:{node.where[1]}" if node.where else "an unknown line"
-    inputs = ", ".join(getattr(x, "name", repr(x)) for x in node.inputs)
-    msg = f"{exc} [while running the compiled graph: op {node.name}({inputs}) from {where}]"
-    try:
-        return type(exc)(msg)
-    except Exception:
-        return RuntimeError(msg)

@@ -1,7 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad and maximize: PyTorch's update in the same float order."""
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
                       _scratch, _tick, _zeros_state)
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _update_step
 
 
 class Adam(Optimizer):
@@ -28,10 +28,7 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        self._update(None)
-        return loss
+    step = _update_step
 
     def _update(self, pool):
         """The update of every parameter with a gradient; `pool`: see _scratch."""

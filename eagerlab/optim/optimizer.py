@@ -57,6 +57,13 @@ def _with_step_hooks(step):
     return wrapper
 
 
+def _update_step(self, closure=None):
+    """step() of an optimizer whose update is `_update(pool)` (pool None eagerly; see Optimizer._compiled_step)."""
+    loss = self._closure_loss(closure)
+    self._update(None)
+    return loss
+
+
 class Optimizer:
     """Base class of all optimizers. `params`: an iterable of Tensors, of (name, Tensor) pairs, or of dicts
     (parameter groups with their own options); `defaults`: the options a group does not set."""

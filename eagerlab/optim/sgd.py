@@ -1,7 +1,7 @@
 """SGD with momentum, dampening, Nesterov momentum, L2 weight decay and maximize (PyTorch's update)."""
 from .._tensor import Tensor
 from ._update import _check_unsupported, _grad_for_update, _like, _operands, _scalar, _scratch
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _update_step
 
 
 class SGD(Optimizer):
@@ -25,10 +25,7 @@ class SGD(Optimizer):
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        self._update(None)
-        return loss
+    step = _update_step
 
     def _update(self, pool):
         """The update of every parameter with a gradient; `pool`: see _scratch."""

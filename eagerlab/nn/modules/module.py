@@ -35,13 +35,10 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def compile(self, **options):
-        """Compile this module's forward with eagerlab.function (options as there); the module keeps working
-        as before, faster on repeated calls. Returns None, as PyTorch's Module.compile does."""
-        from ...graph.function import Function
+        """Compile forward with eagerlab.function (same options), in place; returns None, as PyTorch's does."""
+        from ...graph.function import compiled_forward
 
-        compiled = Function(type(self).forward.__get__(self), name=f"{type(self).__name__}.forward", **options)
-        compiled.modules = self
-        object.__setattr__(self, "forward", compiled)
+        object.__setattr__(self, "forward", compiled_forward(self, options))
 
     # ---- calling ------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
