@@ -1,7 +1,7 @@
 """The eager Tensor: a backend array plus autograd bookkeeping. Math lives in ops/; methods are attached there."""
 import numpy as np
 
-from .backend import CPU, Device, array_to_device, as_dtype, from_numpy_dtype, get_default_dtype
+from .backend import CPU, Device, array_to_device, from_numpy_dtype
 from .errors import AutogradError, DeviceError, DTypeError, UnsupportedError, fmt_shape
 
 
@@ -24,19 +24,15 @@ class Tensor:
     _data: the numpy/cupy array. _node: the Node that produced it (None for leaves). _out: which output of
     _node. _vc: version counter ([int], shared by a view and its base; created on first need). _base: the
     tensor this one is a view of.
+
+    This class holds the data structure; the layers above attach the methods they implement (the constructor
+    and `to` in ops.creation, `backward` in autograd, the math in ops/): docs/tensor_methods.md lists every
+    method and where it is defined.
     """
 
     __slots__ = ("_data", "_device", "_node", "_out", "_vc", "_base", "requires_grad", "grad", "_hooks",
                  "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy defers `ndarray + tensor` to Tensor.__radd__
-
-    def __init__(self, data=(), dtype=None, device=None, requires_grad=False):
-        from .ops.creation import tensor as _tensor_fn
-
-        src = _tensor_fn(data, dtype=dtype or (None if isinstance(data, Tensor) else get_default_dtype()),
-                         device=device, requires_grad=requires_grad)
-        for name in Tensor.__slots__[:-1]:  # adopt the new tensor's state (all slots but __weakref__)
-            setattr(self, name, getattr(src, name))
 
     @classmethod
     def _make(cls, data, device, requires_grad=False):
@@ -214,22 +210,6 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
-        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; differentiable."""
-        dtype, device = to_arguments(args, dtype, device)
-        out = self
-        if device is not None and Device(device) is not self._device:
-            from .ops.creation import to_device
-
-            out = to_device(out, Device(device))
-        if dtype is not None and as_dtype(dtype) is not out.dtype:
-            from .ops.elementwise import cast
-
-            out = cast(out, as_dtype(dtype))
-        if copy and out is self:
-            out = self.clone()
-        return out
-
     def cpu(self):
         return self.to(CPU)
 
@@ -309,11 +289,6 @@ class Tensor:
             self._hooks = []
         return self._hooks
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
-
     # ---- misc -------------------------------------------------------------------------------------------
     def __repr__(self):
         from .utils.printing import tensor_repr
@@ -333,13 +308,6 @@ class Tensor:
 
     def __reduce__(self):
         raise UnsupportedError("Tensors cannot be pickled; use eagerlab.save (a safe, pickle-free format)")
-
-    def __deepcopy__(self, memo):
-        t = Tensor._make(self._data.copy(), self._device, self.requires_grad)
-        if self.grad is not None:
-            t.grad = self.grad.__deepcopy__(memo)
-        memo[id(self)] = t
-        return t
 
 
 def _conversion(dtype_name):

@@ -10,8 +10,8 @@ def _fresh_state():
     eagerlab.manual_seed(0)
     yield
     eagerlab.set_default_dtype(eagerlab.float32)
-    eagerlab.autograd.grad_mode.GradMode.enabled = True
-    eagerlab.autograd.grad_mode.GradMode.anomaly = False
+    eagerlab.set_grad_enabled(True)
+    eagerlab.autograd.set_detect_anomaly(False)
 
 
 @pytest.fixture

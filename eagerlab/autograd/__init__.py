@@ -1,7 +1,9 @@
 """Tape autograd: backward, grad, grad modes, custom Functions, gradcheck, anomaly detection."""
+from .._tensor import Tensor
 from ..errors import AutogradError, ShapeError, fmt_shape
 from .engine import run_backward
-from .grad_mode import Interpreter, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .interpreter import current, zeros
 
 
 def _as_tuple(x):
@@ -11,8 +13,6 @@ def _as_tuple(x):
 
 
 def _grad_roots(outputs, grad_outputs, create_graph):
-    from .._tensor import Tensor
-
     roots = []
     grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -27,10 +27,8 @@ def _grad_roots(outputs, grad_outputs, create_graph):
             if t.numel() != 1:
                 raise AutogradError(f"grad can be implicitly created only for scalar outputs; got an output of shape "
                                     f"{fmt_shape(t.shape)}. Pass gradient= (a tensor of that shape).")
-            ones = t._device.xp.ones(t._data.shape, t._data.dtype)
-            # (the hot path of .backward(); inside @eagerlab.function the seed is a graph constant)
-            g = Tensor._make(ones, t._device) if Interpreter.tracer is None else Interpreter.tracer.constant(
-                ones, t._device)
+            # (inside @eagerlab.function the seed is a graph constant)
+            g = current().constant(t._device.xp.ones(t._data.shape, t._data.dtype), t._device)
         elif g.shape != t.shape:
             raise ShapeError(f"backward: gradient has shape {fmt_shape(g.shape)} but the output has shape "
                              f"{fmt_shape(t.shape)}")
@@ -68,11 +66,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = run_backward(outputs, roots, retain, create_graph, inputs=inputs,
                          allow_unused=allow_unused or materialize_grads)
     if materialize_grads:
-        from ..ops.creation import zeros_like
-
-        grads = [zeros_like(t) if g is None else g for g, t in zip(grads, inputs)]
+        grads = [zeros(t.shape, t.dtype, t._device) if g is None else g for g, t in zip(grads, inputs)]
     return tuple(grads)
 
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradient of this tensor into the leaves' .grad (see eagerlab.autograd.backward)."""
+    backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+
+Tensor.backward = _tensor_backward
 
 from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 from .function import Function, FunctionCtx, once_differentiable  # noqa: E402

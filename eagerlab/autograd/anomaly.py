@@ -1,5 +1,10 @@
 """detect_anomaly: remember where each op was called, and fail on the first backward that produces NaN."""
-from .grad_mode import GradMode
+
+
+class AnomalyMode:
+    """Process-wide, as PyTorch's (a debugging switch, not a per-thread mode)."""
+
+    enabled = False
 
 
 class detect_anomaly:
@@ -9,12 +14,12 @@ class detect_anomaly:
         self._mode = bool(check_nan)
 
     def __enter__(self):
-        self._prev = GradMode.anomaly
-        GradMode.anomaly = self._mode
+        self._prev = AnomalyMode.enabled
+        AnomalyMode.enabled = self._mode
         return self
 
     def __exit__(self, *exc):
-        GradMode.anomaly = self._prev
+        AnomalyMode.enabled = self._prev
         return False
 
 
@@ -23,12 +28,12 @@ class set_detect_anomaly(detect_anomaly):
 
     def __init__(self, mode, check_nan=True):
         super().__init__(mode and check_nan)
-        self._prev = GradMode.anomaly
-        GradMode.anomaly = self._mode
+        self._prev = AnomalyMode.enabled
+        AnomalyMode.enabled = self._mode
 
     def __enter__(self):
         return self
 
 
 def is_anomaly_enabled():
-    return GradMode.anomaly
+    return AnomalyMode.enabled

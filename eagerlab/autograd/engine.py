@@ -2,18 +2,12 @@
 import os
 
 from ..errors import AutogradError, ShapeError, fmt_shape
-from .grad_mode import GradMode, Interpreter
+from .anomaly import AnomalyMode
+from .interpreter import current
 from .node import Node
-
+from .thread_state import thread_state
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _sum_to(g, shape):
-    """Reduce a broadcast gradient back to an input's shape (sums over the broadcast dims)."""
-    from ..ops.reduce import sum_to
-
-    return sum_to(g, shape)
 
 
 def _toposort(roots):
@@ -48,12 +42,12 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, inpu
     With `inputs` None, gradients accumulate into leaves' `.grad` (Tensor.backward); otherwise the gradients of
     `inputs` are returned and no `.grad` is touched (autograd.grad).
     """
-    prev_mode = GradMode.enabled
-    GradMode.enabled = bool(create_graph)
+    prev_mode = thread_state.grad_enabled
+    thread_state.grad_enabled = bool(create_graph)
     try:
         return _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
     finally:
-        GradMode.enabled = prev_mode
+        thread_state.grad_enabled = prev_mode
 
 
 def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
@@ -61,6 +55,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
     leaf_grads = {}  # id(leaf) -> grad, when capturing for autograd.grad
     shared = set()  # ids of grad tensors held in more than one place (must be copied before being stored)
     want = None
+    interp = current()
     if inputs is not None:
         want = {}
         for i, t in enumerate(inputs):
@@ -79,8 +74,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
                 prev = leaf_grads.get(key)
                 leaf_grads[key] = g if prev is None else prev + g
             return
-        if Interpreter.tracer is not None:  # a compiled step: the .grad slot becomes a recorded store
-            Interpreter.tracer.grad_slot(leaf, read=True)
+        interp.grad_slot(leaf, read=True)  # (a compiled step: the .grad slot becomes a recorded read and store)
         if g._data.shape != leaf._data.shape:
             raise ShapeError(f"backward: gradient of shape {fmt_shape(g.shape)} for a leaf of shape "
                              f"{fmt_shape(leaf.shape)}")
@@ -90,11 +84,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
             if id(g) in shared or g._base is not None:
                 g = g.detach().clone() if not create_graph else g.clone()
             leaf.grad = g if create_graph or not g.requires_grad else g.detach()
-        elif create_graph or leaf.grad.requires_grad or Interpreter.tracer is not None:
+        elif create_graph or leaf.grad.requires_grad:
             leaf.grad = leaf.grad + g
         else:
-            leaf.grad._data += g._data.astype(leaf.grad._data.dtype, copy=False)
-            leaf.grad._bump()
+            leaf.grad = interp.accumulate_grad(leaf.grad, g)
 
     root_nodes = []
     for t, g in zip(roots, grad_roots):
@@ -125,7 +118,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
             if e is None or g is None:
                 continue
             if g._data.shape != shape:
-                g = _sum_to(g, shape)
+                g = node.prim.reduce_grad(g, shape)
             else:
                 for h in grads:
                     if g is h:  # passed through unchanged (add, same-shape reshape): still held upstream
@@ -179,6 +172,6 @@ def _apply_vjp(node, grads):
             res = hook(out, tuple(grads))
             if res is not None:
                 out = tuple(res)
-    if GradMode.anomaly or node.trace is not None:
+    if AnomalyMode.enabled or node.trace is not None:
         _check_nan(node, out)
     return out

@@ -1,9 +1,11 @@
 """Custom differentiable ops: subclass Function with static forward(ctx, ...) and backward(ctx, *grads)."""
 import functools
 
-from ..errors import AutogradError
-from .grad_mode import GradMode, no_grad
+from ..errors import AutogradError, ShapeError, fmt_shape
+from .grad_mode import no_grad
+from .interpreter import zeros
 from .node import Node
+from .thread_state import thread_state
 
 
 class FunctionCtx:
@@ -43,10 +45,7 @@ class _FunctionOp:
     def vjp(self, node, *grads):
         ctx = node.attrs["ctx"]
         if ctx.materialize_grads:
-            from ..ops.creation import zeros
-
-            grads = tuple(zeros(s, dtype=d, device=dev) if g is None else g
-                          for g, (s, d, dev) in zip(grads, node.attrs["out_meta"]))
+            grads = tuple(zeros(s, d, dev) if g is None else g for g, (s, d, dev) in zip(grads, node.attrs["out_meta"]))
         out = self.cls.backward(ctx, *grads)
         out = out if isinstance(out, tuple) else (out,)
         n_args = len(node.edges)
@@ -54,6 +53,15 @@ class _FunctionOp:
             raise AutogradError(f"function {self.backward_name} returned an incorrect number of gradients "
                                 f"(expected {n_args}, got {len(out)})")
         return tuple(out[:n_args])
+
+    def reduce_grad(self, grad, shape):
+        """A gradient of the broadcast shape is summed back to its input's, as PyTorch does for Functions."""
+        try:
+            return grad.sum_to_size(shape)
+        except ShapeError:
+            raise ShapeError(f"function {self.backward_name} returned an invalid gradient: got shape "
+                             f"{fmt_shape(grad.shape)} but expected a shape compatible with "
+                             f"{fmt_shape(shape)}") from None
 
 
 class Function:
@@ -75,7 +83,7 @@ class Function:
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
             out = cls.forward(ctx, *args, **kwargs)
-        record = GradMode.enabled and any(ctx.needs_input_grad)
+        record = thread_state.grad_enabled and any(ctx.needs_input_grad)
         outs = out if isinstance(out, tuple) else (out,)
         if not record:
             return out

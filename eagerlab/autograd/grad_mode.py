@@ -1,26 +1,15 @@
 """Grad modes: no_grad, enable_grad, set_grad_enabled, inference_mode (context managers and decorators).
 
-The flag lives on one class attribute (`GradMode.enabled`) because op dispatch reads it on every call.
-It is process-wide, not per thread: DataLoader workers are processes, and eagerlab runs ops on one thread.
+The flag is per thread (`thread_state.grad_enabled`, as in PyTorch): a `no_grad()` block in one thread leaves
+every other thread's mode alone.
 """
 import functools
 
-
-class GradMode:
-    enabled = True
-    anomaly = False  # detect_anomaly: record creation sites and check backward outputs for NaN
-
-
-class Interpreter:
-    """Which interpreter ops are handed to. `tracer` None: eager. While @eagerlab.function traces, the graph
-    tracer installs itself here; the few places that touch raw arrays outside the op registry (gradient
-    accumulation, in-place writes, tensor creation, optimizer steps) ask it to record instead."""
-
-    tracer = None
+from .thread_state import thread_state
 
 
 def is_grad_enabled():
-    return GradMode.enabled
+    return thread_state.grad_enabled
 
 
 class _GradModeContext:
@@ -29,12 +18,12 @@ class _GradModeContext:
     _value = None
 
     def __enter__(self):
-        self._prev = GradMode.enabled
-        GradMode.enabled = self._value
+        self._prev = thread_state.grad_enabled
+        thread_state.grad_enabled = self._value
         return self
 
     def __exit__(self, *exc):
-        GradMode.enabled = self._prev
+        thread_state.grad_enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -42,13 +31,13 @@ class _GradModeContext:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = GradMode.enabled
+            prev = thread_state.grad_enabled
             if value is not None:
-                GradMode.enabled = value
+                thread_state.grad_enabled = value
             try:
                 return fn(*args, **kwargs)
             finally:
-                GradMode.enabled = prev
+                thread_state.grad_enabled = prev
 
         return wrapper
 
@@ -70,14 +59,14 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode):
         self._value = bool(mode)
-        self._prev = GradMode.enabled
-        GradMode.enabled = self._value
+        self._prev = thread_state.grad_enabled
+        thread_state.grad_enabled = self._value
 
     def __enter__(self):
         return self
 
     def __call__(self, fn):
-        GradMode.enabled = self._prev  # used as a decorator: the mode applies inside fn only
+        thread_state.grad_enabled = self._prev  # used as a decorator: the mode applies inside fn only
         return super().__call__(fn)
 
 
@@ -88,7 +77,7 @@ class inference_mode(_GradModeContext):
         self._value = not mode if mode else None
 
     def __enter__(self):
-        self._prev = GradMode.enabled
+        self._prev = thread_state.grad_enabled
         if self._value is not None:
-            GradMode.enabled = self._value
+            thread_state.grad_enabled = self._value
         return self

@@ -3,7 +3,7 @@ import traceback
 
 from .._tensor import Tensor
 from ..errors import AutogradError, fmt_shape
-from .grad_mode import GradMode
+from .anomaly import AnomalyMode
 
 
 class Node:
@@ -29,7 +29,7 @@ class Node:
         self._versions = ()
         self.pre_hooks = None  # {output index: [hook]} from register_hook/retain_grad on non-leaf tensors
         self.hooks = None
-        self.trace = traceback.extract_stack() if GradMode.anomaly else None
+        self.trace = traceback.extract_stack() if AnomalyMode.enabled else None
 
     def name(self):
         return self.prim.backward_name

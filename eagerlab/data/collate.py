@@ -11,7 +11,7 @@ import copy
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError, fmt_shape
 
 _ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
@@ -69,7 +69,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
     """Stack same-shape tensors: one array concatenation when no autograd history is needed, else eagerlab.stack."""
     elem = batch[0]
     dev, shape = elem._device, elem._data.shape
-    grad = GradMode.enabled
+    grad = is_grad_enabled()
     if any(t._device is not dev or (grad and t.requires_grad) for t in batch):
         from ..ops.join import stack
 

@@ -19,7 +19,7 @@ from types import GenericAlias
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError, fmt_shape
 
 
@@ -112,7 +112,7 @@ class TensorDataset(Dataset):
 
     def _raw(self):
         """True when indexing the raw arrays is exact: no tensor records autograd history."""
-        return not (GradMode.enabled and any(t.requires_grad for t in self.tensors))
+        return not (is_grad_enabled() and any(t.requires_grad for t in self.tensors))
 
     def __getitem__(self, index):
         if self._raw() and not isinstance(index, Tensor):

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend import CPU, default_generator, get_default_dtype
 from ..errors import ShapeError, fmt_shape
 
@@ -115,7 +115,7 @@ class Normalize:
                                  f"(shape {fmt_shape(tensor.shape)})")
         if self.inplace:
             return tensor.sub_(Tensor._make(mean, dev)).div_(Tensor._make(std, dev))
-        if tensor.requires_grad and GradMode.enabled:
+        if tensor.requires_grad and is_grad_enabled():
             return (tensor - Tensor._make(mean, dev)) / Tensor._make(std, dev)
         return Tensor._make((tensor._data - mean) / std, dev)  # no graph to record: skip op dispatch
 

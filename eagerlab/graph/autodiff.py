@@ -5,10 +5,10 @@ forward graph also returns the values the backward reads ("saved"), and a call r
 backward runs the backward graph on them. autograd then treats the whole compiled call like one op.
 """
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node as TapeNode
 from ..errors import UnsupportedError
-from ..ops._registry import Aval
+from ..autograd.operands import Aval
 from .ir import Block, Graph, Node, Value
 from .pytree import flatten
 
@@ -109,7 +109,7 @@ class CompiledBackward:
         self.name, self.backward_name = name, "CompiledFunctionBackward"
 
     def vjp(self, ctx, *grads):
-        if GradMode.enabled:
+        if is_grad_enabled():
             raise UnsupportedError(f"{self.name}: higher-order gradients (create_graph=True) through a compiled "
                                    "call are not supported yet; run the function eagerly (eager=True) for them")
         cots = [g._data if g is not None else v.device.xp.zeros(v.shape, v.dtype) for g, v in

@@ -5,7 +5,7 @@ AutoGraph rewrites `if`/`while` on tensors into these calls, which is why their 
 eagerly: the predicate is one boolean value, and the loop variables keep their structure, dtypes and shapes from
 one iteration to the next."""
 from .._tensor import Tensor
-from ..autograd.grad_mode import Interpreter
+from .trace import active_tracer
 from ..errors import DTypeError, ShapeError, fmt_shape
 
 
@@ -24,10 +24,11 @@ def cond(pred, true_fn, false_fn):
     if not callable(true_fn) or not callable(false_fn):
         raise TypeError(f"cond: true_fn and false_fn must be callables taking no arguments, got "
                         f"{type(true_fn).__name__} and {type(false_fn).__name__}")
-    if Interpreter.tracer is not None and isinstance(pred, Tensor):
+    tracer = active_tracer()
+    if tracer is not None and isinstance(pred, Tensor):
         from .trace_control import traced_cond
 
-        return traced_cond(Interpreter.tracer, pred, true_fn, false_fn)
+        return traced_cond(tracer, pred, true_fn, false_fn)
     return true_fn() if _predicate("cond", pred) else false_fn()
 
 
@@ -63,10 +64,11 @@ def while_loop(cond_fn, body_fn, loop_vars, maximum_iterations=None):
     values = (loop_vars,) if single else tuple(loop_vars)
     if maximum_iterations is not None and maximum_iterations < 0:
         raise ValueError(f"while_loop: maximum_iterations must be non-negative, got {maximum_iterations}")
-    if Interpreter.tracer is not None:
+    tracer = active_tracer()
+    if tracer is not None:
         from .trace_control import traced_while
 
-        return traced_while(Interpreter.tracer, cond_fn, body_fn, loop_vars if single else values, single,
+        return traced_while(tracer, cond_fn, body_fn, loop_vars if single else values, single,
                             maximum_iterations)
     steps = 0
     while (maximum_iterations is None or steps < maximum_iterations) and _predicate("while_loop",

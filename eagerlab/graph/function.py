@@ -10,15 +10,16 @@ import functools
 import warnings
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode, Interpreter
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import TracingError
 from . import autodiff, shape_poly
 from .codegen import CompiledGraph
 from .concrete import Backward, ConcreteFunction, PolyTrace, output_plan
 from .passes import dead_code, lower, optimize
+from .protocols import TracedModule
 from .pytree import flatten, flatten_call, unflatten
 from .signature import check_signature, describe, match_signature, relaxed_key, what_changed
-from .trace import Tracer
+from .trace import Tracer, active_tracer
 
 RETRACE_WARNING_AFTER = 5  # traces of one function before the one warning about retracing
 _EAGER = [False]
@@ -84,14 +85,14 @@ class Function:
     def __call__(self, *args, **kwargs):
         if self.eager or _EAGER[0]:
             return self.python_function(*args, **kwargs)
-        if Interpreter.tracer is not None:  # called from a function being traced: becomes part of that graph
+        if active_tracer() is not None:  # called from a function being traced: becomes part of that graph
             return self._autograph()(*args, **kwargs)
         leaves, treedef = flatten_call(args, kwargs)
         key = self._key(leaves, treedef)
         entry = self._cache.get(key)
         if entry is None or not entry.guards_hold():
             entry = self._concrete(leaves, treedef, key)
-        if entry.differentiable and GradMode.enabled:
+        if entry.differentiable and is_grad_enabled():
             if entry.backward is not None:  # gradients flow back through a compiled backward graph
                 return entry.run(leaves, entry.signature, record=True)
             # no backward graph (see autodiff.trace_backward): run the converted function eagerly, so autograd
@@ -100,7 +101,7 @@ class Function:
         return entry.run(leaves, entry.signature)
 
     def _key(self, leaves, treedef):
-        parts = [treedef, GradMode.enabled]
+        parts = [treedef, is_grad_enabled()]
         for x in leaves:
             if isinstance(x, Tensor):
                 d = x._data
@@ -210,7 +211,7 @@ class Function:
             differentiable = tracer.effect_kinds <= {"assign"} and any(
                 isinstance(t, Tensor) and t.requires_grad for t in flatten(result)[0])
             traced = None
-            if differentiable and with_backward and GradMode.enabled:
+            if differentiable and with_backward and is_grad_enabled():
                 traced = autodiff.trace_backward(tracer, result, [(i, t) for i, t in enumerate(abstract)
                                                                   if isinstance(t, Tensor)])
             graph = tracer.finish(result)
@@ -301,9 +302,7 @@ def function(fn=None, *, input_signature=None, reduce_retracing=False, eager=Fal
     if fn is None:
         return lambda f: function(f, input_signature=input_signature, reduce_retracing=reduce_retracing,
                                   eager=eager)
-    from ..nn.modules.module import Module
-
-    if isinstance(fn, Module):
+    if isinstance(fn, TracedModule):
         return _module_function(fn, input_signature, reduce_retracing, eager)
     return Function(fn, input_signature, reduce_retracing, eager)
 

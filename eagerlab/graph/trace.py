@@ -12,11 +12,12 @@ import os
 import sys
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import Interpreter
+from ..autograd.interpreter import Interpreter, current, installed
 from ..autograd.node import Node as TapeNode
-from ..backend import CPU, Device, from_numpy_dtype
+from ..autograd.operands import Aval, scan_operands
+from ..autograd.recording import wrap_outputs
+from ..backend import from_numpy_dtype
 from ..errors import DeviceError, ShapeError, TracingError, fmt_shape
-from ..ops._registry import Aval, _device_mismatch, wrap_outputs
 from . import effects
 from .ir import Block, Graph, Node, Value
 
@@ -40,8 +41,15 @@ class _Frame:
         self.block, self.undo, self.defined = block, [], set(defined)
 
 
-class Tracer:
-    """Records one function into a Graph while installed as `Interpreter.tracer` (a context manager)."""
+def active_tracer():
+    """The Tracer recording on this thread, or None."""
+    interp = current()
+    return interp if isinstance(interp, Tracer) else None
+
+
+class Tracer(Interpreter):
+    """The interpreter that records one function into a Graph (installed on this thread while it is a context
+    manager): the protocol's methods record instead of computing."""
 
     def __init__(self, name="graph"):
         self.graph = Graph(name)
@@ -54,14 +62,15 @@ class Tracer:
 
     # ---- installing -----------------------------------------------------------------------------------------
     def __enter__(self):
-        if Interpreter.tracer is not None:
+        if active_tracer() is not None:
             raise TracingError("eagerlab.function: cannot start a trace while another one runs (get_concrete_function "
                                "or export called inside a compiled function?); call it outside")
-        Interpreter.tracer = self
+        self._installed = installed(self)
+        self._installed.__enter__()
         return self
 
     def __exit__(self, *exc):
-        Interpreter.tracer = None
+        self._installed.__exit__(*exc)
         self._restore()
         return False
 
@@ -120,22 +129,9 @@ class Tracer:
 
     # ---- ops --------------------------------------------------------------------------------------------------
     def bind(self, prim, args, attrs):
-        dev, grad, inputs, avals = None, False, [], []
-        for a in args:
-            if isinstance(a, Tensor):
-                if dev is None:
-                    dev = a._device
-                elif a._device is not dev:
-                    raise _device_mismatch(prim, args)
-                grad = grad or a.requires_grad
-                v = self.value_of(a)
-                inputs.append(v)
-                avals.append(Aval(v.shape, from_numpy_dtype(v.dtype), dev))
-            else:
-                inputs.append(a)
-                avals.append(a)
-        if dev is None:
-            dev = Device(attrs.get("device", CPU))
+        dev, grad, _ = scan_operands(prim, args, attrs)
+        inputs = [self.value_of(a) if isinstance(a, Tensor) else a for a in args]  # (captures outside tensors)
+        avals = [Aval(v.shape, from_numpy_dtype(v.dtype), dev) if type(v) is Value else v for v in inputs]
         if prim.dynamic_shape:
             raise TracingError(f"{prim.name}: its output shape depends on the data, which a graph cannot know "
                                "ahead of time; not supported inside eagerlab.function yet (run it eagerly)")
@@ -198,16 +194,33 @@ class Tracer:
                 self.effect(effects.StoreGrad(leaf), () if g is None else (current,))
                 slot[2] = current
 
-    def optimizer_step(self, optimizer, eager_step, args, kwargs):
+    def optimizer_step(self, optimizer, step_now, args, kwargs):
+        """An effect: at this point of every run, the optimizer's update (or, lacking one, its eager step)."""
         if args or kwargs:
             raise TracingError(f"{type(optimizer).__name__}.step(closure) inside eagerlab.function: not supported "
                                "yet; call the model and backward() in the function, then step() without a closure")
         self.store_grads(p for group in optimizer.param_groups for p in group["params"])
-        self.effect(effects.Call(f"{type(optimizer).__name__}.step", optimizer._compiled_step(eager_step)))
+        self.effect(effects.Call(f"{type(optimizer).__name__}.step",
+                                 optimizer._compiled_step(lambda _optimizer: step_now())))
 
-    def call_later(self, name, fn):
+    def deferred_call(self, name, fn, args, kwargs):
         """A Python call (a scheduler step) that must run at this point of every run of the graph."""
-        self.effect(effects.Call(name, fn))
+        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            raise TracingError(f"{name}(...) with a tensor argument inside eagerlab.function: not supported yet; "
+                               "return the tensor and make the call outside the function")
+        self.effect(effects.Call(name, lambda: fn(*args, **kwargs)))
+
+    def static_value(self, tensor):
+        return None  # a traced tensor has no value yet
+
+    def saved_copy(self, data):
+        return data  # a traced value is never overwritten: no copy needed
+
+    def accumulate_grad(self, grad, g):
+        return grad + g  # a new value, stored into .grad when the graph runs
+
+    def bind_into(self, prim, target, args, attrs):
+        self._bind_functional_into(prim, target, args, attrs)
 
     def note_module(self, module):
         self.modules.setdefault(id(module), (module, module.training))

@@ -4,10 +4,10 @@ become tensors, as in TensorFlow."""
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend import CPU, from_numpy_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
-from ..ops._registry import Aval
+from ..autograd.operands import Aval
 from .ir import Block, Node
 from .pytree import flatten, unflatten
 from .trace import no_grad_node, user_frame
@@ -129,7 +129,7 @@ def _outputs(tracer, node, like, kind, grad, emit_only=False):
     if not emit_only:
         tracer.new_values(node, [Aval(v.shape, from_numpy_dtype(v.dtype), v.device) for v in like])
     tracer.emit(node)
-    tape = no_grad_node(kind, len(node.outputs)) if grad and GradMode.enabled else None
+    tape = no_grad_node(kind, len(node.outputs)) if grad and is_grad_enabled() else None
     outs = []
     for i, v in enumerate(node.outputs):
         t = Tensor._make(v, v.device, tape is not None and v.dtype.kind in "fc")

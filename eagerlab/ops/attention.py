@@ -11,8 +11,9 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend.dtypes import FLOAT, bool_
 from ..errors import DTypeError, ShapeError, fmt_shape
+from ..autograd.interpreter import current
 from . import _infer as I
-from ._registry import Interpreter, Sample, op
+from ._registry import Sample, op
 from .creation import full, zeros
 from .dropout import dropout
 from .index import where
@@ -33,7 +34,7 @@ def attention(query, key, value, bias=None, dropout_p=0.0, scale=None, safe=True
     if bias is not None:
         if safe:
             dead = (bias == _NEG_INF).all(-1, keepdim=True)
-            if Interpreter.tracer is not None or dead.any().item():  # (traced: always the safe form)
+            if current().static_value(dead.any()) is not False:  # (unknown while tracing: the safe form)
                 bias = where(dead, 0.0, bias)  # finite rows, so the softmax and its gradient stay finite
             else:
                 dead = None

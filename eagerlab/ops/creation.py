@@ -5,11 +5,12 @@ import operator
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, to_arguments
 from ..backend import CPU, Device, array_to_device, as_dtype, device_of_array, from_numpy_dtype, get_default_dtype
 from ..backend.dtypes import bool_, int64, promote_types, scalar_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
-from ._registry import Aval, Interpreter, bind, export, primitive
+from ..autograd.interpreter import current
+from ._registry import Aval, bind, export, method, primitive
 
 
 # ---- from data ------------------------------------------------------------------------------------------------
@@ -87,10 +88,7 @@ def _scalar_type_dtype(op, kind):
 
 
 def _finish(arr, dev, requires_grad):
-    if Interpreter.tracer is not None:  # created inside a compiled function: a graph constant, fresh each call
-        t = Interpreter.tracer.constant(arr, dev)
-    else:
-        t = Tensor._make(arr, dev)
+    t = current().constant(arr, dev)  # (inside a compiled function: a graph constant)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -265,6 +263,31 @@ def to_device(x, device):
     device = Device(device)
     device.xp  # raises a clear DeviceError when CUDA is unavailable
     return bind(to_device_p, x, target=device, source=x.device)
+
+
+@method("to")
+def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; differentiable."""
+    from .elementwise import cast
+
+    dtype, device = to_arguments(args, dtype, device)
+    out = self
+    if device is not None and Device(device) is not self._device:
+        out = to_device(out, Device(device))
+    if dtype is not None and as_dtype(dtype) is not out.dtype:
+        out = cast(out, as_dtype(dtype))
+    if copy and out is self:
+        out = self.clone()
+    return out
+
+
+@method("__init__")
+def _construct(self, data=(), dtype=None, device=None, requires_grad=False):
+    """`Tensor(data)`: as eagerlab.tensor, with the default float dtype for Python data (as torch.Tensor)."""
+    src = tensor(data, dtype=dtype or (None if isinstance(data, Tensor) else get_default_dtype()), device=device,
+                 requires_grad=requires_grad)
+    for name in Tensor.__slots__[:-1]:  # adopt the new tensor's state (all slots but __weakref__)
+        setattr(self, name, getattr(src, name))
 
 
 # ---- Tensor.new_* (defaults: this tensor's dtype and device) --------------------------------------------------

@@ -7,11 +7,10 @@ where "tensor" marks the place of each index tensor.
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import GradMode
 from ..backend import array_to_device
 from ..errors import DTypeError, IndexOutOfRange, UnsupportedError, fmt_shape
 from . import _infer as I
-from ._registry import Aval, Interpreter, Sample, _explain, apply_inplace, bind, method, op, primitive
+from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
 _SLOT = "tensor"
 _FULL = slice(None)
@@ -286,9 +285,14 @@ def _setitem_impl(xp, x, value, *arrays, template, accumulate):
     return out
 
 
-# the out-of-place record behind x[index] = value and index_put: x with x[index] = value (+= when accumulate)
+def _setitem_inplace(xp, x, value, *arrays, template, accumulate):
+    _assign(xp, x, template, arrays, value, accumulate)
+
+
+# the out-of-place record behind x[index] = value and index_put: x with x[index] = value (+= when accumulate);
+# eagerly, with nothing to record, x[index] = value writes into x directly (the record would copy x twice)
 setitem_p = primitive("setitem", lambda x, v, *idx, template, accumulate: Aval(x.shape, x.dtype, x.device),
-                      save_inputs=tuple(range(2, 34)))(_setitem_impl)
+                      save_inputs=tuple(range(2, 34)), impl_inplace=_setitem_inplace)(_setitem_impl)
 
 
 @setitem_p.defvjp
@@ -319,20 +323,7 @@ def _value(self, value):
 def _put(self, index, value, accumulate, op_name):
     template, tensors, _ = _parse(op_name, self, index, keep_masks=not accumulate)
     value = _value(self, value)
-    is_tensor = isinstance(value, Tensor)
-    if Interpreter.tracer is not None or (is_tensor and value._device is not self._device) or GradMode.enabled and (
-            self.requires_grad or is_tensor and value.requires_grad):
-        return apply_inplace(setitem_p, self, value, *tensors, template=template, accumulate=accumulate)
-    # eager with nothing to record: write into the storage (the functional record would copy self twice)
-    arrays = [t._data for t in tensors]
-    v = value._data if is_tensor else value
-    try:
-        _assign(self._device._xp or self._device.xp, self._data, template, arrays, v, accumulate)
-    except Exception as exc:
-        raise _explain(setitem_p, (self, value, *tensors), {"template": template, "accumulate": accumulate},
-                       exc) from exc
-    self._bump()
-    return self
+    return apply_inplace(setitem_p, self, value, *tensors, template=template, accumulate=accumulate)
 
 
 def setitem(self, index, value):

@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from ..autograd.grad_mode import GradMode
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend.dtypes import BOOL, FLOAT, int8, int16, int32, int64, uint8
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
@@ -259,7 +259,7 @@ def as_2d(nsp, values, fill):
 def bind_max(x, indices, **attrs):
     """(values, indices or None) of max pooling (N, C, H, W) x: computing no indices when neither they nor a gradient
     are wanted (inference) halves the work."""
-    if indices or (GradMode.enabled and x.requires_grad):
+    if indices or (x.requires_grad and is_grad_enabled()):
         return bind(max_pool2d_with_indices_p, x, **attrs)
     return bind(max_pool2d_p, x, **attrs), None
 

@@ -5,7 +5,7 @@ from ..backend import as_dtype
 from ..backend.dtypes import BOOL, INT, int64
 from ..errors import ShapeError, fmt_shape
 from . import _infer as I
-from ._registry import Aval, Sample, bind, op, primitive
+from ._registry import Aval, Sample, bind, method, op, primitive
 
 
 def _reduced_shape(shape, dims, keepdim):
@@ -46,6 +46,17 @@ def sum_to(x, shape):
 
         out = reshape(out, shape)
     return out
+
+
+@method("sum_to_size")
+def sum_to_size(self, *size):
+    """Sum this tensor down to `size`, which must broadcast to its shape (PyTorch's Tensor.sum_to_size)."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    lead = self.ndim - len(shape)
+    if lead < 0 or any(s not in (1, d) for s, d in zip(shape, self.shape[lead:])):
+        raise ShapeError(f"sum_to_size: size {fmt_shape(shape)} is not expandable to the tensor's shape "
+                         f"{fmt_shape(self.shape)}")
+    return sum_to(self, shape)
 
 
 def _accum_dtype(x, dtype):

@@ -5,7 +5,7 @@ from .._tensor import Tensor
 from ..backend.dtypes import int64
 from ..errors import DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from . import _infer as I
-from ._registry import Aval, Interpreter, Sample, bind, op, primitive
+from ._registry import Aval, Sample, bind, op, primitive
 from ._return_types import values_indices
 
 
@@ -230,25 +230,33 @@ def _np_one_hot(x, num_classes=-1):
     return (x[..., None] == np.arange(n)).astype(np.int64)
 
 
+def _one_hot_infer(x, num_classes):
+    return Aval((*x.shape, num_classes), int64, x.device)
+
+
+def _one_hot_impl(xp, x, num_classes):
+    # the range check runs with the kernel, so a compiled function raises the same error as eager code
+    if x.size:
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0:
+            raise IndexOutOfRange(f"one_hot: class values must be non-negative, got {lo}")
+        if hi >= num_classes:
+            raise IndexOutOfRange(f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}")
+    return (x[..., None] == xp.arange(num_classes)).astype(xp.int64)
+
+
+one_hot_p = primitive("one_hot", _one_hot_infer)(_one_hot_impl)
+
+
 @op(samples=_one_hot_samples, ref=_np_one_hot, grad=False,
     torch=lambda torch, x, num_classes=-1: torch.nn.functional.one_hot(x, num_classes))
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding of an int64 class tensor, with a trailing dim of num_classes (-1: max + 1)."""
-    from .creation import arange
-
     if not isinstance(tensor, Tensor) or tensor.dtype is not int64:
         raise DTypeError(f"one_hot: expected an int64 index tensor, got "
                          f"{tensor.dtype.name if isinstance(tensor, Tensor) else type(tensor).__name__}")
-    if Interpreter.tracer is not None and num_classes != -1:
-        pass  # traced: values are unknown, so out-of-range classes give all-zero rows instead of an error
-    elif tensor.numel():
-        lo, hi = int(tensor.amin()), int(tensor.amax())
-        if lo < 0:
-            raise IndexOutOfRange(f"one_hot: class values must be non-negative, got {lo}")
-        if num_classes == -1:
-            num_classes = hi + 1
-        elif hi >= num_classes:
-            raise IndexOutOfRange(f"one_hot: class values must be smaller than num_classes ({num_classes}), got {hi}")
-    elif num_classes == -1:
-        raise ShapeError("one_hot: can not infer the number of classes of an empty tensor; pass num_classes")
-    return (tensor.unsqueeze(-1) == arange(num_classes, device=tensor.device)).to(int64)
+    if num_classes == -1:  # the output's shape depends on the data: eager only
+        if not tensor.numel():
+            raise ShapeError("one_hot: can not infer the number of classes of an empty tensor; pass num_classes")
+        num_classes = int(tensor.amax()) + 1
+    return bind(one_hot_p, tensor, num_classes=int(num_classes))

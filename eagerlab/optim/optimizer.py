@@ -11,10 +11,10 @@ from collections import defaultdict
 
 from .._tensor import Tensor, _RemovableHandle
 from ..autograd import enable_grad
-from ..autograd.grad_mode import Interpreter
+from ..autograd.grad_slots import zero_grads
+from ..autograd.interpreter import current
 from ..backend import array_to_device
 from ..errors import DeviceError, DTypeError, ShapeError, fmt_shape
-from ..ops.creation import zeros_like
 from ._update import _new_step
 
 
@@ -33,11 +33,14 @@ _SET_ERROR = ("optimizer parameters need to be organized in ordered collections,
 def _with_step_hooks(step):
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        if Interpreter.tracer is not None and type(self).step is wrapper:  # inside @eagerlab.function
-            return Interpreter.tracer.optimizer_step(self, _eager_step, args, kwargs)
+        if type(self).step is not wrapper:  # a super().step() inside a subclass's step: its hooks ran outside
+            return step(self, *args, **kwargs)
+        # (inside @eagerlab.function the step becomes an effect of the graph; eagerly it runs now)
+        return current().optimizer_step(self, functools.partial(_step_with_hooks, self), args, kwargs)
+
+    def _step_with_hooks(self, *args, **kwargs):
         self._opt_called = True  # lets an LRScheduler warn when it is stepped before its optimizer
-        # Hooks fire once per call: only in the most-derived class's step, not in a super().step() it makes.
-        if not (self._step_pre_hooks or self._step_post_hooks) or type(self).step is not wrapper:
+        if not (self._step_pre_hooks or self._step_post_hooks):
             return step(self, *args, **kwargs)
         for hook in list(self._step_pre_hooks):
             result = hook(self, args, kwargs)
@@ -50,9 +53,6 @@ def _with_step_hooks(step):
         for hook in list(self._step_post_hooks):
             hook(self, args, kwargs)
         return out
-
-    def _eager_step(self):
-        return wrapper(self)
 
     return wrapper
 
@@ -166,22 +166,7 @@ class Optimizer:
     # ---- gradients and the step ---------------------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
         """Reset the gradients: drop them (default), or zero them in place with `set_to_none=False`."""
-        tracer = Interpreter.tracer
-        for group in self.param_groups:
-            for p in group["params"]:
-                if tracer is not None:
-                    tracer.grad_slot(p, read=not set_to_none)
-                g = p.grad
-                if g is None:
-                    continue
-                if tracer is not None and not set_to_none:
-                    p.grad = zeros_like(g)  # traced: a new value, stored when the graph runs
-                elif set_to_none:
-                    p.grad = None
-                else:
-                    g._node, g.requires_grad = None, False
-                    g._data.fill(0)
-                    g._bump()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         """Update the parameters once; `closure` re-evaluates the model and returns the loss (returned here)."""

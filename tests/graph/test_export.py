@@ -283,7 +283,7 @@ def test_every_attribute_the_op_samples_use_round_trips_through_the_codec():
     types, so a new attribute type shows up here before it breaks export."""
     from eagerlab.graph.export._codec import decode, encode
     from eagerlab.ops import OPS
-    from eagerlab.ops._registry import Interpreter
+    from eagerlab.autograd.interpreter import installed
     from tests.ops.harness import InferSpy, to_tensors
 
     seen = []
@@ -294,14 +294,11 @@ def test_every_attribute_the_op_samples_use_round_trips_through_the_codec():
                 seen.append((prim.name, attrs, [a for a in args if not isinstance(a, eagerlab.Tensor)]))
             return super().bind(prim, args, attrs)
 
-    Interpreter.tracer = Recorder()
-    try:
+    with installed(Recorder()):
         for info in OPS.values():
             for s in info.samples(np.random.default_rng(0)):
                 args, kwargs = to_tensors(s)
                 info.fn(*args, **kwargs)
-    finally:
-        Interpreter.tracer = None
     assert len(seen) > 100
 
     def same(a, b):

@@ -6,7 +6,8 @@ import numpy as np
 
 import eagerlab
 from eagerlab._tensor import Tensor
-from eagerlab.ops._registry import Aval, Interpreter, bind
+from eagerlab.autograd.interpreter import Interpreter
+from eagerlab.ops._registry import Aval
 
 
 def to_tensors(sample, dtype=np.float64, requires_grad=False):
@@ -45,9 +46,9 @@ def to_numpy(x):
     return np.asarray(x)
 
 
-class InferSpy:
-    """Installed as the interpreter: runs every primitive eagerly, checks infer() against the real output and
-    records which primitives ran (forward or backward)."""
+class InferSpy(Interpreter):
+    """An eager interpreter (install it with eagerlab.autograd.interpreter.installed) that checks infer() against
+    every real output and records which primitives ran (forward or backward)."""
 
     def __init__(self):
         self.seen = set()
@@ -55,29 +56,18 @@ class InferSpy:
 
     def bind(self, prim, args, attrs):
         self.seen.add(prim.name)
-        Interpreter.tracer = None
-        try:
-            out = bind(prim, *args, **attrs)
-            if not prim.dynamic_shape:
-                avals = [Aval.of(a) if isinstance(a, Tensor) else a for a in args]
-                expect = prim.infer(*avals, **attrs)
-                got = tuple(Aval.of(o) for o in out) if isinstance(out, tuple) else Aval.of(out)
-                expect = tuple(expect) if isinstance(expect, (tuple, list)) else expect
-                if expect != got:
-                    self.mismatches.append((prim.name, expect, got))
-        finally:
-            Interpreter.tracer = self
+        out = super().bind(prim, args, attrs)
+        if not prim.dynamic_shape:
+            avals = [Aval.of(a) if isinstance(a, Tensor) else a for a in args]
+            expect = prim.infer(*avals, **attrs)
+            got = tuple(Aval.of(o) for o in out) if isinstance(out, tuple) else Aval.of(out)
+            expect = tuple(expect) if isinstance(expect, (tuple, list)) else expect
+            if expect != got:
+                self.mismatches.append((prim.name, expect, got))
         return out
 
-    # the rest of the tracer's interface, done eagerly (the spy only watches bind)
-    def constant(self, array, device):
-        return Tensor._make(array, device)
-
-    def write_into(self, target, data):
-        target._data[...] = data
-
-    def grad_slot(self, leaf, read):
-        pass
+    def bind_into(self, prim, target, args, attrs):
+        self._bind_functional_into(prim, target, args, attrs)  # through bind, so in-place writes are checked too
 
 
 def torch_args(torch, sample):

@@ -5,7 +5,7 @@ import pytest
 
 import eagerlab
 from eagerlab.ops import OPS, PRIMITIVES
-from eagerlab.ops._registry import Interpreter
+from eagerlab.autograd.interpreter import installed
 
 from .harness import InferSpy, flat_outputs, to_numpy, to_tensors, torch_args
 
@@ -41,8 +41,7 @@ def test_primitive_count():
 def test_every_primitive_is_exercised_and_infer_agrees():
     """Run every sample (forward and, where differentiable, backward) under a spy interpreter."""
     spy = InferSpy()
-    Interpreter.tracer = spy
-    try:
+    with installed(spy):
         for name in OP_NAMES:
             info = OPS[name]
             for s in _samples(info):
@@ -52,8 +51,6 @@ def test_every_primitive_is_exercised_and_infer_agrees():
                 outs = [o for o in flat_outputs(out) if o.requires_grad]
                 if outs:
                     eagerlab.autograd.backward(outs, [eagerlab.ones_like(o) for o in outs])
-    finally:
-        Interpreter.tracer = None
     assert not spy.mismatches, f"infer disagrees with eager output: {spy.mismatches[:10]}"
     # moving between devices needs a second device: exercised by tests/test_devices.py on a GPU machine
     exempt = set() if eagerlab.cuda.is_available() else {"to_device"}

@@ -4,7 +4,7 @@ import sysconfig
 import types
 
 from ..._tensor import Tensor
-from ...nn.modules.module import Module
+from ..protocols import TracedModule
 from . import api
 from .parser import NOT_CONVERTED_FLAGS, SourceUnavailable
 
@@ -46,7 +46,7 @@ def _converted(fn):
     if isinstance(fn, types.MethodType):
         target = _converted(fn.__func__)
         return target and types.MethodType(target, fn.__self__)
-    if isinstance(fn, Module):
+    if isinstance(fn, TracedModule):
         # nn's own modules are called as is; a user's subclass keeps Module.__call__ (hooks) around its converted
         # forward
         forward = type(fn).forward

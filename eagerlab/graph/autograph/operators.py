@@ -7,12 +7,12 @@ import os
 import re
 import sys
 
-import eagerlab
-
 from ..._tensor import Tensor
-from ...autograd.grad_mode import Interpreter
 from ...errors import DTypeError, ShapeError
+from ...ops.arith import logical_and, logical_not, logical_or
+from ...ops.creation import tensor
 from .. import control_flow
+from ..trace import active_tracer
 from .call import TensorRange, converted_call
 from .placeholders import fill_returns, pending
 from .variables import Undefined, UndefinedReturnValue, ldu, return_value
@@ -31,12 +31,12 @@ def _where(depth=2):
 def _as_tensor(value):
     # as in tf.cond / tf.while_loop, Python numbers a tensor-dependent statement carries become tensors, so both
     # branches (and every iteration) produce the same kind of value
-    return eagerlab.tensor(value) if isinstance(value, (bool, int, float)) else value
+    return tensor(value) if isinstance(value, (bool, int, float)) else value
 
 
 def _traced(value):
     """Whether `value` is a tensor whose value is only known when the graph runs."""
-    return isinstance(value, Tensor) and Interpreter.tracer is not None
+    return isinstance(value, Tensor) and active_tracer() is not None
 
 
 # ---- if -------------------------------------------------------------------------------------------------------
@@ -155,19 +155,19 @@ def _index_loop(iterated):
         return _as_tensor(iterated.start), iterated.stop, iterated.step, lambda i: i
     if iterated.dim() == 0:
         raise TypeError("iteration over a 0-d tensor")
-    return eagerlab.tensor(0), iterated.shape[0], 1, iterated.__getitem__
+    return tensor(0), iterated.shape[0], 1, iterated.__getitem__
 
 
 def _before(i, stop, step):
     if isinstance(step, Tensor):
-        return eagerlab.logical_or(eagerlab.logical_and(step > 0, i < stop), eagerlab.logical_and(step < 0, i > stop))
+        return logical_or(logical_and(step > 0, i < stop), logical_and(step < 0, i > stop))
     return i < stop if step > 0 else i > stop
 
 
 def for_stmt(iterated, extra_test, body, get_state, set_state, names):
     """`for x in iterated: body(x)` while `extra_test()` (the break/return flags) holds; a tensor or a range of
     tensors loops through eagerlab.while_loop over an index, carrying the variables `names`."""
-    if not isinstance(iterated, (Tensor, TensorRange)) or (Interpreter.tracer is None and pending(get_state())):
+    if not isinstance(iterated, (Tensor, TensorRange)) or (active_tracer() is None and pending(get_state())):
         # eagerly, a tensor loop that may return needs no placeholder either: iterate in Python
         _python_for(iterated, extra_test, body, get_state, set_state)
         return
@@ -210,12 +210,12 @@ def _python_for(iterated, extra_test, body, get_state, set_state):
 # ---- logical operators ----------------------------------------------------------------------------------------
 def and_(left, right):
     """`left and right()`; logical_and when `left` is a tensor (then `right` is always evaluated)."""
-    return eagerlab.logical_and(left, right()) if isinstance(left, Tensor) else left and right()
+    return logical_and(left, right()) if isinstance(left, Tensor) else left and right()
 
 
 def or_(left, right):
     """`left or right()`; logical_or when `left` is a tensor (then `right` is always evaluated)."""
-    return eagerlab.logical_or(left, right()) if isinstance(left, Tensor) else left or right()
+    return logical_or(left, right()) if isinstance(left, Tensor) else left or right()
 
 
 _COMPARISONS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
@@ -234,4 +234,4 @@ def compare(left, ops, operands):
 
 
 def not_(value):
-    return eagerlab.logical_not(value) if isinstance(value, Tensor) else not value
+    return logical_not(value) if isinstance(value, Tensor) else not value

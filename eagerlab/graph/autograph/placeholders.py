@@ -5,12 +5,11 @@ carry retval_ from the start, before any return ran. What a placeholder must loo
 is learned by tracing the statement once into a block that is then thrown away; the placeholder is zeros of that
 kind. It is never returned: every path of a function whose return value is fillable ends in a return that
 overwrites it, and the do_return flag carried beside it says whether one did."""
-import eagerlab
-
 from ..._tensor import Tensor
-from ...autograd.grad_mode import Interpreter
 from ...errors import UnsupportedError
+from ...ops.creation import zeros
 from ..pytree import flatten, unflatten
+from ..trace import active_tracer
 from .variables import Undefined
 
 
@@ -24,7 +23,7 @@ def fill_returns(init, runs, where):
     first of `runs` (functions returning the carried values after running one branch or one iteration) that sets
     it gives it. Only while tracing: eagerly the statement runs in Python and needs no placeholder."""
     missing = [i for i, v in enumerate(init) if isinstance(v, Undefined) and v.fillable]
-    tracer = Interpreter.tracer
+    tracer = active_tracer()
     if not missing or tracer is None:
         return init
     init = list(init)
@@ -45,7 +44,7 @@ def _zeros_like(value, where):
 
 def _zero(x, where):
     if isinstance(x, Tensor):
-        return eagerlab.zeros(tuple(x.shape), dtype=x.dtype, device=x.device)
+        return zeros(tuple(x.shape), dtype=x.dtype, device=x.device)
     if x is None or isinstance(x, (bool, int, float)):
         return x if x is None else type(x)()
     raise UnsupportedError(f"the function returns a {type(x).__name__} from inside the tensor-dependent statement at "

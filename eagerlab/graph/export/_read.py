@@ -12,7 +12,7 @@ from ..._tensor import Tensor
 from ...backend import array_to_device, from_numpy_dtype
 from ...errors import DeviceError
 from ...ops import PRIMITIVES
-from ...ops._registry import Aval
+from ...autograd.operands import Aval
 from ..ir import Block, Graph, Node, Value
 from ._codec import DTYPES, bad, decode, decode_device
 

@@ -4,6 +4,7 @@ import inspect
 from ..._tensor import Tensor
 from ...autograd import no_grad
 from ...errors import AutogradError, UnsupportedError
+from ..protocols import TracedModule
 
 
 class Traced:
@@ -18,7 +19,6 @@ class Traced:
 def trace_for_export(fn_or_module, example_inputs, what):
     """Trace a Module's forward (or an eagerlab.function, or a plain callable) under no_grad for `example_inputs`
     (a tuple of tensors) and check that the graph is a pure function of its inputs and weights."""
-    from ...nn.modules.module import Module
     from ..function import Function, function
 
     if isinstance(example_inputs, Tensor):
@@ -46,7 +46,7 @@ def trace_for_export(fn_or_module, example_inputs, what):
                 "is not a pure function of its inputs: a training step, an in-place write into a parameter or "
                 "buffer, or a module in training mode (BatchNorm updates its running statistics: call "
                 "model.eval() first). Export the inference function instead.")
-    module = fn_or_module if isinstance(fn_or_module, Module) else compiled.modules
+    module = fn_or_module if isinstance(fn_or_module, TracedModule) else compiled.modules
     target = module.forward if module is not None else compiled.python_function
     return Traced(graph, _input_names(target, len(example_inputs)), _weight_names(graph, module))
 

@@ -7,8 +7,11 @@ from collections import OrderedDict, namedtuple
 
 from ..._tensor import Tensor, _RemovableHandle, to_arguments
 from ...backend import as_dtype
-from ...autograd.grad_mode import Interpreter, no_grad
+from ...autograd.grad_mode import no_grad
+from ...autograd.grad_slots import zero_grads
+from ...autograd.interpreter import current
 from ...errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
+from ...graph.protocols import TracedModule
 from ..parameter import Parameter
 from ._call_context import annotate_layer_error, call_depth
 
@@ -16,6 +19,7 @@ _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_
 _LAYER_ERRORS = (ShapeError, DTypeError, DeviceError, IndexOutOfRange)
 
 
+@TracedModule.register  # what graph capture relies on (eagerlab.graph.protocols)
 class Module:
     """Base class for all layers and models: subclass it, create submodules/parameters in __init__, and
     define forward()."""
@@ -46,8 +50,7 @@ class Module:
 
     def _call_forward(self, forward, args, kwargs):
         """__call__ with a given forward (AutoGraph passes the converted one): hooks, then forward."""
-        if Interpreter.tracer is not None:  # a compiled function's trace depends on this module's training flag
-            Interpreter.tracer.note_module(self)
+        current().note_module(self)  # (a compiled function's trace depends on this module's training flag)
         if self._forward_pre_hooks:
             for hook in tuple(self._forward_pre_hooks):
                 result = hook(self, args)
@@ -260,16 +263,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if Interpreter.tracer is not None:
-                Interpreter.tracer.grad_slot(p, read=not set_to_none)
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad = p.grad.detach()
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call fn on every submodule (children first) and then on self, e.g. for custom initialisation."""

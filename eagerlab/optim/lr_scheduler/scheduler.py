@@ -8,9 +8,7 @@ import functools
 import types
 import warnings
 
-from ..._tensor import Tensor
-from ...autograd.grad_mode import Interpreter
-from ...errors import TracingError
+from ...autograd.interpreter import current
 from ..optimizer import Optimizer
 
 EPOCH_DEPRECATION_WARNING = (
@@ -45,14 +43,7 @@ def _deferred_when_traced(step):
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        tracer = Interpreter.tracer
-        if tracer is None:
-            return step(self, *args, **kwargs)
-        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
-            raise TracingError(f"{type(self).__name__}.step(metric) with a tensor inside eagerlab.function: not "
-                               "supported yet; return the metric and step the scheduler outside the function")
-        tracer.call_later(f"{type(self).__name__}.step", lambda: step(self, *args, **kwargs))
-        return None
+        return current().deferred_call(f"{type(self).__name__}.step", step, (self, *args), kwargs)
 
     return wrapper
 
