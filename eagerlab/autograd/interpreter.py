@@ -24,14 +24,7 @@ class Interpreter:
 
     def bind(self, prim, args, attrs):
         """Apply a primitive to Tensors (and plain Python values, taken as constants)."""
-        dev, grad, arrays = scan_operands(prim, args, attrs)
-        try:
-            out = prim.impl(dev._xp or dev.xp, *arrays, **attrs)
-        except Exception as exc:  # a backend error becomes a typed one that names the op and operands
-            raise explain_failure(prim, args, attrs, exc) from exc
-        if prim.n_out == 1 and isinstance(out, _np_scalar):
-            out = _np_asarray(out)  # numpy reductions return scalars; a tensor always holds an array (0-d here)
-        return wrap_outputs(prim, args, attrs, out, dev, grad)
+        return _eager_bind(prim, args, attrs)
 
     def bind_into(self, prim, target, args, attrs):
         """`target <- prim(target, *args)` with nothing to record for autograd. Eagerly, a primitive with an
@@ -125,9 +118,23 @@ def zeros(shape, dtype, device):
     return thread_state.interpreter.constant(device.xp.zeros(shape, dtype.np), device)
 
 
+def _eager_bind(prim, args, attrs):
+    dev, grad, arrays = scan_operands(prim, args, attrs)
+    try:
+        out = prim.impl(dev._xp or dev.xp, *arrays, **attrs)
+    except Exception as exc:  # a backend error becomes a typed one that names the op and operands
+        raise explain_failure(prim, args, attrs, exc) from exc
+    if prim.n_out == 1 and isinstance(out, _np_scalar):
+        out = _np_asarray(out)  # numpy reductions return scalars; a tensor always holds an array (0-d here)
+    return wrap_outputs(prim, args, attrs, out, dev, grad)
+
+
 def bind(prim, *args, **attrs):
     """Apply a primitive through the current interpreter (the one entry point of every op)."""
-    return thread_state.interpreter.bind(prim, args, attrs)
+    interp = thread_state.interpreter
+    if interp is EAGER:  # the hot path: skip the method lookup
+        return _eager_bind(prim, args, attrs)
+    return interp.bind(prim, args, attrs)
 
 
 def apply_inplace(prim, target, *args, **attrs):
