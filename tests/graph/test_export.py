@@ -282,9 +282,7 @@ def test_every_attribute_the_op_samples_use_round_trips_through_the_codec():
     """Each op sample's attributes and Python operands encode to JSON and decode to equal values of the same
     types, so a new attribute type shows up here before it breaks export."""
     from eagerlab.graph.export._codec import decode, encode
-    from eagerlab.ops import OPS
-    from eagerlab.ops._registry import Interpreter
-    from tests.ops.harness import InferSpy, to_tensors
+    from eagerlab.testing import InferSpy, run_samples
 
     seen = []
 
@@ -294,14 +292,7 @@ def test_every_attribute_the_op_samples_use_round_trips_through_the_codec():
                 seen.append((prim.name, attrs, [a for a in args if not isinstance(a, eagerlab.Tensor)]))
             return super().bind(prim, args, attrs)
 
-    Interpreter.tracer = Recorder()
-    try:
-        for info in OPS.values():
-            for s in info.samples(np.random.default_rng(0)):
-                args, kwargs = to_tensors(s)
-                info.fn(*args, **kwargs)
-    finally:
-        Interpreter.tracer = None
+    run_samples(Recorder())  # forward and backward: a traced backward is exported too
     assert len(seen) > 100
 
     def same(a, b):
