@@ -8,6 +8,20 @@ import eagerlab
 from eagerlab import testing
 from eagerlab.ops import OPS, PRIMITIVES
 
+# The primitive set is kept small and counted (DESIGN.md). Changing it is a decision: update the number here in the
+# same commit and say in CHANGELOG.md which primitives (or public ops) came or went, and why.
+PRIMITIVE_COUNT = 121
+PUBLIC_OP_COUNT = 171
+
+
+def test_primitive_and_public_op_counts_are_pinned():
+    counts = {"primitives": len(PRIMITIVES), "public ops": len(OPS)}
+    print(f"\n{counts['primitives']} primitives, {counts['public ops']} public ops")
+    assert counts == {"primitives": PRIMITIVE_COUNT, "public ops": PUBLIC_OP_COUNT}, (
+        f"the registry now has {counts}, pinned: {PRIMITIVE_COUNT} primitives and {PUBLIC_OP_COUNT} public ops. "
+        f"If the change is meant, update PRIMITIVE_COUNT / PUBLIC_OP_COUNT in {__file__} and say why in CHANGELOG.md "
+        "(a new primitive must earn its place: could it be a composite of existing ones?)")
+
 
 def test_every_op_has_samples():
     missing = [n for n in sorted(OPS) if OPS[n].samples is None or not testing.samples(n)]
