@@ -156,14 +156,17 @@ def _assert_values(got, want, msg, atol, rtol):
 
 
 def check_gradcheck(op, sample):
-    """float64 gradcheck of the op on the sample with respect to every input that is a float array. Raises
-    unittest.SkipTest when the sample has none."""
+    """float64 gradcheck of the op on the sample with respect to every positional input that is a float array.
+    Raises unittest.SkipTest when the op or the sample is declared not differentiable, or the sample has no such
+    input."""
     fn, leaves = _differentiable_sample(op, sample)
     assert autograd.gradcheck(fn, leaves, atol=1e-5, rtol=1e-3)
 
 
 def check_gradgradcheck(op, sample):
     """float64 gradgradcheck (double backward) of the op on the sample, as check_gradcheck."""
+    if not op_info(op).gradgrad:
+        raise unittest.SkipTest(f"{op_info(op).name} declares no double backward (gradgrad=False)")
     fn, leaves = _differentiable_sample(op, sample)
     if all(x.numel() == 0 for x in leaves):
         raise unittest.SkipTest(f"{op_info(op).name}: only empty differentiable inputs")
@@ -172,6 +175,9 @@ def check_gradgradcheck(op, sample):
 
 def _differentiable_sample(op, sample):
     info, s = _resolve(op, sample)
+    if not (info.grad and s.grad):
+        raise unittest.SkipTest(f"{info.name} is not differentiable" + ("" if info.grad else " (grad=False)") +
+                                ("" if s.grad else f" on {s} (grad=False)"))
     fn, leaves = differentiable_call(info, *to_tensors(s, requires_grad=True))
     if not leaves:
         raise unittest.SkipTest(f"{info.name}: no differentiable inputs in {s}")
