@@ -1,4 +1,5 @@
-"""The eager Tensor: a backend array plus autograd bookkeeping. Math lives in ops/; methods are attached there."""
+"""The eager Tensor: a backend array plus autograd bookkeeping. Math lives in ops/; methods are attached there
+(docs/tensor_methods.md lists every attribute and where it is defined)."""
 import numpy as np
 
 from .backend import CPU, Device, array_to_device, from_numpy_dtype
@@ -314,9 +315,9 @@ def _conversion(dtype_name):
     def convert(self):
         return self.to(dtype_name)
 
-    convert.__name__ = convert.__qualname__ = {"float32": "float", "float64": "double", "float16": "half",
-                                               "int64": "long", "int32": "int", "int16": "short", "int8": "char",
-                                               "uint8": "byte", "bool": "bool"}[dtype_name]
+    # only __name__: __qualname__ keeps saying where the code is (docs/tensor_methods.md shows it)
+    convert.__name__ = {"float32": "float", "float64": "double", "float16": "half", "int64": "long", "int32": "int",
+                        "int16": "short", "int8": "char", "uint8": "byte", "bool": "bool"}[dtype_name]
     convert.__doc__ = f"self.to(eagerlab.{dtype_name})"
     return convert
 

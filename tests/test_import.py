@@ -1,5 +1,6 @@
-"""`import eagerlab` stays cheap: under 0.3 s and 60 MB (PyTorch: about 1.5 s and 220 MB), and never imports cupy
-or torch.
+"""`import eagerlab` stays cheap: under 0.3 s and 60 MB (PyTorch: about 1.5 s and 220 MB), and never imports cupy,
+torch, the test helpers (eagerlab.testing) or the test tools (pytest, hypothesis); eagerlab.testing itself imports no
+test tool either.
 
 The time is the process's CPU time: on an idle machine it equals the wall time, and on a loaded one (CI, parallel
 test runs) it does not count the time spent waiting for a core. The package is byte-compiled first, as `pip install`
@@ -19,8 +20,8 @@ import eagerlab
 dt = time.process_time() - t
 # VmHWM (peak resident memory of this process image); ru_maxrss would include the parent's peak across exec
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-print(json.dumps({"seconds": dt, "max_rss_mb": hwm / 1024,
-                  "cupy": "cupy" in sys.modules, "torch": "torch" in sys.modules}))
+unwanted = {"cupy", "torch", "eagerlab.testing", "pytest", "hypothesis"}
+print(json.dumps({"seconds": dt, "max_rss_mb": hwm / 1024, "unwanted": sorted(set(sys.modules) & unwanted)}))
 """
 
 
@@ -32,4 +33,10 @@ def test_import_is_fast_and_small():
     best = min(r["seconds"] for r in runs)
     assert best < 0.3, runs
     assert max(r["max_rss_mb"] for r in runs) < 60, runs
-    assert not any(r["cupy"] or r["torch"] for r in runs), runs
+    assert not any(r["unwanted"] for r in runs), runs
+
+
+def test_the_test_helpers_import_no_test_tool():
+    code = "import sys, eagerlab.testing; print(sorted(set(sys.modules) & {'pytest', 'hypothesis', 'torch', 'cupy'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

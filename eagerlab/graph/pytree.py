@@ -23,8 +23,9 @@ def flatten(obj):
 def _flatten(obj, leaves):
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         return ("namedtuple", type(obj), tuple(_flatten(o, leaves) for o in obj))
-    if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__, tuple(_flatten(o, leaves) for o in obj))
+    if isinstance(obj, (tuple, list)):  # a subclass (eagerlab.Size) by its type, to be rebuilt as itself
+        kind = type(obj).__name__ if type(obj) in (tuple, list) else type(obj)
+        return (kind, tuple(_flatten(o, leaves) for o in obj))
     if isinstance(obj, dict):
         keys = tuple(obj)
         return ("dict", keys, tuple(_flatten(obj[k], leaves) for k in keys))
@@ -46,4 +47,6 @@ def _build(treedef, it):
     if kind == "dict":
         return {k: _build(t, it) for k, t in zip(treedef[1], treedef[2])}
     items = [_build(t, it) for t in treedef[1]]
-    return tuple(items) if kind == "tuple" else items
+    if kind == "tuple":
+        return tuple(items)
+    return items if kind == "list" else kind(items)

@@ -208,6 +208,14 @@ def _tamper_weight_name(g):
     g["captures"][0]["weight"] = "missing"
 
 
+def _tamper_named_class(g):
+    g["outputs"] = {"named": ["os.system", [g["outputs"]]]}
+
+
+def _tamper_named_length(g):
+    g["outputs"] = {"named": ["values_indices", [g["outputs"]]]}
+
+
 def _tamper_duplicate_id(g):
     g["body"]["nodes"][1]["outputs"][0]["id"] = g["body"]["nodes"][0]["outputs"][0]["id"]
 
@@ -224,6 +232,8 @@ def _tamper_duplicate_id(g):
     (_tamper_kind, "unknown node kind 'effect'"),
     (_tamper_weight_name, "names weight 'missing', which the file does not hold"),
     (_tamper_duplicate_id, "is not a new non-negative int"),
+    (_tamper_named_class, r"expected \[one of \['Size', 'values_indices'\], \[items\]\], got \['os.system'"),
+    (_tamper_named_length, r"values_indices has 2 items \('values', 'indices'\), got 1"),
 ])
 def test_hostile_graphs_are_refused(exported, tamper, match):
     path, obj, graph = exported
@@ -282,9 +292,7 @@ def test_every_attribute_the_op_samples_use_round_trips_through_the_codec():
     """Each op sample's attributes and Python operands encode to JSON and decode to equal values of the same
     types, so a new attribute type shows up here before it breaks export."""
     from eagerlab.graph.export._codec import decode, encode
-    from eagerlab.ops import OPS
-    from eagerlab.autograd.interpreter import installed
-    from tests.ops.harness import InferSpy, to_tensors
+    from eagerlab.testing import InferSpy, run_samples
 
     seen = []
 
@@ -294,11 +302,7 @@ def test_every_attribute_the_op_samples_use_round_trips_through_the_codec():
                 seen.append((prim.name, attrs, [a for a in args if not isinstance(a, eagerlab.Tensor)]))
             return super().bind(prim, args, attrs)
 
-    with installed(Recorder()):
-        for info in OPS.values():
-            for s in info.samples(np.random.default_rng(0)):
-                args, kwargs = to_tensors(s)
-                info.fn(*args, **kwargs)
+    run_samples(Recorder())  # forward and backward: a traced backward is exported too
     assert len(seen) > 100
 
     def same(a, b):
@@ -325,3 +329,26 @@ def test_a_graph_codegen_fuses_exports_as_registered_primitives(tmp_path):
     path = str(tmp_path / "fused.elx")
     eagerlab.export(f, (x,), path)  # ... exported as the primitives
     np.testing.assert_allclose(eagerlab.load_exported(path)(x).numpy(), want, rtol=1e-6)
+
+
+def test_named_results_and_shapes_come_back_as_themselves(tmp_path):
+    """sort/topk/max(dim) return (values, indices) read by name, and x.shape an eagerlab.Size, in the compiled and
+    the loaded function as eagerly; a user's own namedtuple, whose class the file does not name, comes back from the
+    file as a plain tuple."""
+    from collections import namedtuple
+
+    pair = namedtuple("pair", "a b")
+
+    def f(x):
+        return x.max(dim=1), x.sort(dim=0), x.shape, pair(x, x + 1)
+
+    x = eagerlab.tensor(np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], np.float32))
+    assert [type(r) for r in eagerlab.function(f)(x)] == [type(r) for r in f(x)]
+    path = str(tmp_path / "named.elx")
+    eagerlab.export(f, (x,), path)
+    top, ordered, shape, mine = eagerlab.load_exported(path)(x)
+    np.testing.assert_array_equal(top.values.numpy(), [3.0, 5.0])
+    np.testing.assert_array_equal(top.indices.numpy(), [0, 1])
+    np.testing.assert_array_equal(ordered.indices.numpy(), [[1, 0, 0], [0, 1, 1]])
+    assert type(shape) is eagerlab.Size and shape == (2, 3) and shape.numel() == 6
+    assert type(mine) is tuple and len(mine) == 2

@@ -1,14 +1,12 @@
 """Every registered op, traced: each OpInfo sample run through @eagerlab.function gives the eager values, and its
 gradients (autograd.grad inside the compiled function, so the backward ops are traced too) the eager gradients."""
-import numpy as np
 import pytest
 
 import eagerlab
 from eagerlab.errors import TracingError
 from eagerlab.ops import OPS
 
-from ..ops.harness import flat_outputs, to_numpy, to_tensors
-from ..ops.test_opinfo import _cases, _differentiable_call, _samples
+from eagerlab.testing import assert_close, differentiable_call, flat_tensors, op_cases, samples, to_tensors
 
 # a sample whose output shape depends on the data (boolean-mask indexing, nonzero, one_hot's class count) cannot
 # be traced ahead of time: it must say so
@@ -20,19 +18,15 @@ def _compiled(fn):
 
 
 def _assert_same(got, want):
-    got, want = flat_outputs(got), flat_outputs(want)
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape and g.dtype == w.dtype
-        np.testing.assert_allclose(to_numpy(g), to_numpy(w), rtol=1e-12, atol=1e-12)
+    assert_close(flat_tensors(got), flat_tensors(want), rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
-@pytest.mark.parametrize("name,i", _cases())
+@pytest.mark.parametrize("name,i", op_cases())
 def test_traced_forward_equals_eager(name, i):
     info = OPS[name]
-    args, kwargs = to_tensors(_samples(info)[i])
+    args, kwargs = to_tensors(samples(info)[i])
     want = info.fn(*args, **kwargs)
-    args, kwargs = to_tensors(_samples(info)[i])
+    args, kwargs = to_tensors(samples(info)[i])
     try:
         got = _compiled(info.fn)(*args, **kwargs)
     except TracingError as e:
@@ -41,12 +35,12 @@ def test_traced_forward_equals_eager(name, i):
     _assert_same(got, want)
 
 
-@pytest.mark.parametrize("name,i", _cases(lambda info, s: info.grad and s.grad))
+@pytest.mark.parametrize("name,i", op_cases(lambda info, s: info.grad and s.grad))
 def test_traced_gradients_equal_eager(name, i):
     info = OPS[name]
 
     def grads(args, kwargs):
-        fn, leaves = _differentiable_call(info, args, kwargs)
+        fn, leaves = differentiable_call(info, args, kwargs)
 
         def body(*xs):
             outs = fn(*xs)
@@ -55,11 +49,11 @@ def test_traced_gradients_equal_eager(name, i):
 
         return body, leaves
 
-    body, leaves = grads(*to_tensors(_samples(info)[i], requires_grad=True))
+    body, leaves = grads(*to_tensors(samples(info)[i], requires_grad=True))
     if not leaves:
         pytest.skip("no differentiable inputs")
     want = body(*leaves)
-    body, leaves = grads(*to_tensors(_samples(info)[i], requires_grad=True))
+    body, leaves = grads(*to_tensors(samples(info)[i], requires_grad=True))
     try:
         got = _compiled(body)(*leaves)
     except TracingError as e:
@@ -73,12 +67,12 @@ def _first_float_tensor(args):
     return next((k for k, a in enumerate(args) if isinstance(a, eagerlab.Tensor) and a.is_floating_point()), None)
 
 
-@pytest.mark.parametrize("name,i", _cases())
+@pytest.mark.parametrize("name,i", op_cases())
 def test_a_result_is_never_overwritten_by_the_next_call(name, i):
     """Feed the op an intermediate the memory planner may put in a reused buffer: whatever the op returns
     (possibly a view of that intermediate) must keep its values after the next call."""
     info = OPS[name]
-    args, kwargs = to_tensors(_samples(info)[i])
+    args, kwargs = to_tensors(samples(info)[i])
     k = _first_float_tensor(args)
     if k is None:
         pytest.skip("no float tensor argument")
@@ -95,7 +89,6 @@ def test_a_result_is_never_overwritten_by_the_next_call(name, i):
     except TracingError as e:
         assert any(m in str(e) for m in DATA_DEPENDENT), f"{name}: {e}"
         return
-    kept = [to_numpy(t).copy() for t in flat_outputs(first)]
+    kept = [t.detach().numpy().copy() for t in flat_tensors(first)]
     compiled(args[k] * 0.5, *rest)
-    for t, want in zip(flat_outputs(first), kept):
-        np.testing.assert_array_equal(to_numpy(t), want)
+    assert_close([t.detach().numpy() for t in flat_tensors(first)], kept, rtol=0, atol=0, equal_nan=True)

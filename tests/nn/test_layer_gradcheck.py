@@ -4,7 +4,7 @@ import pytest
 
 import eagerlab.nn as nn
 
-from .layer_check import gradcheck_layer
+from eagerlab.testing import gradcheck_layer
 
 rng = np.random.default_rng(7)
 

@@ -6,7 +6,7 @@ import eagerlab as el
 import eagerlab.nn as nn
 from eagerlab.errors import ShapeError
 
-from .layer_check import compare_with_torch, gradcheck_layer
+from eagerlab.testing import compare_with_torch, gradcheck_layer
 
 rng = np.random.default_rng(0)
 
@@ -18,7 +18,7 @@ def _x(*shape):
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear(bias):
     torch = pytest.importorskip("torch")
-    compare_with_torch(torch, nn.Linear(5, 3, bias=bias), torch.nn.Linear(5, 3, bias=bias), _x(2, 4, 5))
+    compare_with_torch(nn.Linear(5, 3, bias=bias), torch.nn.Linear(5, 3, bias=bias), _x(2, 4, 5))
     gradcheck_layer(nn.Linear(3, 2, bias=bias), _x(2, 3))
 
 
@@ -32,15 +32,15 @@ def test_linear_default_init_matches_pytorch_bounds():
 
 def test_bilinear():
     torch = pytest.importorskip("torch")
-    compare_with_torch(torch, nn.Bilinear(3, 4, 2), torch.nn.Bilinear(3, 4, 2), _x(5, 3), _x(5, 4))
+    compare_with_torch(nn.Bilinear(3, 4, 2), torch.nn.Bilinear(3, 4, 2), _x(5, 3), _x(5, 4))
     gradcheck_layer(nn.Bilinear(2, 3, 2), _x(2, 2), _x(2, 3))
 
 
 def test_flatten_unflatten():
     torch = pytest.importorskip("torch")
-    compare_with_torch(torch, nn.Flatten(), torch.nn.Flatten(), _x(2, 3, 4, 5))
-    compare_with_torch(torch, nn.Flatten(0, 1), torch.nn.Flatten(0, 1), _x(2, 3, 4))
-    compare_with_torch(torch, nn.Unflatten(1, (2, -1)), torch.nn.Unflatten(1, (2, -1)), _x(3, 8))
+    compare_with_torch(nn.Flatten(), torch.nn.Flatten(), _x(2, 3, 4, 5))
+    compare_with_torch(nn.Flatten(0, 1), torch.nn.Flatten(0, 1), _x(2, 3, 4))
+    compare_with_torch(nn.Unflatten(1, (2, -1)), torch.nn.Unflatten(1, (2, -1)), _x(3, 8))
     with pytest.raises(ShapeError,
                        match=r"Unflatten: unflatten: sizes \(3, 3\) don.t multiply up to the size of dim 1 \(8\)"):
         nn.Unflatten(1, (3, 3))(el.zeros(2, 8))
@@ -57,7 +57,7 @@ def test_activation_matches_torch(name, args):
     torch = pytest.importorskip("torch")
     x = _x(4, 6) * 3
     x[np.abs(x) < 0.05] = 0.3  # keep away from kinks
-    compare_with_torch(torch, getattr(nn, name)(*args), getattr(torch.nn, name)(*args), x, rtol=1e-4, atol=1e-5)
+    compare_with_torch(getattr(nn, name)(*args), getattr(torch.nn, name)(*args), x, rtol=1e-4, atol=1e-5)
     assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
 
 
@@ -100,16 +100,16 @@ def test_loss_layers_match_torch(name, kwargs, kind):
     target = {"float": _x(6, 4), "prob": rng.uniform(size=(6, 4)).astype(np.float32),
               "logprob": np.log(rng.dirichlet(np.ones(4), 6)).astype(np.float32),
               "index": rng.integers(0, 4, 6), "probs": rng.dirichlet(np.ones(4), 6).astype(np.float32)}[kind]
-    compare_with_torch(torch, getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs), x, target, rtol=1e-4)
+    compare_with_torch(getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs), x, target, rtol=1e-4)
     assert repr(getattr(nn, name)(**kwargs)) == repr(getattr(torch.nn, name)(**kwargs))
 
 
 def test_weighted_losses_and_pos_weight():
     torch = pytest.importorskip("torch")
     w = rng.uniform(0.5, 2, 4).astype(np.float32)
-    compare_with_torch(torch, nn.CrossEntropyLoss(weight=el.tensor(w)), torch.nn.CrossEntropyLoss(
+    compare_with_torch(nn.CrossEntropyLoss(weight=el.tensor(w)), torch.nn.CrossEntropyLoss(
         weight=torch.tensor(w)), _x(6, 4), rng.integers(0, 4, 6), rtol=1e-4)
-    compare_with_torch(torch, nn.BCEWithLogitsLoss(pos_weight=el.tensor(w)), torch.nn.BCEWithLogitsLoss(
+    compare_with_torch(nn.BCEWithLogitsLoss(pos_weight=el.tensor(w)), torch.nn.BCEWithLogitsLoss(
         pos_weight=torch.tensor(w)), _x(6, 4), rng.uniform(size=(6, 4)).astype(np.float32), rtol=1e-4)
     loss = nn.CrossEntropyLoss(weight=el.ones(4))
     assert "weight" in dict(loss.named_buffers())
@@ -120,5 +120,5 @@ def test_weighted_losses_and_pos_weight():
 def test_cosine_embedding_loss():
     torch = pytest.importorskip("torch")
     y = np.array([1, -1, 1], dtype=np.float32)
-    compare_with_torch(torch, nn.CosineEmbeddingLoss(0.2), torch.nn.CosineEmbeddingLoss(0.2), _x(3, 5), _x(3, 5), y,
+    compare_with_torch(nn.CosineEmbeddingLoss(0.2), torch.nn.CosineEmbeddingLoss(0.2), _x(3, 5), _x(3, 5), y,
                        rtol=1e-4)

@@ -6,7 +6,7 @@ import eagerlab as el
 import eagerlab.nn as nn
 from eagerlab.errors import ShapeError
 
-from .layer_check import compare_with_torch, gradcheck_layer, load_into_torch
+from eagerlab.testing import compare_with_torch, gradcheck_layer, load_into_torch
 
 rng = np.random.default_rng(1)
 
@@ -32,14 +32,14 @@ CONVS = [
 def test_conv_layers_match_torch(name, args, kwargs, shape):
     torch = pytest.importorskip("torch")
     layer, ref = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-    compare_with_torch(torch, layer, ref, _x(*shape), rtol=1e-4, atol=1e-5)
+    compare_with_torch(layer, ref, _x(*shape), rtol=1e-4, atol=1e-5)
     assert repr(layer) == repr(ref)
 
 
 def test_conv_transpose_output_size_and_gradcheck():
     torch = pytest.importorskip("torch")
     layer, ref = nn.ConvTranspose2d(2, 3, 3, stride=2), torch.nn.ConvTranspose2d(2, 3, 3, stride=2)
-    load_into_torch(torch, layer, ref)
+    load_into_torch(layer, ref)
     x = _x(1, 2, 4, 4)
     out = layer(el.tensor(x), output_size=(10, 10))
     np.testing.assert_allclose(out.detach().numpy(), ref(torch.tensor(x), output_size=(10, 10)).detach().numpy(),

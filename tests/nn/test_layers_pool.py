@@ -6,7 +6,7 @@ import eagerlab as el
 import eagerlab.nn as nn
 from eagerlab.errors import ShapeError
 
-from .layer_check import compare_with_torch, gradcheck_layer, load_into_torch
+from eagerlab.testing import compare_with_torch, gradcheck_layer, load_into_torch
 
 rng = np.random.default_rng(1)
 
@@ -28,7 +28,7 @@ POOLS = [("MaxPool2d", (2,), {}, (2, 3, 8, 8)), ("MaxPool2d", (3,), {"stride": 2
 def test_pool_layers_match_torch(name, args, kwargs, shape):
     torch = pytest.importorskip("torch")
     layer, ref = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-    compare_with_torch(torch, layer, ref, _x(*shape), rtol=1e-5, atol=1e-6)
+    compare_with_torch(layer, ref, _x(*shape), rtol=1e-5, atol=1e-6)
     assert repr(layer) == repr(ref)
 
 

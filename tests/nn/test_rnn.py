@@ -9,7 +9,7 @@ import eagerlab as el
 import eagerlab.nn as nn
 from eagerlab.errors import DTypeError, ShapeError
 
-from .layer_check import load_into_torch
+from eagerlab.testing import load_into_torch
 
 rng = np.random.default_rng(0)
 L, N, H_IN, H = 3, 2, 3, 4  # sequence length, batch, input features, hidden size: tiny, so each case is fast
@@ -37,7 +37,7 @@ def _hx(states, as_tuple):
 def check_against_torch(torch, layer, torch_layer, x, states=(), rtol=1e-5, atol=1e-5):
     """Same weights -> same outputs and final states; then the gradients of a random weighting of all outputs
     with respect to the input, the initial states and every parameter agree."""
-    load_into_torch(torch, layer, torch_layer)
+    load_into_torch(layer, torch_layer)
     pair = isinstance(layer, (nn.LSTM, nn.LSTMCell))
     ours = [el.tensor(a, requires_grad=True) for a in (x, *states)]
     theirs = [torch.tensor(a, requires_grad=True) for a in (x, *states)]

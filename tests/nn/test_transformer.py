@@ -11,7 +11,7 @@ import eagerlab.nn as nn
 import eagerlab.nn.functional as F
 from eagerlab.errors import DTypeError, ShapeError
 
-from .layer_check import load_into_torch
+from eagerlab.testing import load_into_torch
 
 rng = np.random.default_rng(0)
 E, H, L, S, N = 8, 2, 4, 5, 3
@@ -31,7 +31,7 @@ def _bool_mask(*shape, attend=True):
 def compare(torch, layer, torch_layer, call, inputs, consts=(), rtol=2e-5, atol=2e-5):
     """call(lib, module, *tensors) on both frameworks; the float arrays in `inputs` become differentiable leaves,
     those in `consts` (masks) do not. Outputs, input gradients and parameter gradients must agree."""
-    load_into_torch(torch, layer, torch_layer)
+    load_into_torch(layer, torch_layer)
     layer.eval(), torch_layer.eval()  # dropout off
     ours = [el.tensor(a, requires_grad=True) for a in inputs] + [el.tensor(c) for c in consts]
     theirs = [torch.tensor(a, requires_grad=True) for a in inputs] + [torch.tensor(c) for c in consts]

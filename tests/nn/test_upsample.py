@@ -9,7 +9,7 @@ import eagerlab.nn as nn
 import eagerlab.nn.functional as F
 from eagerlab.errors import DTypeError, ShapeError, UnsupportedError
 
-from .layer_check import compare_with_torch
+from eagerlab.testing import compare_with_torch
 
 rng = np.random.default_rng(0)
 SPATIAL = {3: (5,), 4: (4, 5), 5: (3, 4, 3)}
@@ -113,7 +113,7 @@ def test_upsample_layers_match_torch(layer, kw):
     torch = pytest.importorskip("torch")
     ours, theirs = getattr(nn, layer)(**kw), getattr(torch.nn, layer)(**kw)
     assert repr(ours) == repr(theirs)
-    compare_with_torch(torch, ours, theirs, rng.standard_normal((2, 3, 4, 5)).astype(np.float32))
+    compare_with_torch(ours, theirs, rng.standard_normal((2, 3, 4, 5)).astype(np.float32))
 
 
 def test_deprecated_aliases_warn():

@@ -6,6 +6,8 @@ Every value is a JSON object with exactly one key, its tag, so nothing is guesse
 
     {"none": null}  {"bool": true}  {"int": 3}  {"float": 0.5 | "inf" | "-inf" | "nan"}  {"str": "ij->ji"}
     {"tuple": [V, ...]}  {"list": [V, ...]}  {"dict": [[K, V], ...]} (K a tagged str or int)
+    {"named": ["values_indices" | "Size", [V, ...]]}   eagerlab's own tuple types (sort's and max's results, shapes);
+                                   other namedtuples are written as tuples (a file names no class of its own)
     {"slice": [V, V, V]}  {"ellipsis": null}  {"dtype": "float32"}  {"device": "cpu"}
     {"default_generator": "cpu"}   the default random generator of that device, as it is when the graph runs
     {"value": 7}                   an SSA value of the graph (operands and outputs only, never inside attrs)
@@ -17,13 +19,17 @@ import math
 from ...backend import Device, default_generator
 from ...backend.dtypes import ALL, dtype as _dtype
 from ...backend.generator import Generator
+from ..._tensor import Size
 from ...errors import DeviceError, SerializationError, UnsupportedError
+from ...ops._return_types import values_indices
 from ..ir import Value
 
 MAX_DEPTH = 32  # attributes nest a few levels (padding pairs, index templates); deeper is a hostile file
 DTYPES = {d.name: d for d in ALL}
 _FLOATS = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _SUPPORTED = "None, bool, int, float, str, tuple, list, dict, slice, Ellipsis, eagerlab dtype, Device"
+NAMED_TUPLES = {"values_indices": values_indices, "Size": Size}  # by name in the file: nothing else is rebuilt
+_TUPLE_NAMES = {t: name for name, t in NAMED_TUPLES.items()}
 
 
 def encode(x, where, depth=0):
@@ -42,7 +48,9 @@ def encode(x, where, depth=0):
         return {"float": float(x) if math.isfinite(x) else repr(float(x))}
     if isinstance(x, str):
         return {"str": str(x)}
-    if isinstance(x, (tuple, list)):  # Size and namedtuples come back as plain tuples
+    if type(x) in _TUPLE_NAMES:
+        return {"named": [_TUPLE_NAMES[type(x)], [encode(v, where, depth + 1) for v in x]]}
+    if isinstance(x, (tuple, list)):
         return {"list" if isinstance(x, list) else "tuple": [encode(v, where, depth + 1) for v in x]}
     if isinstance(x, dict):
         for k in x:
@@ -127,6 +135,16 @@ def _pairs(x, where):
     return x
 
 
+def _named_tuple(x, where, values, depth):
+    if type(x) is not list or len(x) != 2 or type(x[0]) is not str or x[0] not in NAMED_TUPLES:
+        raise bad(where, f"expected [one of {sorted(NAMED_TUPLES)}, [items]], got {_short(x)}")
+    kind, items = NAMED_TUPLES[x[0]], _items(x[1], where, values, depth)
+    fields = getattr(kind, "_fields", None)
+    if fields is not None and len(items) != len(fields):
+        raise bad(where, f"{x[0]} has {len(fields)} items {fields}, got {len(items)}")
+    return kind(*items) if fields is not None else kind(items)
+
+
 def _slice(x, where, values, depth):
     parts = _items(x, where, None, depth)
     if len(parts) != 3 or any(p is not None and (isinstance(p, bool) or type(p) is not int) for p in parts):
@@ -168,7 +186,7 @@ _DECODERS = {
     "none": _none, "ellipsis": _ellipsis, "bool": _scalar(bool),
     "int": _scalar(int), "float": _float, "str": _scalar(str), "dict": _dict, "slice": _slice,
     "tuple": lambda *a: tuple(_items(*a)), "list": _items, "dtype": _named(DTYPES, "dtype"),
-    "device": decode_device, "default_generator": _generator, "value": _value,
+    "device": decode_device, "default_generator": _generator, "value": _value, "named": _named_tuple,
 }
 
 
