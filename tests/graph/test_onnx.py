@@ -29,7 +29,7 @@ class LeNet(nn.Module):
 
 
 class Mixer(nn.Module):
-    """Embedding, permute, cat, mean and sum reductions, softmax, sub/div with Python numbers."""
+    """Embedding, permute, cat, mean and sum reductions, softmax, sub/div with Python numbers, one_hot."""
 
     def __init__(self):
         super().__init__()
@@ -39,7 +39,8 @@ class Mixer(nn.Module):
         h = self.emb(tokens)  # (N, T, 8)
         h = eagerlab.cat([h, self.proj(h)], dim=2).permute(0, 2, 1)  # (N, 16, T): a 3-d linear
         pooled = h.mean(dim=2) - 0.5
-        return F.softmax(pooled / 2.0, dim=1), h.sum(dim=(1, 2), keepdim=True)
+        counts = F.one_hot(tokens, 20).sum(dim=1)  # (N, 20) int64
+        return F.softmax(pooled / 2.0, dim=1), h.sum(dim=(1, 2), keepdim=True), counts
 
 
 def norm_model():

@@ -138,6 +138,16 @@ def _unsqueeze(b, node):
     b.emit("Unsqueeze", [b.name(node.inputs[0]), axes], b.outs(node))
 
 
+@converts("one_hot")
+def _one_hot(b, node):
+    # eagerlab's kernel, x[..., None] == arange(n): ONNX's OneHot would wrap negative classes around instead.
+    # (ONNX has no error to raise: out-of-range classes give zero rows there, where eagerlab raises.)
+    x, n = b.name(node.inputs[0]), node.attrs["num_classes"]
+    column = b.emit("Unsqueeze", [x, b.const(np.array([-1], np.int64), "axes")])
+    hits = b.emit("Equal", [column, b.const(np.arange(n, dtype=np.int64), "classes")])
+    b.emit("Cast", [hits], b.outs(node), to=b.elem_type(np.int64))
+
+
 @converts("embedding")
 def _embedding(b, node):
     weight, index = node.inputs
