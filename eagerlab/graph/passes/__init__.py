@@ -18,9 +18,7 @@ def optimize(graph):
 
 def lower(graph):
     """A copy of the optimized graph, fused for execution."""
-    from ..shape_poly import copy_graph
-
-    return fuse_elementwise(copy_graph(graph))
+    return fuse_elementwise(graph.copy())
 
 
 __all__ = ["optimize", "lower", "dead_code", "common_subexpressions", "fold_constants", "simplify", "fuse_elementwise",
