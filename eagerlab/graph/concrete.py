@@ -12,7 +12,8 @@ from .pytree import flatten, unflatten
 class ConcreteFunction:
     """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
 
-    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "backward", "pinned")
+    __slots__ = ("graph", "compiled", "memory", "guards", "outputs", "differentiable", "signature", "backward",
+                 "pinned")
 
     def run(self, leaves, positions, record=False):
         """The call's result; record=True (grad mode, a trace with a backward graph): its differentiable
@@ -41,6 +42,11 @@ class ConcreteFunction:
             if k is not None:
                 t.requires_grad, t._node, t._out = True, node, k
 
+    def memory_report(self):
+        """Bytes and counts of the forward graph's memory plan: preallocated buffers, values planned into them,
+        estimated peak of intermediates during one run with and without the plan."""
+        return dict(self.memory.report)
+
     def guards_hold(self):
         attrs, arrays, slots = self.guards
         for obj, attr, value in attrs:
@@ -64,7 +70,7 @@ class Backward:
 
     def __init__(self, joint, graph, n_saved, xp, user_template):
         self.joint, self.graph, self.n_saved = joint, graph, n_saved
-        self.compiled = CompiledGraph(lower(graph), xp)
+        self.compiled = CompiledGraph(*lower(graph, xp), xp)
         self.present = [g is not None for g in graph.output_template]
         ids = [id(v) for v in joint.diff_outputs]
         self.diff_index = [ids.index(id(x)) if isinstance(x, Value) and id(x) in ids else None

@@ -235,7 +235,8 @@ class Function:
             user = graph.output_template[0]
             entry.backward = Backward(joint, backward, n_saved, xp, user)
         entry.graph = graph
-        entry.compiled = CompiledGraph(lower(graph), xp)
+        lowered, entry.memory = lower(graph, xp)
+        entry.compiled = CompiledGraph(lowered, entry.memory, xp)
         entry.outputs = output_plan(user)
         return entry
 

@@ -5,6 +5,7 @@ from ...backend import CPU, from_numpy_dtype
 from ...errors import DeviceError, DTypeError, ShapeError, fmt_shape
 from ..codegen import CompiledGraph
 from ..ir import Value
+from ..passes import lower
 from ..pytree import flatten, unflatten
 from ..spec import TensorSpec
 
@@ -19,7 +20,8 @@ class ExportedFunction:
                                  for v, name in zip(graph.inputs, input_names))
         self._weights = dict(weights)
         devices = [v.device for v in graph.inputs] + [n.op._device for n in graph.captures]
-        self._compiled = CompiledGraph(graph, (devices[0] if devices else CPU).xp)
+        xp = (devices[0] if devices else CPU).xp
+        self._compiled = CompiledGraph(*lower(graph, xp), xp)
         self._leaves, self._tree = flatten(graph.output_template)
 
     @property
