@@ -8,13 +8,59 @@ integer coefficients, which the traces determine and the check trace confirms. A
 those integers into a copy of the graph. Anything else (a structure that changes with the size, a constant array
 whose shape does, a size used non-linearly) is reported as NotPolymorphic and the caller retraces per shape.
 """
+from . import autodiff
 from .ir import GraphCopy
+from .trace_call import Trace
 
 PROBES = (7, 13)  # offsets the probe traces move each size by (odd and distinct, so sizes stay distinct)
 
 
 class NotPolymorphic(Exception):
     """The traces disagree in structure, or an integer is not affine in the sizes; the message says where."""
+
+
+class PolyTrace:
+    """A trace for every size of some dims: `trace_for` specializes its PolyGraph. When the function turned out not
+    to allow that (`why_not` says why), it holds the one trace it made, valid for that call's shapes only."""
+
+    __slots__ = ("base", "graph", "first_dims", "why_not", "base_unused")
+
+    def __init__(self):
+        self.base, self.graph, self.first_dims, self.why_not, self.base_unused = None, None, (), None, False
+
+    def trace_for(self, shapes):
+        """The Trace for a call of these shapes, or None: not polymorphic, and its one trace already served."""
+        if self.graph is not None:
+            graph, extra = self.graph.specialize([shapes[i][d] for i, d in self.first_dims])
+            b = self.base
+            return Trace(graph, b.guards, b.differentiable, autodiff.remapped(b.joint, extra))
+        if self.base_unused:
+            self.base_unused = False
+            return self.base
+        return None
+
+
+def trace_polymorphic(trace, shapes, poly_dims):
+    """One trace for all sizes of poly_dims (see the module docstring). `trace(shapes, counted)` traces the call
+    at these shapes; it runs at the call's own shapes (counted: that is the call's trace), once per distinct size
+    moved, and once to check."""
+    poly = PolyTrace()
+    sizes, which = symbols(shapes, poly_dims)
+    poly.first_dims = [poly_dims[which.index(j)] for j in range(len(sizes))]
+    poly.base = trace(shapes, True)
+
+    def probe(moves):  # (graph, the values outside it that a specialization must map too)
+        t = trace(probe_shapes(shapes, poly_dims, which, moves), False)
+        return t.graph, autodiff.values_of(t.joint)
+
+    try:
+        probes = [probe([PROBES[0] if k == j else 0 for k in range(len(sizes))]) for j in range(len(sizes))]
+        check_moves = [PROBES[1] + k for k in range(len(sizes))]
+        poly.graph = PolyGraph((poly.base.graph, autodiff.values_of(poly.base.joint)), sizes, probes,
+                               probe(check_moves), [s + m for s, m in zip(sizes, check_moves)])
+    except Exception as exc:  # (a probe size the function refuses is as conclusive as a different structure)
+        poly.graph, poly.why_not, poly.base_unused = None, str(exc), True
+    return poly
 
 
 def symbols(shapes, poly_dims):
