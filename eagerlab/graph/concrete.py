@@ -1,5 +1,7 @@
 """What one trace of an @eagerlab.function keeps and runs: ConcreteFunction (the graph, its compiled code, the
 guards checked before reuse, how to build the result) and the backward half of a differentiable trace."""
+import threading
+
 from .._tensor import Tensor
 from ..backend import CPU
 from . import autodiff
@@ -56,7 +58,7 @@ class ConcreteFunction:
     def _record(self, leaves, wrapped, saved):
         b = self.backward
         wrt = [leaves[w[1]] if w[0] == "input" else w[1] for w in b.joint.wrt]
-        op = autodiff.CompiledBackward(b.compiled.run, saved, b.joint.cotangents, b.present,
+        op = autodiff.CompiledBackward(b.run, saved, b.joint.cotangents, b.present,
                                        [t._device for t in wrt], self.graph.name)
         node = autodiff.attach(op, wrt, len(b.joint.diff_outputs))
         for t, k in zip(wrapped, b.diff_index):
@@ -73,15 +75,22 @@ class Backward:
     """The backward half of a trace with gradients: its graph compiled, which outputs are differentiable
     (per result leaf: index into joint.diff_outputs or None) and which gradients the graph returns."""
 
-    __slots__ = ("joint", "graph", "compiled", "n_saved", "present", "diff_index")
+    __slots__ = ("joint", "graph", "compiled", "lock", "n_saved", "present", "diff_index")
 
     def __init__(self, joint, graph, n_saved, xp, user_template):
         self.joint, self.graph, self.n_saved = joint, graph, n_saved
         self.compiled = CompiledGraph(*lower(graph, xp), xp)
+        self.lock = threading.Lock()
         self.present = [g is not None for g in graph.output_template]
         ids = [id(v) for v in joint.diff_outputs]
         self.diff_index = [ids.index(id(x)) if isinstance(x, Value) and id(x) in ids else None
                            for x in flatten(user_template)[0]]
+
+    def run(self, arrays):
+        """The backward graph on one call's saved arrays and cotangents. One run at a time: it writes into buffers
+        it keeps across runs, and backward() may run in any thread, apart from the Function's lock."""
+        with self.lock:
+            return self.compiled.run(arrays)
 
 
 def output_plan(template):

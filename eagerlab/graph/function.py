@@ -6,6 +6,7 @@ guards a trace is reused under (guards.py), one trace for many shapes (shape_pol
 trace compiles to (concrete.py), and the retrace history (retracing.py).
 """
 import functools
+import threading
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import GradMode, Interpreter
@@ -30,7 +31,13 @@ def functions_run_eagerly():
 
 
 class Function:
-    """A Python function compiled on first call for each new signature. See the module docstring."""
+    """A Python function compiled on first call for each new signature. See the module docstring.
+
+    Thread safety: a Function may be called from several threads at once. Its calls run one at a time (a lock per
+    Function, held from the cache lookup and any trace to the end of the run), since a compiled graph writes its
+    intermediates into buffers it keeps across calls; a backward graph has a lock of its own. Each call's results
+    are its own arrays. Calls of different Functions do not wait for each other.
+    """
 
     def __init__(self, python_function, input_signature=None, reduce_retracing=False, eager=False, name=None):
         if not callable(python_function):
@@ -48,6 +55,8 @@ class Function:
         self._poly = {}  # relaxed key -> shape_poly.PolyTrace (traces serving every size of some dims)
         self._poly_dims = PolyDims(self.input_signature, self.reduce_retracing)
         self.modules = None  # the Module whose forward this compiles (module.compile(), eagerlab.function(module))
+        # reentrant: the function may call itself while it is traced
+        self._lock = threading.RLock()
 
     # ---- methods: one Function per instance ---------------------------------------------------------------
     def __get__(self, instance, owner=None):
@@ -77,6 +86,10 @@ class Function:
 
     # ---- calling ----------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        with self._lock:
+            return self._call(*args, **kwargs)
+
+    def _call(self, *args, **kwargs):
         if self.eager or _EAGER[0]:
             return self.python_function(*args, **kwargs)
         if Interpreter.tracer is not None:  # called from a function being traced: becomes part of that graph
@@ -153,7 +166,8 @@ class Function:
 
     def get_concrete_function(self, *args, **kwargs):
         """Trace for these example arguments (if not traced yet) and return that trace."""
-        return self._concrete(*flatten_call(args, kwargs))
+        with self._lock:
+            return self._concrete(*flatten_call(args, kwargs))
 
     def retrace_report(self):
         """Each trace's signature, and what differed from the one before."""
