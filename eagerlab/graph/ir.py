@@ -1,5 +1,6 @@
-"""The graph IR: Values (SSA, one per op output), Nodes (one op application each) and Blocks (ordered node lists;
-the branches of a cond and the condition/body of a while loop are nested Blocks).
+"""The graph IR: Values (SSA, one per op output), Operations (one op application each, as tf.Operation: the nodes
+of the graph; the autograd tape's nodes are autograd.node.Node) and Blocks (ordered node lists; the branches of a
+cond and the condition/body of a while loop are nested Blocks).
 
 While a function is traced, a Value is also what an abstract Tensor holds in `_data`: it answers the metadata
 questions code asks of an array (shape, ndim, dtype, size) and refuses, with a TracingError, anything that would
@@ -9,10 +10,10 @@ import numpy as np
 
 from ..errors import TracingError, fmt_shape
 
-# Node kinds. "prim": a registry primitive; "input": a function argument; "capture": a tensor reached from
+# Operation kinds. "prim": a registry primitive; "input": a function argument; "capture": a tensor reached from
 # outside, read by reference at every run; "const": an array created while tracing; "cond"/"while": control flow
-# with nested blocks; "effect": an ordered side effect (a write into a captured tensor, a .grad store, a call
-# back into Python such as an optimizer step).
+# with nested blocks; "effect": an ordered side effect (a write into a captured tensor, a .grad store, a call back
+# into Python such as an optimizer step).
 KINDS = ("prim", "input", "capture", "const", "cond", "while", "effect")
 
 
@@ -82,7 +83,7 @@ def _data_error(what):
     )
 
 
-class Node:
+class Operation:
     """One op application. `op`: the Primitive (kind "prim"), the captured Tensor ("capture"), the array
     ("const"), an Effect ("effect"). `inputs`: Values or Python constants. `blocks`: nested Blocks (cond: true,
     false; while: cond, body). `where`: the user's source line that created it, for errors and printing."""
@@ -108,7 +109,7 @@ class Node:
             self.kind == "prim" and "generator" in self.attrs)
 
     def __repr__(self):
-        return f"<Node {self.name} -> {', '.join(v.name for v in self.outputs)}>"
+        return f"<Operation {self.name} -> {', '.join(v.name for v in self.outputs)}>"
 
 
 def storage_root(v):
@@ -201,13 +202,13 @@ class GraphCopy:
             new = self.values[id(v)] = Value(self.static(v.shape), v.dtype, v.device, None, v.index, v.id)
             # made by a placeholder until its producer is copied; values made outside the graph (its inputs, a
             # backward's saved values and cotangents) keep it, as their originals have no producer in the graph
-            placeholder = Node("input", None)
+            placeholder = Operation("input", None)
             placeholder.outputs, new.node = (new,), placeholder
         return new
 
     def node(self, n):
         inputs = [self.value(x) if isinstance(x, Value) else self.static(x) for x in n.inputs]
-        new = Node(n.kind, n.op, inputs, self.static(dict(n.attrs)), [self.block(b) for b in n.blocks], n.where)
+        new = Operation(n.kind, n.op, inputs, self.static(dict(n.attrs)), [self.block(b) for b in n.blocks], n.where)
         new.outputs = tuple(self.value(v) for v in n.outputs)
         for v in new.outputs:
             v.node = new
