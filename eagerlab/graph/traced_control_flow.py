@@ -1,6 +1,7 @@
-"""cond and while_loop while tracing: both branches (the condition and the body) are traced into nested Blocks
-of one node, so the graph chooses at run time. Python numbers meeting tensors across branches or iterations
-become tensors, as in TensorFlow."""
+"""The traced implementations of cond and while_loop (control_flow.py holds the public functions and their eager
+semantics, and hands a call made while tracing to these): both branches (the condition and the body) are traced
+into nested Blocks of one operation, so the graph chooses at run time. Python numbers meeting tensors across
+branches or iterations become tensors, as in TensorFlow."""
 import numpy as np
 
 from .._tensor import Tensor
