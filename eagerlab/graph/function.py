@@ -179,7 +179,9 @@ class Function:
 
 def function(fn=None, *, input_signature=None, reduce_retracing=False, eager=False):
     """Compile `fn` into a graph on first call (per signature). Use as `@eagerlab.function`,
-    `@eagerlab.function(input_signature=[...])` or `eagerlab.function(module)` (a Module's forward)."""
+    `@eagerlab.function(input_signature=[...])` or `eagerlab.function(module)` (a Module's forward).
+
+    The result may be called from several threads at once: its calls then run one at a time (see Function)."""
     if fn is None:
         return lambda f: function(f, input_signature=input_signature, reduce_retracing=reduce_retracing,
                                   eager=eager)
