@@ -14,7 +14,8 @@ _counter = itertools.count()
 class CompiledGraph:
     """The callable for a graph: `run(input_arrays) -> output arrays` (flat lists). It follows `memory`, the graph's
     memory plan (passes.lower makes both): a value the plan gives a buffer is written into it, and the buffers are
-    allocated here, once, and reused by every run."""
+    allocated here, once, and reused by every run. So two runs must never overlap: whoever calls `run` from several
+    threads holds a lock around it (Function, Backward, ExportedFunction do)."""
 
     __slots__ = ("graph", "source", "run", "filename", "line_nodes")
 

@@ -87,8 +87,9 @@ class Backward:
                            for x in flatten(user_template)[0]]
 
     def run(self, arrays):
-        """The backward graph on one call's saved arrays and cotangents. One run at a time: it writes into buffers
-        it keeps across runs, and backward() may run in any thread, apart from the Function's lock."""
+        """The backward graph on one call's saved arrays and cotangents. One run at a time, under a lock of its own:
+        it writes into buffers it keeps across runs, and backward() runs in whatever thread calls it, outside the
+        Function's lock."""
         with self.lock:
             return self.compiled.run(arrays)
 
