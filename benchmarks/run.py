@@ -9,7 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SCRIPTS = ["op_overhead", "optimizer_step", "mlp_step", "graph_step", "cnn_step", "dataloader", "serialization"]
+SCRIPTS = ["op_overhead", "optimizer_step", "mlp_step", "graph_step", "compiled_call", "cnn_step", "dataloader",
+           "serialization"]
 
 
 def print_table(rows):

@@ -9,7 +9,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Node as TapeNode
 from ..errors import UnsupportedError
 from ..autograd.operands import Aval
-from .ir import Block, Graph, Node, Value
+from .ir import Block, Graph, Operation, Value
 from .pytree import flatten
 
 
@@ -34,7 +34,7 @@ def trace_backward(tracer, result, inputs):
     joint.diff_outputs = [tracer.value_of(t) for t in outs]
     joint.cotangents, seeds = [], []
     for t in outs:
-        node = Node("input", None)
+        node = Operation("input", None)
         (v,) = tracer.new_values(node, [Aval(t._data.shape, t.dtype, t._device)])
         joint.cotangents.append(v)
         seeds.append(Tensor._make(v, t._device))

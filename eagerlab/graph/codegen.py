@@ -7,30 +7,25 @@ import math
 
 from .effects import StoreGrad
 from .ir import Value, storage_root
-from .passes.memory import plan_memory
 
 _counter = itertools.count()
 
 
 class CompiledGraph:
-    """The callable for a graph: `run(input_arrays) -> output arrays` (flat lists). `memory`: the memory plan
-    (passes/memory.py); its buffers belong to this function and are reused by every run."""
+    """The callable for a graph: `run(input_arrays) -> output arrays` (flat lists). It follows `memory`, the graph's
+    memory plan (passes.lower makes both): a value the plan gives a buffer is written into it, and the buffers are
+    allocated here, once, and reused by every run. So two runs must never overlap: whoever calls `run` from several
+    threads holds a lock around it (Function, Backward, ExportedFunction do)."""
 
-    __slots__ = ("graph", "source", "run", "filename", "line_nodes", "memory")
+    __slots__ = ("graph", "source", "run", "filename", "line_nodes")
 
-    def __init__(self, graph, xp):
-        self.memory = plan_memory(graph, xp)
-        gen = _Generator(graph, xp, self.memory)
+    def __init__(self, graph, memory, xp):
+        gen = _Generator(graph, xp, memory)
         self.graph, self.source, self.line_nodes = graph, gen.source, gen.line_nodes
         self.filename = f"<eagerlab.function {graph.name} #{next(_counter)}>"
         namespace = dict(gen.namespace)
         exec(compile(self.source, self.filename, "exec"), namespace)  # noqa: S102 - our own generated source
         self.run = namespace["_graph_fn"]
-
-    def memory_report(self):
-        """Bytes and counts: preallocated buffers, values planned into them, estimated peak of intermediates
-        during one run with and without the plan."""
-        return dict(self.memory.report)
 
     def node_at(self, tb):
         """The node whose line of generated code raised (walking the traceback), or None."""

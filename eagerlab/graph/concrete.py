@@ -1,18 +1,42 @@
 """What one trace of an @eagerlab.function keeps and runs: ConcreteFunction (the graph, its compiled code, the
-guards checked before reuse, how to build the result), the backward half of a differentiable trace, and the
-shape-polymorphic trace that specializes per size."""
+guards checked before reuse, how to build the result) and the backward half of a differentiable trace."""
+import threading
+
 from .._tensor import Tensor
+from ..backend import CPU
 from . import autodiff
 from .codegen import CompiledGraph
 from .ir import Value, storage_root
-from .passes import lower
+from .passes import dead_code, lower, optimize
 from .pytree import flatten, unflatten
+from .signature import key_part
 
 
 class ConcreteFunction:
     """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
 
-    __slots__ = ("graph", "compiled", "guards", "outputs", "differentiable", "signature", "backward", "pinned")
+    __slots__ = ("graph", "compiled", "memory", "guards", "outputs", "differentiable", "signature", "backward",
+                 "pinned")
+
+    def __init__(self, trace, leaves):
+        """From a Trace (trace_call) of the call whose argument leaves are `leaves`: the graph optimized, split into
+        forward and backward when the backward was traced, each lowered and compiled."""
+        graph = optimize(trace.graph)
+        self.guards, self.differentiable, self.backward = trace.guards, trace.differentiable, None
+        self.signature = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+        # the objects the cache key names by id: kept alive, so a new object can never reuse the id of a dead one
+        self.pinned = [x for x in leaves if not isinstance(x, Tensor) and key_part(x)[0] == "object"]
+        xp = _xp_of(graph, leaves)
+        user = graph.output_template
+        if trace.joint is not None:
+            graph, backward, n_saved = autodiff.split(graph, trace.joint)
+            dead_code(graph)
+            user = graph.output_template[0]
+            self.backward = Backward(trace.joint, backward, n_saved, xp, user)
+        self.graph = graph
+        lowered, self.memory = lower(graph, xp)
+        self.compiled = CompiledGraph(lowered, self.memory, xp)
+        self.outputs = output_plan(user)
 
     def run(self, leaves, positions, record=False):
         """The call's result; record=True (grad mode, a trace with a backward graph): its differentiable
@@ -34,50 +58,40 @@ class ConcreteFunction:
     def _record(self, leaves, wrapped, saved):
         b = self.backward
         wrt = [leaves[w[1]] if w[0] == "input" else w[1] for w in b.joint.wrt]
-        op = autodiff.CompiledBackward(b.compiled.run, saved, b.joint.cotangents, b.present,
+        op = autodiff.CompiledBackward(b.run, saved, b.joint.cotangents, b.present,
                                        [t._device for t in wrt], self.graph.name)
         node = autodiff.attach(op, wrt, len(b.joint.diff_outputs))
         for t, k in zip(wrapped, b.diff_index):
             if k is not None:
                 t.requires_grad, t._node, t._out = True, node, k
 
-    def guards_hold(self):
-        attrs, arrays, slots = self.guards
-        for obj, attr, value in attrs:
-            if getattr(obj, attr) != value:
-                return False
-        for table, held in slots:  # a module's parameters and buffers: still the tensors the trace captured
-            if len(table) != len(held) or any(a is not b for a, b in zip(table.values(), held)):
-                return False
-        for t, shape, dtype in arrays:  # a captured tensor resized or cast since (`.data = ...`, `.to(float64)`)
-            d = t._data
-            if d.shape != shape or d.dtype != dtype:
-                return False
-        return True
+    def memory_report(self):
+        """Bytes and counts of the forward graph's memory plan: preallocated buffers, values planned into them,
+        estimated peak of intermediates during one run with and without the plan."""
+        return dict(self.memory.report)
 
 
 class Backward:
     """The backward half of a trace with gradients: its graph compiled, which outputs are differentiable
     (per result leaf: index into joint.diff_outputs or None) and which gradients the graph returns."""
 
-    __slots__ = ("joint", "graph", "compiled", "n_saved", "present", "diff_index")
+    __slots__ = ("joint", "graph", "compiled", "lock", "n_saved", "present", "diff_index")
 
     def __init__(self, joint, graph, n_saved, xp, user_template):
         self.joint, self.graph, self.n_saved = joint, graph, n_saved
-        self.compiled = CompiledGraph(lower(graph), xp)
+        self.compiled = CompiledGraph(*lower(graph, xp), xp)
+        self.lock = threading.Lock()
         self.present = [g is not None for g in graph.output_template]
         ids = [id(v) for v in joint.diff_outputs]
         self.diff_index = [ids.index(id(x)) if isinstance(x, Value) and id(x) in ids else None
                            for x in flatten(user_template)[0]]
 
-
-class PolyTrace:
-    """A trace for all sizes of some dims: the PolyGraph (None when the function turned out not to allow it),
-    and what every specialization shares."""
-
-    __slots__ = ("graph", "base", "guards", "differentiable", "first_dims", "joint")
-
-    guards_hold = ConcreteFunction.guards_hold
+    def run(self, arrays):
+        """The backward graph on one call's saved arrays and cotangents. One run at a time, under a lock of its own:
+        it writes into buffers it keeps across runs, and backward() runs in whatever thread calls it, outside the
+        Function's lock."""
+        with self.lock:
+            return self.compiled.run(arrays)
 
 
 def output_plan(template):
@@ -111,3 +125,11 @@ def _explain(compiled, exc):
         return type(exc)(msg)
     except Exception:
         return RuntimeError(msg)
+
+
+def _xp_of(graph, leaves):
+    for v in graph.inputs:
+        return v.device.xp
+    for n in graph.captures:
+        return n.op._device.xp
+    return next((x._device.xp for x in leaves if isinstance(x, Tensor)), None) or CPU.xp

@@ -1,4 +1,5 @@
-"""cond and while_loop: tensor-dependent control flow as functions (TensorFlow's tf.cond / tf.while_loop).
+"""cond and while_loop, the public functions: tensor-dependent control flow as functions (TensorFlow's tf.cond /
+tf.while_loop). While a function is traced they hand over to traced_control_flow.py.
 
 Called eagerly they run the chosen branch / the loop in Python, so autograd records exactly the ops that ran.
 AutoGraph rewrites `if`/`while` on tensors into these calls, which is why their rules are the graph's rules even
@@ -26,7 +27,7 @@ def cond(pred, true_fn, false_fn):
                         f"{type(true_fn).__name__} and {type(false_fn).__name__}")
     tracer = active_tracer()
     if tracer is not None and isinstance(pred, Tensor):
-        from .trace_control import traced_cond
+        from .traced_control_flow import traced_cond
 
         return traced_cond(tracer, pred, true_fn, false_fn)
     return true_fn() if _predicate("cond", pred) else false_fn()
@@ -66,7 +67,7 @@ def while_loop(cond_fn, body_fn, loop_vars, maximum_iterations=None):
         raise ValueError(f"while_loop: maximum_iterations must be non-negative, got {maximum_iterations}")
     tracer = active_tracer()
     if tracer is not None:
-        from .trace_control import traced_while
+        from .traced_control_flow import traced_while
 
         return traced_while(tracer, cond_fn, body_fn, loop_vars if single else values, single,
                             maximum_iterations)

@@ -1,5 +1,6 @@
-"""The graph IR: Values (SSA, one per op output), Nodes (one op application each) and Blocks (ordered node lists;
-the branches of a cond and the condition/body of a while loop are nested Blocks).
+"""The graph IR: Values (SSA, one per op output), Operations (one op application each, as tf.Operation: the nodes
+of the graph; the autograd tape's nodes are autograd.node.Node) and Blocks (ordered node lists; the branches of a
+cond and the condition/body of a while loop are nested Blocks).
 
 While a function is traced, a Value is also what an abstract Tensor holds in `_data`: it answers the metadata
 questions code asks of an array (shape, ndim, dtype, size) and refuses, with a TracingError, anything that would
@@ -9,10 +10,10 @@ import numpy as np
 
 from ..errors import TracingError, fmt_shape
 
-# Node kinds. "prim": a registry primitive; "input": a function argument; "capture": a tensor reached from
+# Operation kinds. "prim": a registry primitive; "input": a function argument; "capture": a tensor reached from
 # outside, read by reference at every run; "const": an array created while tracing; "cond"/"while": control flow
-# with nested blocks; "effect": an ordered side effect (a write into a captured tensor, a .grad store, a call
-# back into Python such as an optimizer step).
+# with nested blocks; "effect": an ordered side effect (a write into a captured tensor, a .grad store, a call back
+# into Python such as an optimizer step).
 KINDS = ("prim", "input", "capture", "const", "cond", "while", "effect")
 
 
@@ -82,7 +83,7 @@ def _data_error(what):
     )
 
 
-class Node:
+class Operation:
     """One op application. `op`: the Primitive (kind "prim"), the captured Tensor ("capture"), the array
     ("const"), an Effect ("effect"). `inputs`: Values or Python constants. `blocks`: nested Blocks (cond: true,
     false; while: cond, body). `where`: the user's source line that created it, for errors and printing."""
@@ -108,7 +109,7 @@ class Node:
             self.kind == "prim" and "generator" in self.attrs)
 
     def __repr__(self):
-        return f"<Node {self.name} -> {', '.join(v.name for v in self.outputs)}>"
+        return f"<Operation {self.name} -> {', '.join(v.name for v in self.outputs)}>"
 
 
 def storage_root(v):
@@ -163,12 +164,70 @@ class Graph:
     def nodes(self):
         return self.body.walk()
 
+    def copy(self, map_static=None):
+        """An independent copy: new nodes, blocks and values; the ops, constant arrays and captured tensors they
+        refer to are shared. See GraphCopy for `map_static`."""
+        return GraphCopy(map_static).graph(self)
+
     def __str__(self):
         from .printing import format_graph
 
         return format_graph(self)
 
     __repr__ = __str__
+
+
+class GraphCopy:
+    """Copies a graph node by node, remembering each value's copy, so values held outside the graph (a backward's
+    cotangents) can be mapped along with `value`. `map_static(x)`, when given, rewrites on the way every static
+    part (each non-Value operand, each node's attrs dict, each value's shape, each constant of the output
+    template), visited in a fixed order: shape polymorphism writes new sizes into a copy with it."""
+
+    def __init__(self, map_static=None):
+        self.static = map_static or (lambda x: x)
+        self.values = {}  # id(original Value) -> its copy
+
+    def graph(self, graph):
+        new = Graph(graph.name)
+        new._counter = graph._counter
+        new.inputs = [self.value(v) for v in graph.inputs]
+        new.captures = [self.node(n) for n in graph.captures]
+        new.body = self.block(graph.body)
+        new.output_template = self.template(graph.output_template)
+        return new
+
+    def value(self, v):
+        new = self.values.get(id(v))
+        if new is None:
+            new = self.values[id(v)] = Value(self.static(v.shape), v.dtype, v.device, None, v.index, v.id)
+            # made by a placeholder until its producer is copied; values made outside the graph (its inputs, a
+            # backward's saved values and cotangents) keep it, as their originals have no producer in the graph
+            placeholder = Operation("input", None)
+            placeholder.outputs, new.node = (new,), placeholder
+        return new
+
+    def node(self, n):
+        inputs = [self.value(x) if isinstance(x, Value) else self.static(x) for x in n.inputs]
+        new = Operation(n.kind, n.op, inputs, self.static(dict(n.attrs)), [self.block(b) for b in n.blocks], n.where)
+        new.outputs = tuple(self.value(v) for v in n.outputs)
+        for v in new.outputs:
+            v.node = new
+        return new
+
+    def block(self, block):
+        nodes = [self.node(n) for n in block.nodes]
+        return Block(nodes, [self.value(v) if isinstance(v, Value) else v for v in block.outputs])
+
+    def template(self, t):
+        if isinstance(t, Value):
+            return self.value(t)
+        if isinstance(t, tuple) and hasattr(t, "_fields"):
+            return type(t)(*(self.template(x) for x in t))
+        if isinstance(t, (tuple, list)):
+            return type(t)(self.template(x) for x in t)
+        if isinstance(t, dict):
+            return {k: self.template(v) for k, v in t.items()}
+        return self.static(t)
 
 
 def _leaves(template):

@@ -8,13 +8,59 @@ integer coefficients, which the traces determine and the check trace confirms. A
 those integers into a copy of the graph. Anything else (a structure that changes with the size, a constant array
 whose shape does, a size used non-linearly) is reported as NotPolymorphic and the caller retraces per shape.
 """
-from .ir import Block, Graph, Node, Value
+from . import autodiff
+from .ir import GraphCopy
+from .trace_call import Trace
 
 PROBES = (7, 13)  # offsets the probe traces move each size by (odd and distinct, so sizes stay distinct)
 
 
 class NotPolymorphic(Exception):
     """The traces disagree in structure, or an integer is not affine in the sizes; the message says where."""
+
+
+class PolyTrace:
+    """A trace for every size of some dims: `trace_for` specializes its PolyGraph. When the function turned out not
+    to allow that (`why_not` says why), it holds the one trace it made, valid for that call's shapes only."""
+
+    __slots__ = ("base", "graph", "first_dims", "why_not", "base_unused")
+
+    def __init__(self):
+        self.base, self.graph, self.first_dims, self.why_not, self.base_unused = None, None, (), None, False
+
+    def trace_for(self, shapes):
+        """The Trace for a call of these shapes, or None: not polymorphic, and its one trace already served."""
+        if self.graph is not None:
+            graph, extra = self.graph.specialize([shapes[i][d] for i, d in self.first_dims])
+            b = self.base
+            return Trace(graph, b.guards, b.differentiable, autodiff.remapped(b.joint, extra))
+        if self.base_unused:
+            self.base_unused = False
+            return self.base
+        return None
+
+
+def trace_polymorphic(trace, shapes, poly_dims):
+    """One trace for all sizes of poly_dims (see the module docstring). `trace(shapes, counted)` traces the call
+    at these shapes; it runs at the call's own shapes (counted: that is the call's trace), once per distinct size
+    moved, and once to check."""
+    poly = PolyTrace()
+    sizes, which = symbols(shapes, poly_dims)
+    poly.first_dims = [poly_dims[which.index(j)] for j in range(len(sizes))]
+    poly.base = trace(shapes, True)
+
+    def probe(moves):  # (graph, the values outside it that a specialization must map too)
+        t = trace(probe_shapes(shapes, poly_dims, which, moves), False)
+        return t.graph, autodiff.values_of(t.joint)
+
+    try:
+        probes = [probe([PROBES[0] if k == j else 0 for k in range(len(sizes))]) for j in range(len(sizes))]
+        check_moves = [PROBES[1] + k for k in range(len(sizes))]
+        poly.graph = PolyGraph((poly.base.graph, autodiff.values_of(poly.base.joint)), sizes, probes,
+                               probe(check_moves), [s + m for s, m in zip(sizes, check_moves)])
+    except Exception as exc:  # (a probe size the function refuses is as conclusive as a different structure)
+        poly.graph, poly.why_not, poly.base_unused = None, str(exc), True
+    return poly
 
 
 def symbols(shapes, poly_dims):
@@ -68,62 +114,25 @@ class PolyGraph:
     def specialize(self, sizes):
         """(a copy of the base graph with every integer written for these sizes, its extra values)."""
         it = iter(self.ints_for(sizes))
-        return _copy_graph(*self.base, on_int=lambda v: next(it))
-
-
-def copy_graph(graph):
-    """An independent copy of a graph (nodes, blocks and values; ops, constants and captured tensors shared)."""
-    return _copy_graph(graph, (), on_int=lambda v: v)[0]
+        return _copy(*self.base, on_int=lambda v: next(it))
 
 
 # ---- walking every integer of a graph, in a fixed order -----------------------------------------------------------
+def _copy(graph, extra, on_int, note=lambda x: None):
+    """(A copy of `graph` whose integers are on_int(old), visited in a fixed order, and the copies of the `extra`
+    values); `note` is given everything else static, so two graphs of the same structure note equal sequences."""
+    copy = GraphCopy(lambda x: _map(x, on_int, note))
+    new = copy.graph(graph)
+    return new, [copy.value(v) for v in extra]
+
+
 def _ints_and_skeleton(graph, extra):
     ints, skel = [], []
-    _copy_graph(graph, extra, on_int=lambda v: ints.append(v) or v, skeleton=skel)
+    _copy(graph, extra, on_int=lambda v: ints.append(v) or v, note=skel.append)
+    skel += [("input", v.dtype.str) for v in graph.inputs]
+    skel += [(n.kind, _identity(n)) for n in graph.captures]
+    skel += [(n.kind, _identity(n)) for n in graph.nodes()]
     return ints, skel
-
-
-def _copy_graph(graph, extra, on_int, skeleton=None):
-    """(A copy of `graph` whose integers are on_int(old), visited in a fixed order, and the copies of the `extra`
-    values); `skeleton` (a list) collects everything else, so two graphs of the same structure give equal ones."""
-    note = skeleton.append if skeleton is not None else (lambda x: None)
-    values = {}
-    new = Graph(graph.name)
-    new._counter = graph._counter
-
-    def value(v):
-        if id(v) not in values:
-            values[id(v)] = Value(_map(v.shape, on_int, note), v.dtype, v.device, None, v.index, v.id)
-        return values[id(v)]
-
-    def node(n):
-        note((n.kind, _identity(n)))
-        copy = Node(n.kind, n.op, [value(x) if isinstance(x, Value) else _map(x, on_int, note) for x in n.inputs],
-                    _map(n.attrs, on_int, note), [block(b) for b in n.blocks], n.where)
-        copy.outputs = tuple(value(v) for v in n.outputs)
-        for v in copy.outputs:
-            v.node = copy
-        return copy
-
-    def block(b):
-        nodes = [node(n) for n in b.nodes]
-        return Block(nodes, [value(v) if isinstance(v, Value) else v for v in b.outputs])
-
-    new.inputs = [value(v) for v in graph.inputs]
-    for v in graph.inputs:
-        note(("input", v.dtype.str))
-    for v, nv in zip(graph.inputs, new.inputs):
-        input_node = Node("input", None)
-        input_node.outputs, nv.node = (nv,), input_node
-    new.captures = [node(n) for n in graph.captures]
-    new.body = block(graph.body)
-    new.output_template = _map_template(graph.output_template, value, on_int, note)
-    extra = [value(v) for v in extra]
-    for v in values.values():
-        if v.node is None:  # defined outside the graph (a backward's cotangent): a placeholder, as the original
-            placeholder = Node("input", None)
-            placeholder.outputs, v.node = (v,), placeholder
-    return new, extra
 
 
 def _identity(n):
@@ -155,15 +164,3 @@ def _map(x, on_int, note):
         return {k: _map(v, on_int, note) for k, v in x.items()}
     note((type(x).__name__, repr(x) if isinstance(x, (float, str)) else id(x)))
     return x
-
-
-def _map_template(t, value, on_int, note):
-    if isinstance(t, Value):
-        return value(t)
-    if isinstance(t, tuple) and hasattr(t, "_fields"):
-        return type(t)(*(_map_template(x, value, on_int, note) for x in t))
-    if isinstance(t, (tuple, list)):
-        return type(t)(_map_template(x, value, on_int, note) for x in t)
-    if isinstance(t, dict):
-        return {k: _map_template(v, value, on_int, note) for k, v in t.items()}
-    return _map(t, on_int, note)

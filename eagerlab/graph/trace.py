@@ -1,6 +1,6 @@
 """The tracer: the interpreter `bind` hands every op to while @eagerlab.function traces a function.
 
-Each op becomes a Node whose output Values (shape, dtype, device from the primitive's `infer`; no data) are
+Each op becomes an Operation whose output Values (shape, dtype, device from the primitive's `infer`; no data) are
 wrapped in ordinary Tensors, with tape Nodes when gradients are needed, so `loss.backward()` inside the traced
 function records the backward ops too. Tensors reached from outside (parameters, buffers, optimizer state,
 tensors a closure holds) become captures read by reference at every run. Mutation is recorded, never performed:
@@ -19,7 +19,7 @@ from ..autograd.recording import wrap_outputs
 from ..backend import from_numpy_dtype
 from ..errors import DeviceError, ShapeError, TracingError, fmt_shape
 from . import effects
-from .ir import Block, Graph, Node, Value
+from .ir import Block, Graph, Operation, Value
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -101,7 +101,7 @@ class Tracer(Interpreter):
             return d
         v = self.captures.get(id(t))
         if v is None:
-            node = Node("capture", t, where=user_frame())
+            node = Operation("capture", t, where=user_frame())
             (v,) = self.new_values(node, [Aval(d.shape, from_numpy_dtype(d.dtype), t._device)])
             self.graph.captures.append(node)
             self.captures[id(t)] = v
@@ -114,7 +114,7 @@ class Tracer(Interpreter):
 
     def emit_input(self, tensor, shape=None):
         """A placeholder for a tensor argument of the traced function (of `shape` when given: probe traces)."""
-        node = Node("input", None, where=None)
+        node = Operation("input", None, where=None)
         (v,) = self.new_values(node, [Aval(shape or tensor._data.shape, tensor.dtype, tensor._device)])
         self.graph.inputs.append(v)
         self.frames[0].defined.add(id(v))
@@ -122,7 +122,7 @@ class Tracer(Interpreter):
 
     def constant(self, array, device):
         """A tensor created inside the traced function (tensor(), zeros(), arange(), ...): a graph constant."""
-        node = Node("const", array, where=user_frame())
+        node = Operation("const", array, where=user_frame())
         (v,) = self.new_values(node, [Aval(array.shape, from_numpy_dtype(array.dtype), device)])
         self.emit(node)
         return Tensor._make(v, device)
@@ -141,7 +141,7 @@ class Tracer(Interpreter):
             if not str(e).startswith(prim.name):
                 e.args = (f"{prim.name}: {e}",) + e.args[1:]
             raise
-        node = Node("prim", prim, inputs, attrs, where=user_frame())
+        node = Operation("prim", prim, inputs, attrs, where=user_frame())
         outs = self.new_values(node, out if isinstance(out, (tuple, list)) else (out,))
         self.emit(node)
         return wrap_outputs(prim, args, attrs, outs[0] if prim.n_out == 1 else outs, dev, grad)
@@ -163,7 +163,7 @@ class Tracer(Interpreter):
         target._data = value
 
     def effect(self, op, inputs=(), out_avals=()):
-        node = Node("effect", op, inputs, where=user_frame())
+        node = Operation("effect", op, inputs, where=user_frame())
         self.new_values(node, out_avals)
         self.emit(node)
         self.effect_kinds.add(op.name)

@@ -9,7 +9,7 @@ from .._tensor import Tensor
 from ..backend import get_default_dtype, result_type
 from ..backend.dtypes import FLOAT, bool_
 from ..errors import DTypeError
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Sample, apply_inplace, bind, method, op, primitive
 
 
@@ -25,7 +25,7 @@ def _operands(opname, a, b):
     elif not isinstance(b, Tensor):
         raise DTypeError(f"{opname}: expected at least one Tensor operand, got {type(a).__name__} and "
                          f"{type(b).__name__}")
-    return I.promote(opname, a, b)[1]
+    return shape_rules.promote(opname, a, b)[1]
 
 
 def _binary(prim, a, b):
@@ -69,10 +69,10 @@ def _binary_samples(positive_b=False, nonzero=False):
 
 
 # ---- add / sub / mul / div --------------------------------------------------------------------------------
-add_p = primitive("add", I.elementwise)(lambda xp, a, b: a + b)
-sub_p = primitive("sub", I.elementwise)(lambda xp, a, b: a - b)
-mul_p = primitive("mul", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b: a * b)
-div_p = primitive("div", I.elementwise, save_inputs=(1,), save_outputs=(0,))(lambda xp, a, b: a / b)
+add_p = primitive("add", shape_rules.elementwise)(lambda xp, a, b: a + b)
+sub_p = primitive("sub", shape_rules.elementwise)(lambda xp, a, b: a - b)
+mul_p = primitive("mul", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, a, b: a * b)
+div_p = primitive("div", shape_rules.elementwise, save_inputs=(1,), save_outputs=(0,))(lambda xp, a, b: a / b)
 
 
 @add_p.defvjp
@@ -200,9 +200,10 @@ def _div_(self, other):
 
 
 # ---- floor division, remainder, pow ------------------------------------------------------------------------
-floor_divide_p = primitive("floor_divide", I.elementwise)(lambda xp, a, b: xp.floor_divide(a, b))
-remainder_p = primitive("remainder", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b: xp.remainder(a, b))
-pow_p = primitive("pow", I.elementwise, save_inputs=(0, 1), save_outputs=(0,))(lambda xp, a, b: xp.power(a, b))
+floor_divide_p = primitive("floor_divide", shape_rules.elementwise)(lambda xp, a, b: xp.floor_divide(a, b))
+remainder_p = primitive("remainder", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, a, b: xp.remainder(a, b))
+pow_p = primitive("pow", shape_rules.elementwise, save_inputs=(0, 1), save_outputs=(0,))(
+    lambda xp, a, b: xp.power(a, b))
 
 
 @remainder_p.defvjp
@@ -293,7 +294,7 @@ def _mod_(self, other):
 
 # ---- comparisons and logical ops (no gradient) ----------------------------------------------------------
 def _predicate(name, fn, methods, torch_name, ref, logical=False):
-    prim = primitive(name, I.predicate)(fn)
+    prim = primitive(name, shape_rules.predicate)(fn)
 
     def public(input, other):
         if logical:
@@ -342,7 +343,7 @@ def _int_samples(rng):
 
 
 def _bitwise(name, fn, methods, ref):
-    prim = primitive(name, I.elementwise)(fn)
+    prim = primitive(name, shape_rules.elementwise)(fn)
 
     def public(input, other):
         for x in (input, other):
@@ -363,7 +364,7 @@ bitwise_and = _bitwise("bitwise_and", lambda xp, a, b: a & b, ("bitwise_and", "_
 bitwise_or = _bitwise("bitwise_or", lambda xp, a, b: a | b, ("bitwise_or", "__or__"), lambda a, b: a | b)
 bitwise_xor = _bitwise("bitwise_xor", lambda xp, a, b: a ^ b, ("bitwise_xor", "__xor__"), lambda a, b: a ^ b)
 
-bitwise_not_p = primitive("bitwise_not", I.same)(lambda xp, x: ~x)
+bitwise_not_p = primitive("bitwise_not", shape_rules.same)(lambda xp, x: ~x)
 
 
 def _not_samples(rng):
@@ -377,7 +378,7 @@ def bitwise_not(input):
     return bind(bitwise_not_p, input)
 
 
-logical_not_p = primitive("logical_not", I.predicate)(lambda xp, x: xp.logical_not(x))
+logical_not_p = primitive("logical_not", shape_rules.predicate)(lambda xp, x: xp.logical_not(x))
 
 
 def _logical_not_samples(rng):

@@ -12,7 +12,7 @@ from .._tensor import Tensor
 from ..backend.dtypes import FLOAT, bool_
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..autograd.interpreter import current
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Sample, op
 from .creation import full, zeros
 from .dropout import dropout
@@ -78,7 +78,8 @@ def _check_sdpa(query, key, value, attn_mask, is_causal, enable_gqa):
             raise ShapeError(f"{name}: with enable_gqa the query heads (dim -3) must be a multiple of the key/value "
                              f"heads, which must agree; got {shapes}")
         batch, heads = [b[:-1] for b in batch], (hq,)
-    scores = I.broadcast_shapes(f"{name}: batch dims of {shapes}", *batch) + heads + (query.shape[-2], key.shape[-2])
+    scores = (shape_rules.broadcast_shapes(f"{name}: batch dims of {shapes}", *batch) + heads
+              + (query.shape[-2], key.shape[-2]))
     if attn_mask is None:
         return
     if is_causal:

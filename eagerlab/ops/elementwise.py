@@ -3,7 +3,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend import as_dtype
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
 
@@ -52,14 +52,14 @@ def _unary_samples(domain="real"):
 def _unary(name, impl, vjp, *, save="in", domain="real", ref=None, torch=None, methods=None, float_only=True,
            inplace=True):
     """Define a unary primitive and its public op. save='in'/'out' says what the vjp reads as ctx.saved[0]."""
-    prim = primitive(name, I.same, save_inputs=(0,) if save == "in" else (),
+    prim = primitive(name, shape_rules.same, save_inputs=(0,) if save == "in" else (),
                      save_outputs=(0,) if save == "out" else ())(impl)
     if vjp is not None:
         prim.defvjp(lambda ctx, g: (vjp(g, ctx.saved[0] if ctx.saved else None),))
 
     def public(input):
         if float_only:
-            input = I.to_float(name, input)
+            input = shape_rules.to_float(name, input)
         return bind(prim, input)
 
     public.__name__ = name
@@ -122,7 +122,7 @@ erf = _unary("erf", _erf_impl, lambda g, x: g * 1.1283791670955126 * exp(-x * x)
              ref=lambda x: np.vectorize(__import__("math").erf, otypes=[float])(x))
 
 # ---- copies --------------------------------------------------------------------------------------------
-clone_p = primitive("clone", I.same)(lambda xp, x: xp.array(x, copy=True, order="C"))
+clone_p = primitive("clone", shape_rules.same)(lambda xp, x: xp.array(x, copy=True, order="C"))
 clone_p.defvjp(lambda ctx, g: (g,))
 
 
@@ -162,7 +162,7 @@ method("zero_")(lambda self: _fill_(self, 0))
 
 # ---- predicates and clamping -----------------------------------------------------------------------------------
 def _predicate_unary(name, fn, ref):
-    prim = primitive(name, I.predicate)(fn)
+    prim = primitive(name, shape_rules.predicate)(fn)
 
     def public(input):
         return bind(prim, input)

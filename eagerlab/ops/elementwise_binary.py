@@ -4,7 +4,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import get_default_dtype
 from ..errors import DTypeError
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Sample, bind, method, op, primitive
 from .reduce import sum_to
 
@@ -13,7 +13,7 @@ def _float_pair(op_name, *operands):
     """Promote the operands; integer results compute in the default float dtype (atan2, lerp are float ops)."""
     from .elementwise import cast
 
-    dt, operands = I.promote(op_name, *operands)
+    dt, operands = shape_rules.promote(op_name, *operands)
     if not dt.is_floating_point:
         dt = get_default_dtype()
         operands = tuple(cast(x, dt) if isinstance(x, Tensor) else x for x in operands)
@@ -29,8 +29,8 @@ def _extremum_vjp(ctx, g):
     return (g * win_a if ctx.needs[0] else None), (g * (1 - win_a) if ctx.needs[1] else None)
 
 
-maximum_p = primitive("maximum", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b, larger: xp.maximum(a, b))
-minimum_p = primitive("minimum", I.elementwise, save_inputs=(0, 1))(lambda xp, a, b, larger: xp.minimum(a, b))
+maximum_p = primitive("maximum", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, a, b, larger: xp.maximum(a, b))
+minimum_p = primitive("minimum", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, a, b, larger: xp.minimum(a, b))
 maximum_p.defvjp(_extremum_vjp)
 minimum_p.defvjp(_extremum_vjp)
 
@@ -57,7 +57,7 @@ def minimum(input, other):
 
 
 # ---- atan2 ---------------------------------------------------------------------------------------------------
-atan2_p = primitive("atan2", I.elementwise, save_inputs=(0, 1))(lambda xp, y, x: xp.arctan2(y, x))
+atan2_p = primitive("atan2", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, y, x: xp.arctan2(y, x))
 
 
 @atan2_p.defvjp
@@ -91,7 +91,7 @@ def _lerp_impl(xp, start, end, weight):
     return out.astype(start.dtype, copy=False)
 
 
-lerp_p = primitive("lerp", I.elementwise, save_inputs=(0, 1, 2))(_lerp_impl)
+lerp_p = primitive("lerp", shape_rules.elementwise, save_inputs=(0, 1, 2))(_lerp_impl)
 
 
 @lerp_p.defvjp

@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import array_to_device
 from ..errors import DTypeError, IndexOutOfRange, UnsupportedError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
 _SLOT = "tensor"
@@ -135,7 +135,7 @@ def _basic_impl(xp, x, index):
 
 
 getitem_p = primitive("getitem", None, view=True)(_basic_impl)
-getitem_p.infer = I.by_eval(getitem_p)
+getitem_p.infer = shape_rules.by_eval(getitem_p)
 
 
 def _getitem_grad_impl(xp, g, shape, index):
@@ -187,7 +187,7 @@ def _index_grad_impl(xp, g, *arrays, shape, template):
 
 
 index_p = primitive("index", None, save_inputs=_INDEX_INPUTS)(_index_impl)
-index_p.infer = I.by_eval(index_p)
+index_p.infer = shape_rules.by_eval(index_p)
 index_grad_p = primitive("index_grad", lambda g, *idx, shape, template: Aval(shape, g.dtype, g.device),
                          save_inputs=_INDEX_INPUTS)(_index_grad_impl)
 

@@ -8,7 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend.dtypes import bool_
 from ..errors import DTypeError, ShapeError, UnsupportedError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
 from .getitem import _put, index_put, masked_index_p
 
@@ -16,7 +16,7 @@ from .getitem import _put, index_put, masked_index_p
 def _where_infer(cond, a, b):
     shapes = [x.shape for x in (cond, a, b) if isinstance(x, Aval)]
     ref = a if isinstance(a, Aval) else b
-    return Aval(I.broadcast_shapes("where", *shapes), ref.dtype, cond.device)
+    return Aval(shape_rules.broadcast_shapes("where", *shapes), ref.dtype, cond.device)
 
 
 where_p = primitive("where", _where_infer, save_inputs=(0,))(lambda xp, c, a, b: xp.where(c, a, b))
@@ -69,7 +69,7 @@ def _check_vector(op_name, input, dim, index):
     if index.ndim > 1:
         raise ShapeError(f"{op_name}: index is supposed to be a vector (0-d or 1-d), got shape "
                          f"{fmt_shape(index.shape)}")
-    return I.norm_dim(op_name, dim, input.ndim)
+    return shape_rules.norm_dim(op_name, dim, input.ndim)
 
 
 def _index_select_samples(rng):
@@ -134,7 +134,7 @@ def _mask(op_name, input, mask, to_input=True):
     if not isinstance(mask, Tensor) or mask.dtype is not bool_:
         raise DTypeError(f"{op_name}: expected a bool mask, got "
                          f"{mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__}")
-    shape = I.broadcast_shapes(op_name, mask.shape, input.shape)
+    shape = shape_rules.broadcast_shapes(op_name, mask.shape, input.shape)
     if to_input and shape != input.shape:
         raise ShapeError(f"{op_name}: mask {fmt_shape(mask.shape)} does not broadcast to input "
                          f"{fmt_shape(input.shape)}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..errors import DTypeError, ShapeError, UnsupportedError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 from .getitem import _flat_add, getitem_grad_p
 from .index import _index_dtype
@@ -95,7 +95,7 @@ def _check_gather(op_name, input, dim, index, src=None):
     """The normalized dim, after PyTorch's checks: integer index of input's rank, no larger than input (but
     along dim) and than src."""
     _index_dtype(op_name, index)
-    d = I.norm_dim(op_name, dim, input.ndim)
+    d = shape_rules.norm_dim(op_name, dim, input.ndim)
     if index.ndim != input.ndim or any(i > s for e, (i, s) in enumerate(zip(index.shape, input.shape)) if e != d):
         raise ShapeError(f"{op_name}: index of shape {fmt_shape(index.shape)} must have as many dims as input "
                          f"{fmt_shape(input.shape)} and be no larger in any dim but {d}")
@@ -217,11 +217,11 @@ def take_along_dim(input, indices, dim=None):
     _index_dtype("take_along_dim", indices)
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
-    d = I.norm_dim("take_along_dim", dim, input.ndim)
+    d = shape_rules.norm_dim("take_along_dim", dim, input.ndim)
     if indices.ndim != input.ndim:
         raise ShapeError(f"take_along_dim: input {fmt_shape(input.shape)} and indices {fmt_shape(indices.shape)} "
                          "should have the same number of dimensions")
-    rest = I.broadcast_shapes("take_along_dim", input.shape[:d] + (1,) + input.shape[d + 1:],
+    rest = shape_rules.broadcast_shapes("take_along_dim", input.shape[:d] + (1,) + input.shape[d + 1:],
                               indices.shape[:d] + (1,) + indices.shape[d + 1:])
     x = input.expand(rest[:d] + (input.shape[d],) + rest[d + 1:])
     i = indices.expand(rest[:d] + (indices.shape[d],) + rest[d + 1:])

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..backend.dtypes import bool_
 from ..errors import ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, op, primitive
 
 
@@ -39,7 +39,7 @@ def _tensors(op_name, tensors):
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op_name}: expected a non-empty list of Tensors")
-    dt, tensors = I.promote(op_name, *tensors)
+    dt, tensors = shape_rules.promote(op_name, *tensors)
     return tensors
 
 
@@ -54,7 +54,7 @@ def _cat_samples(rng):
 def cat(tensors, dim=0):
     """Join tensors along an existing dim (dtypes promoted, other dims must match)."""
     tensors = _tensors("cat", tensors)
-    d = I.norm_dim("cat", dim, tensors[0].ndim)
+    d = shape_rules.norm_dim("cat", dim, tensors[0].ndim)
     _cat_infer(*[Aval.of(t) for t in tensors], dim=d)
     return bind(cat_p, *tensors, dim=d)
 
@@ -72,7 +72,7 @@ def stack(tensors, dim=0):
         if t.shape != tensors[0].shape:
             raise ShapeError(f"stack: expects each tensor to be equal size, but got {fmt_shape(tensors[0].shape)} "
                              f"and {fmt_shape(t.shape)}")
-    return bind(stack_p, *tensors, dim=I.norm_dim("stack", dim, tensors[0].ndim + 1))
+    return bind(stack_p, *tensors, dim=shape_rules.norm_dim("stack", dim, tensors[0].ndim + 1))
 
 
 def _stack_infer(*xs, dim):
@@ -113,7 +113,7 @@ def _unbind_samples(rng):
     ref=lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)))
 def unbind(input, dim=0):
     """The slices along `dim` (views), with that dim removed: the inverse of stack."""
-    return bind(unbind_p, input, dim=I.norm_dim("unbind", dim, input.ndim))
+    return bind(unbind_p, input, dim=shape_rules.norm_dim("unbind", dim, input.ndim))
 
 
 # ---- splitting and reordering (composites of indexing, so gradients and views come from getitem) ------------------
@@ -130,7 +130,7 @@ def _split_samples(rng):
                                      else np.cumsum(s)[:-1], axis=dim))
 def split(tensor, split_size_or_sections, dim=0):
     """Views of consecutive pieces along `dim`: equal `split_size` pieces (the last may be smaller) or given sizes."""
-    d = I.norm_dim("split", dim, tensor.ndim)
+    d = shape_rules.norm_dim("split", dim, tensor.ndim)
     size = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -155,7 +155,7 @@ def _chunk_samples(rng):
                                            axis=dim))
 def chunk(input, chunks, dim=0):
     """Split into `chunks` pieces of ceil(size / chunks) along `dim` (fewer when the size runs out)."""
-    d = I.norm_dim("chunk", dim, input.ndim)
+    d = shape_rules.norm_dim("chunk", dim, input.ndim)
     return split(input, max(-(-input.shape[d] // chunks), 1), d)
 
 
@@ -167,7 +167,7 @@ def _narrow_samples(rng):
     ref=lambda x, dim, start, length: np.take(x, range(start, start + length), axis=dim))
 def narrow(input, dim, start, length):
     """A view of `length` elements of `dim` starting at `start`."""
-    d = I.norm_dim("narrow", dim, input.ndim)
+    d = shape_rules.norm_dim("narrow", dim, input.ndim)
     if start < 0:
         start += input.shape[d]
     if not 0 <= start <= start + length <= input.shape[d]:
@@ -183,7 +183,7 @@ def _flip_samples(rng):
 @op(methods=("flip",), samples=_flip_samples, torch="flip", ref=lambda x, dims: np.flip(x, dims))
 def flip(input, dims):
     """Reverse the order of elements along `dims`."""
-    dims = I.norm_dims("flip", dims, input.ndim)
+    dims = shape_rules.norm_dims("flip", dims, input.ndim)
     return input[tuple(slice(None, None, -1) if i in dims else slice(None) for i in range(input.ndim))].clone()
 
 
@@ -267,7 +267,7 @@ def roll(input, shifts, dims=None):
         raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
     out = input
     for shift, dim in zip(shifts, dims):
-        d = I.norm_dim("roll", dim, out.ndim)
+        d = shape_rules.norm_dim("roll", dim, out.ndim)
         n = out.shape[d]
         k = shift % n if n else 0
         if k:

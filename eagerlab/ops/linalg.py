@@ -4,7 +4,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..errors import DTypeError, ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
 
 
@@ -18,7 +18,7 @@ def _matmul_infer(a, b):
         raise ShapeError(f"matmul: inner dimensions differ: {fmt_shape(a.shape)} @ {fmt_shape(b.shape)} "
                          f"({k_a} != {k_b})")
     try:
-        batch = I.broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
+        batch = shape_rules.broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
     except ShapeError:
         raise ShapeError(f"matmul: batch dimensions do not broadcast: {fmt_shape(a.shape)} @ {fmt_shape(b.shape)} "
                          f"(batch {fmt_shape(a.shape[:-2])} vs {fmt_shape(b.shape[:-2])})") from None
@@ -148,7 +148,7 @@ def _linear_infer(x, w, b=None):
         raise ShapeError(f"linear: input {fmt_shape(x.shape)} does not fit weight {fmt_shape(w.shape)} "
                          f"(expected input (..., {w.shape[1] if w.ndim == 2 else '?'}))")
     shape = x.shape[:-1] + (w.shape[0],)
-    if b is not None and I.broadcast_shapes("linear", shape, b.shape) != shape:
+    if b is not None and shape_rules.broadcast_shapes("linear", shape, b.shape) != shape:
         raise ShapeError(f"linear: bias {fmt_shape(b.shape)} does not fit the output {fmt_shape(shape)} (expected "
                          f"bias ({w.shape[0]},))")
     return Aval(shape, x.dtype, x.device)
@@ -205,7 +205,7 @@ def linear(input, weight, bias=None):
 
 # ---- addmm / baddbmm: beta * input + alpha * (mat1 @ mat2) ---------------------------------------------------------
 def _scaled_sum(op_name, input, product, beta, alpha):
-    if I.broadcast_shapes(op_name, input.shape, product.shape) != tuple(product.shape):
+    if shape_rules.broadcast_shapes(op_name, input.shape, product.shape) != tuple(product.shape):
         raise ShapeError(f"{op_name}: input {fmt_shape(input.shape)} does not broadcast to the product's shape "
                          f"{fmt_shape(product.shape)}")
     if alpha != 1:
@@ -280,8 +280,8 @@ def _tensordot_dims(a, b, dims):
     db = (db,) if isinstance(db, (int, np.integer)) else tuple(db)
     if len(da) != len(db):
         raise ShapeError(f"tensordot: both dim lists must have the same length, got {list(da)} and {list(db)}")
-    return (tuple(I.norm_dim("tensordot", d, a.ndim) for d in da),  # pairs keep their order (norm_dims sorts)
-            tuple(I.norm_dim("tensordot", d, b.ndim) for d in db))
+    return (tuple(shape_rules.norm_dim("tensordot", d, a.ndim) for d in da),  # pairs keep their order (norm_dims sorts)
+            tuple(shape_rules.norm_dim("tensordot", d, b.ndim) for d in db))
 
 
 def _tensordot_samples(rng):

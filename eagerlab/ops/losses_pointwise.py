@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..errors import ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Sample, bind, op, primitive
 from .losses import reduce_loss, reduction_arg
 
@@ -14,13 +14,13 @@ from .losses import reduce_loss, reduction_arg
 def _pair(op_name, input, target):
     """Promote input and target to one float dtype; differing shapes broadcast with PyTorch's warning."""
     if input._data.dtype != target._data.dtype:
-        _, (input, target) = I.promote(op_name, input, target)
+        _, (input, target) = shape_rules.promote(op_name, input, target)
     if input.shape != target.shape:
-        shape = I.broadcast_shapes(op_name, input.shape, target.shape)
+        shape = shape_rules.broadcast_shapes(op_name, input.shape, target.shape)
         warnings.warn(f"{op_name}: using a target size {fmt_shape(target.shape)} that is different to the input size "
                       f"{fmt_shape(input.shape)} (broadcast to {fmt_shape(shape)}). This will likely lead to incorrect "
                       "results due to broadcasting; please ensure they have the same size.", UserWarning, stacklevel=3)
-    return I.to_float(op_name, input), I.to_float(op_name, target)
+    return shape_rules.to_float(op_name, input), shape_rules.to_float(op_name, target)
 
 
 def _times_weight(loss, weight):
@@ -151,7 +151,7 @@ def _bce_impl(xp, x, t):
     return -(log_1mx + t * (log_x - log_1mx))
 
 
-bce_p = primitive("binary_cross_entropy", I.elementwise, save_inputs=(0, 1))(_bce_impl)
+bce_p = primitive("binary_cross_entropy", shape_rules.elementwise, save_inputs=(0, 1))(_bce_impl)
 
 
 @bce_p.defvjp
@@ -182,8 +182,8 @@ def _target_like(op_name, input, target):
         raise ShapeError(f"{op_name}: target size {fmt_shape(target.shape)} must be the same as input size "
                          f"{fmt_shape(input.shape)}")
     if input._data.dtype != target._data.dtype:
-        _, (input, target) = I.promote(op_name, input, target)
-    return I.to_float(op_name, input), I.to_float(op_name, target)
+        _, (input, target) = shape_rules.promote(op_name, input, target)
+    return shape_rules.to_float(op_name, input), shape_rules.to_float(op_name, target)
 
 
 @op(samples=_bce_samples, ref=_np_bce,
@@ -202,7 +202,8 @@ def _bce_logits_impl(xp, x, t, pw=None):
     return (1 - t) * x + (1 + (pw - 1) * t) * sp
 
 
-bce_logits_p = primitive("binary_cross_entropy_with_logits", I.elementwise, save_inputs=(0, 1, 2))(_bce_logits_impl)
+bce_logits_p = primitive("binary_cross_entropy_with_logits", shape_rules.elementwise, save_inputs=(0, 1, 2))(
+    _bce_logits_impl)
 
 
 @bce_logits_p.defvjp
@@ -249,7 +250,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if pos_weight is None:
         loss = bind(bce_logits_p, x, t)
     else:
-        if I.broadcast_shapes("binary_cross_entropy_with_logits", pos_weight.shape, x.shape) != tuple(x.shape):
+        broadcast = shape_rules.broadcast_shapes("binary_cross_entropy_with_logits", pos_weight.shape, x.shape)
+        if broadcast != tuple(x.shape):
             raise ShapeError(f"binary_cross_entropy_with_logits: pos_weight {fmt_shape(pos_weight.shape)} must "
                              f"broadcast to the input {fmt_shape(x.shape)} (one weight per class)")
         loss = bind(bce_logits_p, x, t, pos_weight.to(x.dtype))
@@ -320,10 +322,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     from .elementwise import clamp, sqrt
 
     if x1._data.dtype != x2._data.dtype:
-        _, (x1, x2) = I.promote("cosine_similarity", x1, x2)
-    x1, x2 = I.to_float("cosine_similarity", x1), I.to_float("cosine_similarity", x2)
-    n = len(I.broadcast_shapes("cosine_similarity", x1.shape, x2.shape))
-    d = I.norm_dim("cosine_similarity", dim, n)
+        _, (x1, x2) = shape_rules.promote("cosine_similarity", x1, x2)
+    x1, x2 = shape_rules.to_float("cosine_similarity", x1), shape_rules.to_float("cosine_similarity", x2)
+    n = len(shape_rules.broadcast_shapes("cosine_similarity", x1.shape, x2.shape))
+    d = shape_rules.norm_dim("cosine_similarity", dim, n)
     if x1.ndim < n:
         x1 = x1.reshape((1,) * (n - x1.ndim) + tuple(x1.shape))
     if x2.ndim < n:
@@ -362,7 +364,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                          f"(), got {fmt_shape(input1.shape)}, {fmt_shape(input2.shape)} and target "
                          f"{fmt_shape(target.shape)}")
     if input1._data.dtype != input2._data.dtype:
-        _, (input1, input2) = I.promote("cosine_embedding_loss", input1, input2)
+        _, (input1, input2) = shape_rules.promote("cosine_embedding_loss", input1, input2)
     d = input1.ndim - 1
     prod = (input1 * input2).sum(d)
     mag = ((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)

@@ -13,7 +13,7 @@ from .._tensor import Tensor
 from ..backend import CPU, Device, Generator, as_dtype, default_generator, get_default_dtype, result_type
 from ..backend.dtypes import bool_, int64
 from ..errors import DeviceError, DTypeError, ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, export, method, op, primitive
 from .creation import _size
 
@@ -233,7 +233,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         dt = result_type(mean, std)
         if not dt.is_floating_point:
             raise DTypeError(f"normal: mean and std must be floating point, got {dt.name}")
-        shape = I.broadcast_shapes("normal", *[t.shape for t in tensors])
+        shape = shape_rules.broadcast_shapes("normal", *[t.shape for t in tensors])
         device = tensors[0].device
     else:
         if size is None:

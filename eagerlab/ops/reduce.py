@@ -4,7 +4,7 @@ import numpy as np
 from ..backend import as_dtype
 from ..backend.dtypes import BOOL, INT, int64
 from ..errors import ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
 
 
@@ -87,7 +87,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None):
     if axis is not None:
         dim = axis
     x = _accum_dtype(input, dtype)
-    result = bind(sum_p, x, dims=I.norm_dims("sum", dim, x.ndim), keepdim=bool(keepdim))
+    result = bind(sum_p, x, dims=shape_rules.norm_dims("sum", dim, x.ndim), keepdim=bool(keepdim))
     return _maybe_out(result, out)
 
 
@@ -111,7 +111,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None):
 
         raise DTypeError(f"mean: could not infer output dtype. Input dtype must be floating point, got {x.dtype.name}"
                          "; pass dtype= or convert with .float()")
-    dims = I.norm_dims("mean", dim, x.ndim)
+    dims = shape_rules.norm_dims("mean", dim, x.ndim)
     count = 1
     for d in dims:
         count *= x.shape[d]
@@ -162,4 +162,5 @@ def argmin(input, dim=None, keepdim=False):
 def _arg(name, prim, input, dim, keepdim):
     if input.numel() == 0:
         raise ShapeError(f"{name}: expected a non-empty tensor, got shape {fmt_shape(input.shape)}")
-    return bind(prim, input, dim=None if dim is None else I.norm_dim(name, dim, input.ndim), keepdim=bool(keepdim))
+    dim = None if dim is None else shape_rules.norm_dim(name, dim, input.ndim)
+    return bind(prim, input, dim=dim, keepdim=bool(keepdim))

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..backend.dtypes import int64
 from ..errors import DTypeError, UnsupportedError
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, op, primitive
 from .reduce import _np_axis, _reduced_shape
 
@@ -90,7 +90,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         p = 2
     elif isinstance(p, str):
         raise UnsupportedError(f"norm: p={p!r} (a matrix norm) is not supported yet; use p='fro' or a number")
-    dims = I.norm_dims("norm", dim, x.ndim)
+    dims = shape_rules.norm_dims("norm", dim, x.ndim)
     if p == -math.inf and any(x.shape[d] == 0 for d in dims):
         raise ValueError(f"norm: p=-inf over an empty dim of input {tuple(x.shape)} has no identity")
     return bind(norm_p, x, p=float(p), dims=dims, keepdim=bool(keepdim))

@@ -7,7 +7,7 @@ splits each row at its first zero. Both are written in eagerlab ops, so they dif
 import numpy as np
 
 from ..backend.dtypes import bool_
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, op, primitive
 from .reduce import _accum_dtype, _np_axis, _reduced_shape
 
@@ -18,7 +18,7 @@ def _prod_infer(x, dims, keepdim):
 
 prod_p = primitive("prod", _prod_infer, save_inputs=(0,))(
     lambda xp, x, dims, keepdim: xp.prod(x, axis=dims, keepdims=keepdim, dtype=x.dtype))
-cumprod_p = primitive("cumprod", I.same, save_inputs=(0,), save_outputs=(0,))(
+cumprod_p = primitive("cumprod", shape_rules.same, save_inputs=(0,), save_outputs=(0,))(
     lambda xp, x, dim: xp.cumprod(x, axis=dim, dtype=x.dtype))
 
 
@@ -125,7 +125,7 @@ def _prod_samples(rng):
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product over `dim` (all dims when None); bool and integer inputs accumulate in int64."""
     x = _accum_dtype(input, dtype)
-    return bind(prod_p, x, dims=I.norm_dims("prod", dim, x.ndim), keepdim=bool(keepdim))
+    return bind(prod_p, x, dims=shape_rules.norm_dims("prod", dim, x.ndim), keepdim=bool(keepdim))
 
 
 def _cumprod_samples(rng):
@@ -141,4 +141,4 @@ def _cumprod_samples(rng):
 def cumprod(input, dim, *, dtype=None):
     """Running product along `dim` (integer inputs accumulate in int64, as in PyTorch)."""
     x = _accum_dtype(input, dtype)
-    return bind(cumprod_p, x, dim=I.norm_dim("cumprod", dim, x.ndim))
+    return bind(cumprod_p, x, dim=shape_rules.norm_dim("cumprod", dim, x.ndim))

@@ -4,7 +4,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend.dtypes import bool_
 from ..errors import ShapeError, UnsupportedError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, op, primitive
 from ._return_types import values_indices
 from .reduce import _np_axis, _reduce_samples, _reduced_shape, sum_p
@@ -53,7 +53,7 @@ def _distinct_samples(rng):
     ref=lambda x, dim=(), keepdim=False: np.max(x, axis=_np_axis(dim) if dim != () else None, keepdims=keepdim))
 def amax(input, dim=(), keepdim=False):
     """Maximum over `dim` (all dims for the default ())."""
-    dims = I.norm_dims("amax", dim if dim != () else None, input.ndim)
+    dims = shape_rules.norm_dims("amax", dim if dim != () else None, input.ndim)
     _nonempty("amax", input, dims)
     return bind(amax_p, input, dims=dims, keepdim=bool(keepdim))
 
@@ -62,7 +62,7 @@ def amax(input, dim=(), keepdim=False):
     ref=lambda x, dim=(), keepdim=False: np.min(x, axis=_np_axis(dim) if dim != () else None, keepdims=keepdim))
 def amin(input, dim=(), keepdim=False):
     """Minimum over `dim` (all dims for the default ())."""
-    dims = I.norm_dims("amin", dim if dim != () else None, input.ndim)
+    dims = shape_rules.norm_dims("amin", dim if dim != () else None, input.ndim)
     _nonempty("amin", input, dims)
     return bind(amin_p, input, dims=dims, keepdim=bool(keepdim))
 
@@ -125,14 +125,14 @@ def _bool_samples(rng):
     ref=lambda x, dim=None, keepdim=False: np.all(x, axis=dim, keepdims=keepdim))
 def all_(input, dim=None, keepdim=False):
     """True where every element (along `dim`) is nonzero."""
-    return bind(all_p, input, dims=I.norm_dims("all", dim, input.ndim), keepdim=bool(keepdim))
+    return bind(all_p, input, dims=shape_rules.norm_dims("all", dim, input.ndim), keepdim=bool(keepdim))
 
 
 @op("any", methods=("any",), samples=_bool_samples, torch="any", grad=False,
     ref=lambda x, dim=None, keepdim=False: np.any(x, axis=dim, keepdims=keepdim))
 def any_(input, dim=None, keepdim=False):
     """True where some element (along `dim`) is nonzero."""
-    return bind(any_p, input, dims=I.norm_dims("any", dim, input.ndim), keepdim=bool(keepdim))
+    return bind(any_p, input, dims=shape_rules.norm_dims("any", dim, input.ndim), keepdim=bool(keepdim))
 
 
 # ---- var / std / logsumexp (composites) -------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def var(input, dim=None, keepdim=False, *, correction=1, unbiased=None):
 
     if unbiased is not None:
         correction = int(unbiased)
-    dims = I.norm_dims("var", dim, input.ndim)
+    dims = shape_rules.norm_dims("var", dim, input.ndim)
     n = 1
     for d in dims:
         n *= input.shape[d]
@@ -183,15 +183,15 @@ def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) along `dim`, computed stably (the max is factored out)."""
     from .elementwise import exp, log
 
-    dims = I.norm_dims("logsumexp", dim, input.ndim)
-    x = I.to_float("logsumexp", input)
+    dims = shape_rules.norm_dims("logsumexp", dim, input.ndim)
+    x = shape_rules.to_float("logsumexp", input)
     m = amax(x, dims, keepdim=True).detach()
     out = log(bind(sum_p, exp(x - m), dims=dims, keepdim=True)) + m
     return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
 
 
 # ---- running sums ------------------------------------------------------------------------------------------------
-cumsum_p = primitive("cumsum", I.same)(lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
+cumsum_p = primitive("cumsum", shape_rules.same)(lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
 
 
 @cumsum_p.defvjp
@@ -213,4 +213,4 @@ def cumsum(input, dim, *, dtype=None):
     from .reduce import _accum_dtype
 
     x = _accum_dtype(input, dtype)
-    return bind(cumsum_p, x, dim=I.norm_dim("cumsum", dim, x.ndim))
+    return bind(cumsum_p, x, dim=shape_rules.norm_dim("cumsum", dim, x.ndim))

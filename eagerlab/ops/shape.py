@@ -5,7 +5,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..errors import ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, op, primitive
 
 
@@ -111,7 +111,7 @@ def permute(input, *dims):
     if len(dims) != n:
         raise ShapeError(f"permute: number of dims {len(dims)} doesn't match the tensor's {n} dims "
                          f"(shape {fmt_shape(input.shape)})")
-    dims = tuple(I.norm_dim("permute", d, n) for d in dims)
+    dims = tuple(shape_rules.norm_dim("permute", d, n) for d in dims)
     if dims == tuple(range(n)):
         return input
     return bind(permute_p, input, dims=dims)
@@ -128,7 +128,7 @@ def _transpose_samples(rng):
     ref=lambda x, a, b: np.swapaxes(x, a, b))
 def transpose(input, dim0, dim1):
     n = input.ndim
-    d0, d1 = I.norm_dim("transpose", dim0, n), I.norm_dim("transpose", dim1, n)
+    d0, d1 = shape_rules.norm_dim("transpose", dim0, n), shape_rules.norm_dim("transpose", dim1, n)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return permute(input, *dims)
@@ -148,7 +148,7 @@ Tensor.t = t
 
 
 def _expand_infer(x, shape):
-    return Aval(I.broadcast_shapes("expand", x.shape, shape), x.dtype, x.device)
+    return Aval(shape_rules.broadcast_shapes("expand", x.shape, shape), x.dtype, x.device)
 
 
 expand_p = primitive("expand", _expand_infer, view=True)(lambda xp, x, shape: xp.broadcast_to(x, shape))
@@ -211,7 +211,7 @@ def _unsqueeze_samples(rng):
 @op(methods=("unsqueeze",), samples=_unsqueeze_samples, torch="unsqueeze", ref=np.expand_dims)
 def unsqueeze(input, dim):
     """A view with a size-1 dim inserted at `dim` (negative dims count from the new rank)."""
-    return bind(unsqueeze_p, input, dim=I.norm_dim("unsqueeze", dim, input.ndim + 1))
+    return bind(unsqueeze_p, input, dim=shape_rules.norm_dim("unsqueeze", dim, input.ndim + 1))
 
 
 
@@ -227,7 +227,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
     if input.ndim == 0:
         return reshape(input, 1)
-    s, e = I.norm_dim("flatten", start_dim, input.ndim), I.norm_dim("flatten", end_dim, input.ndim)
+    s, e = shape_rules.norm_dim("flatten", start_dim, input.ndim), shape_rules.norm_dim("flatten", end_dim, input.ndim)
     if s > e:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape "
                          f"{fmt_shape(input.shape)}")
@@ -251,7 +251,7 @@ def _np_unflatten(x, dim, sizes):
 @op(methods=("unflatten",), samples=_unflatten_samples, torch="unflatten", ref=_np_unflatten)
 def unflatten(input, dim, sizes):
     """Split dim `dim` into `sizes` (one of which may be -1), the reverse of flatten."""
-    d = I.norm_dim("unflatten", dim, input.ndim)
+    d = shape_rules.norm_dim("unflatten", dim, input.ndim)
     sizes = _shape_arg("unflatten", (sizes,))
     if not sizes:
         raise ShapeError(f"unflatten: sizes must be non-empty (input {fmt_shape(input.shape)}, dim {dim})")
@@ -282,7 +282,7 @@ def _np_squeeze(x, dim=None):
     torch=lambda torch, x, dim=None: x.squeeze() if dim is None else x.squeeze(dim))
 def squeeze(input, dim=None):
     """Drop size-1 dims (all of them, or those among `dim` that have size 1, as in PyTorch)."""
-    dims = I.norm_dims("squeeze", dim, input.ndim)
+    dims = shape_rules.norm_dims("squeeze", dim, input.ndim)
     shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
     return reshape(input, shape)
 
@@ -296,7 +296,7 @@ def _movedim_samples(rng):
 def movedim(input, source, destination):
     """Move one dim to a new position, keeping the others in order."""
     n = input.ndim
-    s, d = I.norm_dim("movedim", source, n), I.norm_dim("movedim", destination, n)
+    s, d = shape_rules.norm_dim("movedim", source, n), shape_rules.norm_dim("movedim", destination, n)
     order = [i for i in range(n) if i != s]
     order.insert(d, s)
     return permute(input, *order)

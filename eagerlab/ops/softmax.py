@@ -3,12 +3,12 @@ import warnings
 
 import numpy as np
 
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Sample, bind, op, primitive
 
 
 def _softmax_infer(x, dim):
-    return I.same(x)
+    return shape_rules.same(x)
 
 
 def _log_softmax_impl(xp, x, dim):
@@ -67,11 +67,11 @@ def _normalize(op_name, input, dim, dtype):
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"{op_name}: implicit dimension choice has been deprecated; pass dim= (using dim={dim} for "
                       f"shape {tuple(input.shape)})", UserWarning, stacklevel=3)
-    x = input if input._data.dtype.kind == "f" else I.to_float(op_name, input)
+    x = input if input._data.dtype.kind == "f" else shape_rules.to_float(op_name, input)
     n = x._data.ndim
     if type(dim) is int and -n <= dim < n:  # the common case, without the general dim normalizer
         return x, dim % n
-    return x, I.norm_dim(op_name, dim, n)
+    return x, shape_rules.norm_dim(op_name, dim, n)
 
 
 @op(methods=("log_softmax",), samples=_samples, torch="log_softmax", ref=_np_log_softmax)

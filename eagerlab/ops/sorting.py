@@ -4,7 +4,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend.dtypes import int64
 from ..errors import DTypeError, IndexOutOfRange, ShapeError, fmt_shape
-from . import _infer as I
+from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, op, primitive
 from ._return_types import values_indices
 
@@ -66,7 +66,7 @@ def _np_sort(x, dim=-1, descending=False, stable=False):
 @op(methods=("sort",), samples=_sort_samples, torch="sort", ref=_np_sort)
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) of input sorted along dim; NaN sorts as the largest value."""
-    d = I.norm_dim("sort", dim, input.ndim)
+    d = shape_rules.norm_dim("sort", dim, input.ndim)
     return values_indices(*bind(sort_p, input, dim=d, descending=bool(descending), stable=bool(stable)))
 
 
@@ -120,7 +120,7 @@ def _np_topk(x, k, dim=-1, largest=True, sorted=True):
 @op(methods=("topk",), samples=_topk_samples, torch="topk", ref=_np_topk)
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (or smallest) elements along dim; sorted=False leaves them unordered."""
-    d = I.norm_dim("topk", dim, input.ndim)
+    d = shape_rules.norm_dim("topk", dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not 0 <= k <= n:
         raise IndexOutOfRange(f"topk: k ({k}) is out of range for dimension {d} of size {n} "
@@ -210,7 +210,7 @@ def _np_unique(x, sorted=True, return_inverse=False, return_counts=False, dim=No
 @op(methods=("unique",), samples=_unique_samples, torch="unique", ref=_np_unique, grad=False)
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The unique elements (or slices along dim), always sorted; optionally the inverse map and the counts."""
-    d = None if dim is None else I.norm_dim("unique", dim, input.ndim)
+    d = None if dim is None else shape_rules.norm_dim("unique", dim, input.ndim)
     if d is not None and input.ndim == 0:
         raise ShapeError(f"unique: dim={dim} given for a 0-d input")
     values, inverse, counts = bind(unique_p, input, return_inverse=bool(return_inverse),

@@ -163,11 +163,12 @@ def test_retracing_keys_and_guards():
     assert "scale=3.0 (was 2.0)" in report and "x=Tensor(4, 3, 4)" in report
 
 
-def test_retrace_warning_names_the_argument():
+def test_retrace_warning_names_the_argument_and_the_calling_line():
     f = el.function(lambda x, n: x * n)
-    with pytest.warns(UserWarning, match=r"traced 6 times.*n=5 \(was 4\).*retrace_report"):
+    with pytest.warns(UserWarning, match=r"traced 6 times.*n=5 \(was 4\).*retrace_report") as caught:
         for n in range(6):
             f(el.ones(2), n)
+    assert caught[0].filename == __file__
 
 
 def test_input_signature_checks_arguments():

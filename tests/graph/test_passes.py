@@ -142,7 +142,7 @@ def test_memory_plan_reuses_buffers_but_never_for_escaping_values():
     compiled(_x(8, 12, seed=5), y)
     assert loss1.item() == value1  # the output of a run is never a reused buffer
     assert all(np.array_equal(g.numpy(), g1) for g, g1 in zip(held, grads1))  # nor a stored .grad
-    report = compiled.get_concrete_function(_x(8, 12), y).compiled.memory_report()
+    report = compiled.get_concrete_function(_x(8, 12), y).memory_report()
     assert report["buffers"] >= 1 and report["planned_values"] > report["buffers"]  # dead buffers handed on
     assert report["peak_bytes"] >= report["buffer_bytes"] > 0
 
@@ -160,6 +160,7 @@ def test_memory_plan_skips_values_used_by_effects_and_outputs():
     x = _x(3)
     out = f(x)
     assert np.array_equal(w.numpy(), x.numpy() * 2 + 1) and np.array_equal(out.numpy(), x.numpy() * 2 - 1)
-    plan = f.get_concrete_function(x).compiled.memory
-    escaping = [n.inputs[1] for n in f.graph.nodes() if n.kind == "effect"] + list(f.graph.outputs)
-    assert not any(id(v) in plan.slots for v in escaping)
+    concrete = f.get_concrete_function(x)
+    lowered = concrete.compiled.graph  # the graph the plan is for
+    escaping = [n.inputs[1] for n in lowered.nodes() if n.kind == "effect"] + list(lowered.outputs)
+    assert escaping and concrete.memory.slots and not any(id(v) in concrete.memory.slots for v in escaping)

@@ -1,17 +1,23 @@
 """ExportedFunction: a loaded exported graph, compiled once, called with tensors like the function it came from."""
+import threading
+
 from ..._tensor import Tensor
 from ...autograd import no_grad
 from ...backend import CPU, from_numpy_dtype
 from ...errors import DeviceError, DTypeError, ShapeError, fmt_shape
 from ..codegen import CompiledGraph
 from ..ir import Value
+from ..passes import lower
 from ..pytree import flatten, unflatten
 from ..spec import TensorSpec
 
 
 class ExportedFunction:
     """Calls the exported graph. `.graph`, `.code` (the generated source), `.input_specs` (TensorSpecs named
-    after the original arguments), `.state_dict()` (the weights it holds, by their original names)."""
+    after the original arguments), `.state_dict()` (the weights it holds, by their original names).
+
+    Thread safety: it may be called from several threads at once; its graph runs one call at a time (it writes
+    intermediates into buffers it keeps across calls), and each call's results are its own arrays."""
 
     def __init__(self, graph, input_names, weights):
         self.graph = graph
@@ -19,7 +25,9 @@ class ExportedFunction:
                                  for v, name in zip(graph.inputs, input_names))
         self._weights = dict(weights)
         devices = [v.device for v in graph.inputs] + [n.op._device for n in graph.captures]
-        self._compiled = CompiledGraph(graph, (devices[0] if devices else CPU).xp)
+        xp = (devices[0] if devices else CPU).xp
+        self._compiled = CompiledGraph(*lower(graph, xp), xp)
+        self._lock = threading.Lock()
         self._leaves, self._tree = flatten(graph.output_template)
 
     @property
@@ -36,7 +44,9 @@ class ExportedFunction:
                             f"argument(s) ({', '.join(s.name for s in self.input_specs)}), got {len(args)}")
         for i, (spec, x) in enumerate(zip(self.input_specs, args)):
             _check_argument(self.graph.name, i, spec, x)
-        with no_grad():
+        # the lock first: grad mode is process-wide for now, and calls that entered no_grad one after another must
+        # leave it in the reverse order, or the last one out would leave grad disabled
+        with self._lock, no_grad():
             outs = iter(self._compiled.run([x._data for x in args]))
         leaves = [Tensor._make(next(outs), leaf.device) if isinstance(leaf, Value) else leaf
                   for leaf in self._leaves]

@@ -13,7 +13,7 @@ from ...backend import array_to_device, from_numpy_dtype
 from ...errors import DeviceError
 from ...ops import PRIMITIVES
 from ...autograd.operands import Aval
-from ..ir import Block, Graph, Node, Value
+from ..ir import Block, Graph, Operation, Value
 from ._codec import DTYPES, bad, decode, decode_device
 
 MAX_NDIM, MAX_NESTING = 64, 64
@@ -40,13 +40,13 @@ class _Reader:
         _keys(header, {"name", "inputs", "captures", "body", "outputs"}, where)
         graph = Graph(_str(header["name"], where))
         for i, spec in enumerate(_list(header["inputs"], where)):
-            node = Node("input", None)
+            node = Operation("input", None)
             node.outputs = (self.define(spec, node, 0, f"{where}, input {i}", {"name"}),)
             graph.inputs.append(node.outputs[0])
             _str(spec["name"], f"{where}, input {i}")
         for i, spec in enumerate(_list(header["captures"], where)):
             at = f"{where}, capture {i}"
-            node = Node("capture", None)
+            node = Operation("capture", None)
             node.outputs = (v,) = (self.define(spec, node, 0, at, {"weight"}),)
             node.op = Tensor._make(self.array("weight", spec["weight"], v, at), v.device)
             graph.captures.append(node)
@@ -124,14 +124,14 @@ class _Reader:
         _keys(obj, _NODE_KEYS[kind], where)
         outs = _list(obj["outputs"], where)
         if kind == "const":
-            node = Node("const", None)
+            node = Operation("const", None)
             node.outputs = (v,) = self.define_outputs(node, outs, where, expect=1)
             node.op = self.array("constant", obj["array"], v, where)
             return node
         if kind == "prim":
             return self.prim(obj, outs, where)
         inputs = [self.value_ref(x, f"{where}, input {i}") for i, x in enumerate(_list(obj["inputs"], where))]
-        node = Node(kind, None, inputs, self.control_attrs(kind, obj["attrs"], where))
+        node = Operation(kind, None, inputs, self.control_attrs(kind, obj["attrs"], where))
         blocks = _list(obj["blocks"], where)
         if len(blocks) != 2:
             raise bad(where, f"a {kind} node has 2 blocks, got {len(blocks)}")
@@ -166,7 +166,7 @@ class _Reader:
         except Exception as e:  # whatever the rule raises for operands or attributes it does not accept
             raise bad(where, f"the op rejects its recorded operands or attributes: {type(e).__name__}: {e}") from None
         expected = list(expected) if isinstance(expected, (tuple, list)) else [expected]
-        node = Node("prim", prim, inputs, attrs)
+        node = Operation("prim", prim, inputs, attrs)
         node.outputs = self.define_outputs(node, outs, where, expect=len(expected))
         for i, (v, e) in enumerate(zip(node.outputs, expected)):
             if (v.shape, v.dtype, v.device) != (tuple(e.shape), e.dtype.np, e.device):

@@ -3,7 +3,7 @@
 intermediates die inside the chain, so nothing else can see them: no temporaries), and skips a bool -> float
 cast that only feeds a ufunc (the ufunc converts the mask exactly as the cast would). On GPU the same chain
 could become one cupy.fuse kernel; the CPU lowering is used on both (cupy ufuncs take out= too)."""
-from ..ir import Node, Value
+from ..ir import Operation, Value
 from .dce import has_effects
 from .elementwise import elementwise_step, is_elementwise
 
@@ -98,7 +98,7 @@ def _block(block, uses):
 def _fused_node(chain):
     op = Fused(chain)
     by_id = {id(x): x for n in chain for x in n.inputs if isinstance(x, Value)}
-    node = Node("prim", op, [by_id[i] for i in op.external_ids()], where=chain[-1].where)
+    node = Operation("prim", op, [by_id[i] for i in op.external_ids()], where=chain[-1].where)
     node.outputs = chain[-1].outputs
     node.outputs[0].node = node
     return node

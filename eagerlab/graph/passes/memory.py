@@ -17,7 +17,7 @@ _NEVER = float("inf")
 
 class MemoryPlan:
     """`buffers`: (shape, dtype) per preallocated buffer; `slots`: id(Value) -> buffer index; `lowerings`:
-    id(Node) -> fn(out, *inputs); `report`: peak and buffer bytes (see memory_report)."""
+    id(Operation) -> fn(out, *inputs); `report`: peak and buffer bytes (see memory_report)."""
 
     __slots__ = ("buffers", "slots", "lowerings", "report")
 

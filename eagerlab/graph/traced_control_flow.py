@@ -1,6 +1,7 @@
-"""cond and while_loop while tracing: both branches (the condition and the body) are traced into nested Blocks
-of one node, so the graph chooses at run time. Python numbers meeting tensors across branches or iterations
-become tensors, as in TensorFlow."""
+"""The traced implementations of cond and while_loop (control_flow.py holds the public functions and their eager
+semantics, and hands a call made while tracing to these): both branches (the condition and the body) are traced
+into nested Blocks of one operation, so the graph chooses at run time. Python numbers meeting tensors across
+branches or iterations become tensors, as in TensorFlow."""
 import numpy as np
 
 from .._tensor import Tensor
@@ -8,7 +9,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backend import CPU, from_numpy_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..autograd.operands import Aval
-from .ir import Block, Node
+from .ir import Block, Operation
 from .pytree import flatten, unflatten
 from .trace import no_grad_node, user_frame
 
@@ -39,7 +40,7 @@ def traced_cond(tracer, pred, true_fn, false_fn):
         f_vals.append(tracer.value_of(b))
         merged.append(None)
         grad = grad or a.requires_grad or b.requires_grad
-    node = Node("cond", None, [pv], blocks=(Block(true_block.nodes, t_vals), Block(false_block.nodes, f_vals)),
+    node = Operation("cond", None, [pv], blocks=(Block(true_block.nodes, t_vals), Block(false_block.nodes, f_vals)),
                 where=where)
     outs = _outputs(tracer, node, t_vals, "cond", grad)
     it = iter(outs)
@@ -52,7 +53,7 @@ def traced_while(tracer, cond_fn, body_fn, loop_vars, single, maximum_iterations
     init = [tracer.constant(np.asarray(x, dtype=_number_dtype(x)), CPU) if isinstance(x, _NUMBER) else x
             for x in leaves]
     carried = [i for i, x in enumerate(init) if isinstance(x, Tensor)]
-    node = Node("while", None, [tracer.value_of(init[i]) for i in carried],
+    node = Operation("while", None, [tracer.value_of(init[i]) for i in carried],
                 attrs={"maximum_iterations": maximum_iterations}, where=where)
     params = tracer.new_values(node, [Aval(node.inputs[k].shape, from_numpy_dtype(node.inputs[k].dtype),
                                            init[i]._device) for k, i in enumerate(carried)])
@@ -108,7 +109,7 @@ def _as_tensor(tracer, block, x, other, what):
                         "or loop; use tensors or equal Python values")
     dtype = other._data.dtype if isinstance(other, Tensor) else _number_dtype(x)
     device = other._device if isinstance(other, Tensor) else CPU
-    node = Node("const", np.asarray(x, dtype=dtype), where=user_frame())
+    node = Operation("const", np.asarray(x, dtype=dtype), where=user_frame())
     (v,) = tracer.new_values(node, [Aval((), from_numpy_dtype(np.dtype(dtype)), device)])
     block.nodes.append(node)
     return Tensor._make(v, device)

@@ -1,4 +1,5 @@
-"""Shared shape/dtype rules for `infer`, and the argument normalizers the public ops use (dims, promotion)."""
+"""Shape and dtype rules shared by the ops' `infer` functions, and the argument normalizers the public ops use (dims,
+promotion). Imported as `shape_rules`."""
 import numpy as np
 
 from .._tensor import Tensor
