@@ -88,23 +88,20 @@ class Function:
 
     # ---- calling ----------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        with self._lock:
-            return self._call(*args, **kwargs)
-
-    def _call(self, *args, **kwargs):
         if self.eager or _EAGER[0]:
             return self.python_function(*args, **kwargs)
-        if active_tracer() is not None:  # called from a function being traced: becomes part of that graph
+        if active_tracer() is not None:  # called from a function this thread traces: becomes part of that graph
             return self._autograph()(*args, **kwargs)
         leaves, treedef = flatten_call(args, kwargs)
-        entry = self._concrete(leaves, treedef)
-        if entry.differentiable and is_grad_enabled():
-            if entry.backward is not None:  # gradients flow back through a compiled backward graph
-                return entry.run(leaves, entry.signature, record=True)
-            # no backward graph (see autodiff.trace_backward): run the converted function eagerly, so autograd
-            # records it; the graph serves calls without grad
-            return self._autograph()(*args, **kwargs)
-        return entry.run(leaves, entry.signature)
+        with self._lock:  # from the cache lookup (and any trace) to the end of the run: see the class docstring
+            entry = self._concrete(leaves, treedef)
+            if entry.differentiable and is_grad_enabled():
+                if entry.backward is not None:  # gradients flow back through a compiled backward graph
+                    return entry.run(leaves, entry.signature, record=True)
+                # no backward graph (see autodiff.trace_backward): run the converted function eagerly, so autograd
+                # records it; the graph serves calls without grad
+                return self._autograph()(*args, **kwargs)
+            return entry.run(leaves, entry.signature)
 
     def _autograph(self):
         """The function AutoGraph makes of python_function (user code converted, library code as is)."""
