@@ -335,13 +335,6 @@ class Tensor:
     def __reduce__(self):
         raise UnsupportedError("Tensors cannot be pickled; use eagerlab.save (a safe, pickle-free format)")
 
-    def __deepcopy__(self, memo):
-        t = Tensor._make(self._data.copy(), self._device, self.requires_grad)
-        if self.grad is not None:
-            t.grad = self.grad.__deepcopy__(memo)
-        memo[id(self)] = t
-        return t
-
 
 def _conversion(dtype_name):
     def convert(self):
