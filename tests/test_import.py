@@ -36,7 +36,8 @@ def test_import_is_fast_and_small():
     assert not any(r["unwanted"] for r in runs), runs
 
 
-def test_the_test_helpers_import_no_test_tool():
-    code = "import sys, eagerlab.testing; print(sorted(set(sys.modules) & {'pytest', 'hypothesis', 'torch', 'cupy'}))"
+def test_the_test_helpers_load_on_first_use_and_import_no_test_tool():
+    code = ("import sys, eagerlab; eagerlab.testing.assert_close(1.0, 1.0); "  # as torch.testing after import torch
+            "print(sorted(set(sys.modules) & {'pytest', 'hypothesis', 'torch', 'cupy'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

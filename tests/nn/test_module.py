@@ -167,6 +167,7 @@ def test_deepcopy_copies_weights():
     m = MLP()
     c = copy.deepcopy(m)
     assert c.fc1.weight is not m.fc1.weight
+    assert type(c.fc1.weight) is nn.Parameter and c.fc1.weight.requires_grad  # still a parameter, as in PyTorch
     np.testing.assert_array_equal(c.fc1.weight.detach().numpy(), m.fc1.weight.detach().numpy())
     with el.no_grad():
         c.fc1.weight.add_(1)
