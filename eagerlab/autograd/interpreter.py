@@ -10,7 +10,7 @@ is one subclass, and no module but this one and graph/ tests which interpreter i
 The current interpreter is per thread (`installed(interp)` sets it for the calling thread only): tracing in one
 thread never records another thread's ops.
 """
-from numpy import asarray as _np_asarray, generic as _np_scalar
+from numpy import asarray as _np_asarray, generic as _np_scalar, ndarray as _np_ndarray
 
 from .._tensor import Tensor
 from ..errors import AutogradError, DTypeError, ShapeError, UnsupportedError, fmt_shape
@@ -23,8 +23,15 @@ class Interpreter:
     """The protocol, with eager execution: arrays are computed now, Python-side effects happen now."""
 
     def bind(self, prim, args, attrs):
-        """Apply a primitive to Tensors (and plain Python values, taken as constants)."""
-        return _eager_bind(prim, args, attrs)
+        """Apply a primitive to Tensors (and plain Python values, taken as constants): the eager path of `bind`
+        (the module function), which runs inline there for speed and is reached here with this thread's
+        interpreter set to EAGER for the call (a subclass calling super().bind runs the op eagerly)."""
+        prev = thread_state.interpreter
+        thread_state.interpreter = EAGER
+        try:
+            return bind(prim, *args, **attrs)
+        finally:
+            thread_state.interpreter = prev
 
     def bind_into(self, prim, target, args, attrs):
         """`target <- prim(target, *args)` with nothing to record for autograd. Eagerly, a primitive with an
@@ -118,23 +125,20 @@ def zeros(shape, dtype, device):
     return thread_state.interpreter.constant(device.xp.zeros(shape, dtype.np), device)
 
 
-def _eager_bind(prim, args, attrs):
+def bind(prim, *args, **attrs):
+    """Apply a primitive through the current interpreter (the one entry point of every op). The eager
+    interpreter's work is written here, inline: it is the hot path of every eager op."""
+    interp = thread_state.interpreter
+    if interp is not EAGER:
+        return interp.bind(prim, args, attrs)
     dev, grad, arrays = scan_operands(prim, args, attrs)
     try:
         out = prim.impl(dev._xp or dev.xp, *arrays, **attrs)
     except Exception as exc:  # a backend error becomes a typed one that names the op and operands
         raise explain_failure(prim, args, attrs, exc) from exc
-    if prim.n_out == 1 and isinstance(out, _np_scalar):
+    if type(out) is not _np_ndarray and prim.n_out == 1 and isinstance(out, _np_scalar):
         out = _np_asarray(out)  # numpy reductions return scalars; a tensor always holds an array (0-d here)
     return wrap_outputs(prim, args, attrs, out, dev, grad)
-
-
-def bind(prim, *args, **attrs):
-    """Apply a primitive through the current interpreter (the one entry point of every op)."""
-    interp = thread_state.interpreter
-    if interp is EAGER:  # the hot path: skip the method lookup
-        return _eager_bind(prim, args, attrs)
-    return interp.bind(prim, args, attrs)
 
 
 def apply_inplace(prim, target, *args, **attrs):
