@@ -1,7 +1,7 @@
 """Adadelta (rho, eps, L2 weight decay, maximize): PyTorch's update in the same float order."""
-from ._update import (_check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _tick,
+from ._update import (_check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch, _tick,
                       _zeros_state)
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _update_step
 
 
 class Adadelta(Optimizer):
@@ -24,8 +24,10 @@ class Adadelta(Optimizer):
                         foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
+    step = _update_step
+
+    def _update(self, pool):
+        """The update of every parameter with a gradient; `pool`: see _scratch."""
         for group in self.param_groups:
             lr, rho, eps = _scalar(group["lr"]), group["rho"], group["eps"]
             weight_decay, maximize = group["weight_decay"], group["maximize"]
@@ -41,12 +43,12 @@ class Adadelta(Optimizer):
                 d = _grad_for_update(xp, g, pa, weight_decay, maximize)
                 sq, acc = _like(pa, state["square_avg"]._data, state["acc_delta"]._data)
                 sq *= r
-                tmp = xp.multiply(d, w)  # addcmul's order: (value * g) * g
+                tmp = xp.multiply(d, w, out=_scratch(pool, xp, pa, 0))  # addcmul's order: (value * g) * g
                 tmp *= d
                 sq += tmp
-                std = xp.add(sq, eps_)
+                std = xp.add(sq, eps_, out=_scratch(pool, xp, pa, 1))
                 xp.sqrt(std, out=std)
-                delta = xp.add(acc, eps_)
+                delta = xp.add(acc, eps_, out=_scratch(pool, xp, pa, 2))
                 xp.sqrt(delta, out=delta)
                 delta /= std
                 delta *= d
@@ -57,4 +59,3 @@ class Adadelta(Optimizer):
                 xp.multiply(delta, neg_lr, out=tmp)
                 pa += tmp
                 p._bump()
-        return loss

@@ -1,7 +1,7 @@
 """Adagrad (lr_decay, initial_accumulator_value, L2 weight decay, maximize): PyTorch's update and float order."""
 from .._tensor import Tensor
-from ._update import _check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _tick
-from .optimizer import Optimizer
+from ._update import _check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch, _tick
+from .optimizer import Optimizer, _update_step
 
 
 class Adagrad(Optimizer):
@@ -33,8 +33,10 @@ class Adagrad(Optimizer):
         state["sum"] = Tensor._make(p._device.xp.full_like(p._data, group["initial_accumulator_value"]), p._device)
         return state
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
+    step = _update_step
+
+    def _update(self, pool):
+        """The update of every parameter with a gradient; `pool`: see _scratch."""
         for group in self.param_groups:
             lr, lr_decay, eps = _scalar(group["lr"]), group["lr_decay"], group["eps"]
             weight_decay, maximize = group["weight_decay"], group["maximize"]
@@ -46,12 +48,11 @@ class Adagrad(Optimizer):
                 eps_, neg_clr = _operands(cache, pa, step, lambda: (eps, -lr / (1 + (step - 1) * lr_decay)))
                 d = _grad_for_update(xp, g, pa, weight_decay, maximize)
                 (acc,) = _like(pa, state["sum"]._data)
-                tmp = xp.multiply(d, d)
+                tmp = xp.multiply(d, d, out=_scratch(pool, xp, pa, 0))
                 acc += tmp
-                std = xp.sqrt(acc)
+                std = xp.sqrt(acc, out=_scratch(pool, xp, pa, 1))
                 std += eps_
                 xp.multiply(d, neg_clr, out=tmp)  # addcdiv's order: (value * g) / std
                 tmp /= std
                 pa += tmp
                 p._bump()
-        return loss

@@ -66,7 +66,14 @@ def _update_step(self, closure=None):
 
 class Optimizer:
     """Base class of all optimizers. `params`: an iterable of Tensors, of (name, Tensor) pairs, or of dicts
-    (parameter groups with their own options); `defaults`: the options a group does not set."""
+    (parameter groups with their own options); `defaults`: the options a group does not set.
+
+    The protocol every built-in optimizer follows: `_update(pool)` makes the in-place update of every parameter
+    with a gradient, taking its temporaries from `_scratch(pool, ...)`, and `step = _update_step`. Eagerly pool is
+    None; a compiled training step calls `_update` with a pool it keeps across runs (see _compiled_step), so one
+    update serves both, with the same bits. Closure-driven optimizers (LBFGS, which re-evaluates the model several
+    times per step) are the exception: they override `step(closure)` itself; @eagerlab.function refuses a step
+    with a closure, and runs any other overridden step eagerly at its place in the graph."""
 
     # State entries shaped like their parameter; load_state_dict checks them (custom optimizers may list theirs).
     _param_shaped_state = ()

@@ -1,7 +1,7 @@
 """RMSprop (centered, momentum, L2 weight decay, maximize): PyTorch's update in the same float order."""
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
-                      _tick, _zeros_state)
-from .optimizer import Optimizer
+                      _scratch, _tick, _zeros_state)
+from .optimizer import Optimizer, _update_step
 
 
 class RMSprop(Optimizer):
@@ -21,8 +21,10 @@ class RMSprop(Optimizer):
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure_loss(closure)
+    step = _update_step
+
+    def _update(self, pool):
+        """The update of every parameter with a gradient; `pool`: see _scratch."""
         for group in self.param_groups:
             lr, alpha, eps, momentum = _scalar(group["lr"]), group["alpha"], group["eps"], group["momentum"]
             centered, weight_decay, maximize = group["centered"], group["weight_decay"], group["maximize"]
@@ -42,18 +44,18 @@ class RMSprop(Optimizer):
                 d = _grad_for_update(xp, g, pa, weight_decay, maximize)
                 (sq,) = _like(pa, state["square_avg"]._data)
                 sq *= a
-                tmp = xp.multiply(d, w)  # addcmul's order: (value * g) * g
+                tmp = xp.multiply(d, w, out=_scratch(pool, xp, pa, 0))  # addcmul's order: (value * g) * g
                 tmp *= d
                 sq += tmp
                 if centered:
                     (ga,) = _like(pa, state["grad_avg"]._data)
-                    tmp = _lerp_(xp, ga, d, 1 - alpha, wg)
+                    _lerp_(xp, ga, d, 1 - alpha, wg, out=tmp)  # tmp is free: sq holds its g*g now
                     xp.negative(ga, out=tmp)
                     tmp *= ga
-                    avg = xp.add(sq, tmp)
+                    avg = xp.add(sq, tmp, out=_scratch(pool, xp, pa, 1))
                     xp.sqrt(avg, out=avg)
                 else:
-                    avg = xp.sqrt(sq)
+                    avg = xp.sqrt(sq, out=_scratch(pool, xp, pa, 1))
                 avg += eps_
                 if momentum > 0:
                     (buf,) = _like(pa, state["momentum_buffer"]._data)
@@ -66,4 +68,3 @@ class RMSprop(Optimizer):
                     tmp /= avg
                 pa += tmp
                 p._bump()
-        return loss

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import eagerlab
-import eagerlab.nn as nn
-import eagerlab.nn.functional as F
 import eagerlab.optim as optim
+
+from .test_compiled_optimizers import _mlp_step
 
 
 def _ops(fn):
@@ -86,49 +86,6 @@ def test_fusion_stops_where_an_intermediate_is_used_twice():
     x = _x(6)
     assert np.array_equal(g(x).numpy(), f(x).numpy())
     assert _lowered_ops(g) == ["exp", "fused[mul,add]"], g.graph
-
-
-def _mlp_step(opt_cls, **kw):
-    eagerlab.manual_seed(0)
-    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
-    opt = opt_cls(model.parameters(), **kw)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return model, opt, step
-
-
-@pytest.mark.parametrize("opt_cls, kw", [
-    (optim.Adam, dict(lr=1e-2)), (optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
-    (optim.Adam, dict(lr=1e-2, amsgrad=True, maximize=True)),
-    (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)), (optim.SGD, dict(lr=0.1, weight_decay=0.01))])
-def test_compiled_training_step_matches_eager_bit_for_bit(opt_cls, kw):
-    eager_model, _, eager_step = _mlp_step(opt_cls, **kw)
-    model, opt, step = _mlp_step(opt_cls, **kw)
-    compiled = eagerlab.function(step)
-    y = eagerlab.tensor(np.arange(8) % 3)
-    for i in range(4):
-        x = _x(8, 12, seed=i)
-        assert eager_step(x, y).item() == compiled(x, y).item()
-    for pe, pc in zip(eager_model.parameters(), model.parameters()):
-        assert np.array_equal(pe.detach().numpy(), pc.detach().numpy())
-    assert compiled.trace_count == 1
-
-
-def test_compiled_step_runs_hooks_registered_after_tracing():
-    _, opt, step = _mlp_step(optim.Adam, lr=1e-2)
-    compiled = eagerlab.function(step)
-    x, y = _x(8, 12), eagerlab.tensor(np.arange(8) % 3)
-    compiled(x, y)
-    calls = []
-    opt.register_step_post_hook(lambda *a: calls.append(1))
-    compiled(x, y)
-    assert calls == [1]
 
 
 def test_memory_plan_reuses_buffers_but_never_for_escaping_values():

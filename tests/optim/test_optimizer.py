@@ -275,9 +275,10 @@ def test_adagrad_initializes_groups_added_later():
     assert opt.state[b]["sum"].numpy().tolist() == [1.25] * 3 and opt.state[b]["step"].item() == 1.0
 
 
-def test_step_hooks():
+@pytest.mark.parametrize("cls,kw", ALL, ids=IDS)
+def test_step_hooks_wrap_every_optimizers_step_and_the_closure_loss_comes_back(cls, kw):
     params = _model()
-    opt = optim.SGD(params, lr=0.1)
+    opt = cls(params, **kw)
     calls = []
     h1 = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", o is opt)))
     opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", args, kwargs)))
@@ -287,6 +288,8 @@ def test_step_hooks():
     calls.clear()
     opt.step(closure=None)
     assert calls == [("post", (), {"closure": None})]
+    loss = el.tensor(3.0)
+    assert opt.step(lambda: loss) is loss
     opt.register_step_pre_hook(lambda o, args, kwargs: "bad")
     with pytest.raises(RuntimeError, match="must return None or a tuple"):
         opt.step()
