@@ -200,8 +200,7 @@ class Tracer(Interpreter):
             raise TracingError(f"{type(optimizer).__name__}.step(closure) inside eagerlab.function: not supported "
                                "yet; call the model and backward() in the function, then step() without a closure")
         self.store_grads(p for group in optimizer.param_groups for p in group["params"])
-        self.effect(effects.Call(f"{type(optimizer).__name__}.step",
-                                 optimizer._compiled_step(lambda _optimizer: step_now())))
+        self.effect(effects.Call(f"{type(optimizer).__name__}.step", optimizer._compiled_step(step_now)))
 
     def deferred_call(self, name, fn, args, kwargs):
         """A Python call (a scheduler step) that must run at this point of every run of the graph."""

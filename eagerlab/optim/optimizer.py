@@ -182,15 +182,16 @@ class Optimizer:
     def _compiled_step(self, eager_step):
         """What a compiled graph runs where the traced code called step(): the optimizer's own `_update(pool)`
         (the update step() makes, with scratch arrays kept across runs) when it has one and step() is its own,
-        else the eager step. Step hooks registered after tracing still run: then the eager step runs."""
+        else `eager_step()` (the step with its hooks). Step hooks registered after tracing still run: then the
+        eager step runs."""
         owner = next((c for c in type(self).__mro__ if "_update" in c.__dict__), None)
         if owner is None or owner.__dict__.get("step") is not type(self).step:
-            return lambda: eager_step(self)
+            return eager_step
         pool = {}
 
         def run():
             if self._step_pre_hooks or self._step_post_hooks:
-                return eager_step(self)
+                return eager_step()
             self._opt_called = True
             self._update(pool)
 
