@@ -74,7 +74,8 @@ def _unary(name, impl, vjp, *, save="in", domain="real", ref=None, torch=None, m
 neg = _unary("neg", lambda xp, x: -x, lambda g, x: -g, save=None, ref=lambda x: -x,
              methods=("neg", "negative", "__neg__"), float_only=False)
 negative = neg
-exp = _unary("exp", lambda xp, x: xp.exp(x), lambda g, out: g * out, save="out", ref=lambda x: __import__("numpy").exp(x))
+exp = _unary("exp", lambda xp, x: xp.exp(x), lambda g, out: g * out, save="out",
+             ref=lambda x: __import__("numpy").exp(x))
 log = _unary("log", lambda xp, x: xp.log(x), lambda g, x: g / x, domain="positive",
              ref=lambda x: __import__("numpy").log(x))
 

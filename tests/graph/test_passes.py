@@ -1,6 +1,5 @@
 """The optimizing passes: each changes the graph as it should, and the compiled results stay equal to eager."""
 import numpy as np
-import pytest
 
 import eagerlab
 import eagerlab.optim as optim

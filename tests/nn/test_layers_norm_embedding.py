@@ -6,7 +6,7 @@ import eagerlab as el
 import eagerlab.nn as nn
 from eagerlab.errors import ShapeError
 
-from eagerlab.testing import compare_with_torch, gradcheck_layer, load_into_torch
+from eagerlab.testing import compare_with_torch, gradcheck_layer
 
 rng = np.random.default_rng(1)
 

@@ -4,9 +4,7 @@ import pytest
 
 import eagerlab as el
 import eagerlab.nn as nn
-from eagerlab.errors import ShapeError
-
-from eagerlab.testing import compare_with_torch, gradcheck_layer, load_into_torch
+from eagerlab.testing import compare_with_torch
 
 rng = np.random.default_rng(1)
 
