@@ -15,7 +15,7 @@ from numpy import asarray as _np_asarray, generic as _np_scalar, ndarray as _np_
 from .._tensor import Tensor
 from ..errors import AutogradError, DTypeError, ShapeError, UnsupportedError, fmt_shape
 from .operands import explain_failure, scan_operands
-from .recording import wrap_outputs
+from .recording import record, wrap_outputs
 from .thread_state import ThreadState, thread_state
 
 
@@ -138,7 +138,9 @@ def bind(prim, *args, **attrs):
         raise explain_failure(prim, args, attrs, exc) from exc
     if type(out) is not _np_ndarray and prim.n_out == 1 and isinstance(out, _np_scalar):
         out = _np_asarray(out)  # numpy reductions return scalars; a tensor always holds an array (0-d here)
-    return wrap_outputs(prim, args, attrs, out, dev, grad)
+    if grad and thread_state.grad_enabled and prim.vjp is not None:
+        return record(prim, args, attrs, out, dev)  # (what wrap_outputs would call, one call sooner)
+    return wrap_outputs(prim, args, attrs, out, dev, False)
 
 
 def apply_inplace(prim, target, *args, **attrs):
