@@ -23,6 +23,7 @@ LAYERS = [
     ["eagerlab.optim"],
     ["eagerlab.data"],
     ["eagerlab.datasets"],
+    ["eagerlab.training"],
     ["eagerlab.testing"],
 ]
 # The public namespaces, which re-export every layer: nothing inside the package may import them.

@@ -1,0 +1,2 @@
+"""What every front end's training loop shares (Keras fit, the Lightning Trainer), written once."""
+from .step import EvalStep, TrainStep, is_finite, make_eval_step, make_train_step, reduce_loss
