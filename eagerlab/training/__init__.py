@@ -1,2 +1,3 @@
 """What every front end's training loop shares (Keras fit, the Lightning Trainer), written once."""
 from .step import EvalStep, TrainStep, is_finite, make_eval_step, make_train_step, reduce_loss
+from .callbacks import HOOKS, CallbackList, should_stop
