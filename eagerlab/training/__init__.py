@@ -1,3 +1,5 @@
 """What every front end's training loop shares (Keras fit, the Lightning Trainer), written once."""
 from .step import EvalStep, TrainStep, is_finite, make_eval_step, make_train_step, reduce_loss
 from .callbacks import HOOKS, CallbackList, should_stop
+from .metrics import (Mean, MeanMetricWrapper, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+                      sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
