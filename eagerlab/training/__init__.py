@@ -3,3 +3,4 @@ from .step import EvalStep, TrainStep, is_finite, make_eval_step, make_train_ste
 from .callbacks import HOOKS, CallbackList, should_stop
 from .metrics import (Mean, MeanMetricWrapper, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
                       sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
+from .state import load_training_state, read_training_state, save_training_state
