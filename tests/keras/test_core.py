@@ -132,10 +132,11 @@ def test_activation_layer_and_lookup():
     x = _x(3, 4)
     np.testing.assert_allclose(check_layer(layers.Activation("softmax"), x, (3, 4), 0).detach().numpy().sum(-1), 1,
                                rtol=1e-6)
-    np.testing.assert_allclose(layers.Activation("leaky_relu")(x).detach().numpy(), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
+    leaky = layers.Activation("leaky_relu")(x).detach().numpy()
+    np.testing.assert_allclose(leaky, np.where(x > 0, x, 0.2 * x), rtol=1e-6)
     selu = keras.activations.get("selu")(el.tensor([-1.0, 1.0])).detach().numpy()
-    np.testing.assert_allclose(selu, [1.0507009873554805 * 1.6732632423543772 * (np.exp(-1) - 1), 1.0507009873554805],
-                               rtol=1e-6)
+    scale, alpha = 1.0507009873554805, 1.6732632423543772
+    np.testing.assert_allclose(selu, [scale * alpha * (np.exp(-1) - 1), scale], rtol=1e-6)
     assert keras.activations.get(None) is keras.activations.get("linear")
     assert keras.activations.get("swish") is keras.activations.get("silu")
     with pytest.raises(ValueError, match="Unknown activation: 'rleu'.*relu"):

@@ -22,14 +22,12 @@ def last_dim(layer, input_shape):
     return int(input_shape[-1])
 
 
-@register_builtin
-class Dense(Layer):
-    """activation(inputs @ kernel + bias) over the last axis; kernel (in, units)."""
+class KernelLayer(Layer):
+    """A layer computing activation(f(inputs, kernel) + bias): Dense and the convolutions share these arguments."""
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        self.units = _positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -37,12 +35,31 @@ class Dense(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
 
-    def build(self, input_shape):
-        self.add_weight("kernel", (last_dim(self, input_shape), self.units), self.kernel_initializer,
-                        self.kernel_regularizer)
+    def _add_kernel_and_bias(self, kernel_shape):
+        self.add_weight("kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.add_weight("bias", (kernel_shape[-1],), self.bias_initializer, self.bias_regularizer)
         self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+@register_builtin
+class Dense(KernelLayer):
+    """activation(inputs @ kernel + bias) over the last axis; kernel (in, units)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = _positive_int("Dense", "units", units)
+
+    def build(self, input_shape):
+        self._add_kernel_and_bias((last_dim(self, input_shape), self.units))
 
     def call(self, inputs):
         if inputs.shape[-1] != self.kernel.shape[0]:
@@ -57,12 +74,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+        return {**super().get_config(), "units": self.units}
 
 
 @register_builtin
