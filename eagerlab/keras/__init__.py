@@ -1,0 +1,2 @@
+"""eagerlab.keras: the Keras front end (`from eagerlab import keras`)."""
+from . import activations, initializers, layers, regularizers, saving

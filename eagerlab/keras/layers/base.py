@@ -1,0 +1,194 @@
+"""Layer: the Keras layer on eagerlab's nn.Module. Weights are created lazily by build(input_shape) on the first
+call, laid out as Keras lays them out; call() computes with eagerlab ops, so autograd, hooks and graph capture
+see an ordinary module."""
+import inspect
+import math
+import re
+
+import numpy as np
+
+from ..._tensor import Tensor
+from ...autograd.grad_mode import no_grad
+from ...nn import Module, Parameter
+from ...ops.creation import as_tensor
+from ...errors import ShapeError
+from .. import initializers, regularizers
+
+_NAME_COUNTS = {}
+
+
+def _snake_case(name):
+    """Keras's class-name -> layer-name rule: Dense -> dense, SimpleRNN -> simple_rnn, Conv2D -> conv2d."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base):
+    """base, base_1, base_2, ... in the order layers are created (Keras's naming)."""
+    count = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names():
+    """Start layer names afresh (what keras.backend.clear_session does to them)."""
+    _NAME_COUNTS.clear()
+
+
+def _to_tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_tensor(v) for v in x)
+    array = np.asarray(x)
+    if array.dtype.kind == "f":
+        array = array.astype(np.float32, copy=False)  # Keras computes in float32 whatever numpy hands it
+    return as_tensor(array)
+
+
+def _shape_of(x):
+    return [tuple(v.shape) for v in x] if isinstance(x, (list, tuple)) else tuple(x.shape)
+
+
+class Layer(Module):
+    """Base of Keras layers: subclasses implement build(input_shape) (add_weight), call(inputs[, training]),
+    compute_output_shape(input_shape) and get_config()."""
+
+    _call_takes_training = False
+
+    def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) {sorted(kwargs)}")
+        super().__init__()
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.dtype = str(dtype or "float32")
+        self.built = False
+        self._trainable = bool(trainable)
+        self._weight_info = {}  # weight name -> (trainable as added, regularizer)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if input_shape is not None:
+            batch_input_shape = (None, *input_shape)
+        self._input_shape_arg = None if batch_input_shape is None else tuple(batch_input_shape)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+
+    # ---- weights ------------------------------------------------------------------------------------------
+    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None, trainable=True, dtype=None):
+        """A new Parameter registered under `name` (non-trainable ones have requires_grad=False and stay in
+        state_dict, as Keras's non-trainable variables stay in the weights)."""
+        value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype or self.dtype)
+        param = Parameter(value, requires_grad=trainable and self._trainable)
+        self.register_parameter(name, param)
+        self._weight_info[name] = (trainable, regularizers.get(regularizer))
+        return param
+
+    def build(self, input_shape):
+        self.built = True
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._keras_layers():
+            if layer is not self:
+                layer.trainable = value
+        for name, (trainable, _) in self._weight_info.items():
+            self._parameters[name].requires_grad_(trainable and self._trainable)
+
+    def _keras_layers(self):
+        return [m for m in self.modules() if isinstance(m, Layer)]
+
+    def _own_weights(self, trainable):
+        return [self._parameters[name] for name, (t, _) in self._weight_info.items()
+                if (t and self._trainable) == trainable]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self._keras_layers() for w in layer._own_weights(True)]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self._keras_layers() for w in layer._own_weights(False)]
+
+    @property
+    def weights(self):
+        """Trainable weights, then non-trainable ones, each in creation order (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    def get_weights(self):
+        return [w.detach().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer {self.name!r} expects {len(own)} weights, but the given list has "
+                             f"{len(weights)} arrays")
+        for w, value in zip(own, weights):
+            value = np.asarray(value)
+            if value.shape != tuple(w.shape):
+                raise ShapeError(f"Layer {self.name!r}: weight shape {tuple(w.shape)} is not compatible with the "
+                                 f"given array of shape {value.shape}")
+            with no_grad():
+                w.copy_(as_tensor(value.astype(np.float32 if value.dtype.kind == "f" else value.dtype)))
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer {self.name!r}, but the layer isn't built. "
+                             "Build it first by calling it on data or with `layer.build(input_shape)`.")
+        return sum(math.prod(w.shape) for w in self.weights)
+
+    @property
+    def losses(self):
+        """The regularization penalties of the current weights (recomputed on each access)."""
+        return [reg(layer._parameters[name]) for layer in self._keras_layers()
+                for name, (_, reg) in layer._weight_info.items() if reg is not None]
+
+    # ---- calling ------------------------------------------------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        inputs = _to_tensor(inputs)
+        if not self.built:
+            self.build(_shape_of(inputs))
+            self.built = True
+            device = (inputs[0] if isinstance(inputs, (list, tuple)) else inputs).device
+            if device.type != "cpu":
+                self.to(device)
+        if not self._call_takes_training:
+            kwargs.pop("training", None)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def call(self, inputs):
+        return inputs
+
+    def _is_training(self, training):
+        """Keras's `training=None`: follow the module's train()/eval() flag."""
+        return self.training if training is None else bool(training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    # ---- config -------------------------------------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config["batch_input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def _describe(self):
+        return f"{type(self).__name__} {self.name!r}"
+
+    def extra_repr(self):
+        return f"name={self.name!r}"
