@@ -78,7 +78,8 @@ class _Step:
 
 
 class TrainStep(_Step):
-    """zero_grad, forward, loss, backward, optional gradient clipping, optimizer step; returns the 0-d loss."""
+    """zero_grad, forward, loss, backward, optional gradient clipping, optimizer step; returns (the 0-d loss, the
+    model's output), detached (a front end's training metrics read the output)."""
 
     def __init__(self, model, loss_fn, optimizer, clip_grad_norm=None, run_eagerly=False, weighting="mean"):
         super().__init__(model, loss_fn, run_eagerly, weighting)
@@ -88,12 +89,13 @@ class TrainStep(_Step):
 
     def _run(self, x, y, sample_weight=None):
         self.optimizer.zero_grad()
-        loss = reduce_loss(self.loss_fn(self.model(x), y), sample_weight, self.weighting)
+        output = self.model(x)
+        loss = reduce_loss(self.loss_fn(output, y), sample_weight, self.weighting)
         loss.backward()
         if self.clip_grad_norm is not None:
             clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         self.optimizer.step()
-        return loss.detach()
+        return loss.detach(), output.detach()
 
 
 class EvalStep(_Step):
@@ -112,7 +114,7 @@ class EvalStep(_Step):
 
 
 def make_train_step(model, loss_fn, optimizer, *, clip_grad_norm=None, run_eagerly=False, weighting="mean"):
-    """A callable `step(x, y, sample_weight=None) -> 0-d loss` training model for one batch.
+    """A callable `step(x, y, sample_weight=None) -> (0-d loss, output)` training model for one batch.
 
     loss_fn(output, y) returns a 0-d loss or one per sample (reduction="none"; needed for sample_weight).
     clip_grad_norm: clip the gradients' total 2-norm to this before the optimizer step."""

@@ -33,8 +33,10 @@ def test_compiled_equals_eager_bits_with_one_trace_for_two_batch_sizes(clip):
     model, compiled = _setup(False, clip)
     for i, n in enumerate([32, 32, 17, 32, 17]):
         x, y, _ = _batch(i, n)
-        want, got = eager(x, y), compiled(x, y)
+        (want, want_out), (got, got_out) = eager(x, y), compiled(x, y)
         assert got.shape == () and got.numpy().tobytes() == want.numpy().tobytes(), f"loss of step {i}"
+        assert got_out.shape == (n, 3) and got_out.numpy().tobytes() == want_out.numpy().tobytes()
+        assert not got_out.requires_grad
     assert compiled.trace_count == 1 and eager.trace_count == 0
     assert _bits(model) == _bits(eager_model)
 
@@ -45,11 +47,11 @@ def test_sample_weight_is_a_weighted_mean_and_compiles_once():
     x, y, w = _batch(0, 32)
     per_sample = nn.CrossEntropyLoss(reduction="none")(model(x), y).detach().numpy().astype(np.float64)
     want = (per_sample * w.numpy()).sum() / w.numpy().sum()
-    assert compiled(x, y, w).item() == pytest.approx(want, rel=1e-6)
+    assert compiled(x, y, w)[0].item() == pytest.approx(want, rel=1e-6)
     eager(x, y, w)
     for i, n in enumerate([17, 32], 1):
         x, y, w = _batch(i, n)
-        assert compiled(x, y, w).numpy().tobytes() == eager(x, y, w).numpy().tobytes()
+        assert compiled(x, y, w)[0].numpy().tobytes() == eager(x, y, w)[0].numpy().tobytes()
     assert compiled.trace_count == 1 and _bits(model) == _bits(eager_model)
 
 
