@@ -32,6 +32,9 @@ class Mean:
     def update(self, value, weight=1.0):
         """Add a value (a 0-d tensor or number: a batch's mean) with its weight (the batch's sample count, or the
         sum of its sample weights)."""
+        if isinstance(value, Tensor) and value.numel() != 1:
+            raise ValueError(f"Mean.update: value must be one number (a batch's mean); received a tensor of shape "
+                             f"{tuple(value.shape)} (use add(values.sum(), count) for per-sample values)")
         self.add(_sum(value) * _sum(weight), weight)
 
     def add(self, total, count):

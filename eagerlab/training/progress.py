@@ -97,7 +97,8 @@ class ProgressBar:
         self.current, self._last_draw, self._drawn_width = 0, -math.inf, 0
 
     def update(self, current, values=()):
-        """Move to `current` units done, showing values [(name, float), ...]."""
+        """Move to `current` units done, showing values [(name, float), ...], or a function returning them: called
+        only when the line is drawn, so metrics are read from the device only as often as the bar redraws."""
         self.current = current
         if not self.live:
             return
@@ -107,13 +108,15 @@ class ProgressBar:
             self._last_draw = now
             self._draw(self._line(values, False, now), "")
 
-    def finish(self, values=()):
-        """Draw the final line (at target, when one is known) and end it with a newline."""
-        if self.target is not None:
-            self.current = self.target
+    def finish(self, values=(), current=None):
+        """Draw the final line at `current` (default: where the last update left it; short of the target when
+        training stopped early) and end it with a newline; values as in update."""
+        if current is not None:
+            self.current = current
         self._draw(self._line(values, True, self.clock()), "\n")
 
     def _line(self, values, finished, now):
+        values = values() if callable(values) else values
         return self.formatter(Progress(self.current, self.target, now - self.start, tuple(values), finished,
                                        self.width, self.unit_name))
 

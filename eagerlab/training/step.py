@@ -53,7 +53,7 @@ class _Step:
     """A step compiled on first call with a batch-polymorphic input_signature, one Function per argument
     structure (with or without sample_weight), or the same Python run eagerly."""
 
-    def __init__(self, model, loss_fn, run_eagerly, weighting):
+    def __init__(self, model, loss_fn, run_eagerly=False, weighting="mean"):
         if weighting not in WEIGHTINGS:
             raise ValueError(f"{type(self).__name__}: weighting must be one of {WEIGHTINGS}; received {weighting!r}")
         self.model, self.loss_fn, self.weighting = model, loss_fn, weighting
@@ -99,10 +99,8 @@ class TrainStep(_Step):
 
 
 class EvalStep(_Step):
-    """Forward and loss without gradients; returns (0-d loss, model output)."""
-
-    def __init__(self, model, loss_fn, run_eagerly=False, weighting="mean"):
-        super().__init__(model, loss_fn, run_eagerly, weighting)
+    """Forward and loss without gradients; returns (0-d loss, model output). The caller puts the model in eval
+    mode (dropout, batch norm) first: a step never changes it."""
 
     def __call__(self, x, y, sample_weight=None):
         with no_grad():

@@ -41,6 +41,8 @@ def test_mean_of_numbers_and_tensor_weights():
     assert mean.result() == 7.0 / 4.0
     with pytest.raises(TypeError, match="expected a Tensor or a real number; received str"):
         mean.update("1")
+    with pytest.raises(ValueError, match=r"one number .* tensor of shape \(2,\)"):
+        mean.update(eagerlab.tensor([1.0, 2.0]), 2)
 
 
 def test_sparse_categorical_accuracy_is_the_exact_fraction_over_the_epoch():

@@ -84,7 +84,7 @@ def test_a_shorter_line_blanks_out_the_longer_one_before_it():
         bar.update(1, [("loss", 1.0), ("accuracy", 0.5)])
         clock.now += 1
         bar.update(2)
-        bar.finish()
+        bar.finish(current=10)
     frames = _pty_output(write).split("\r")
     assert frames[1] == " 1/10 [>.........] - ETA: 0s - loss: 1.0000 - accuracy: 0.5000"
     shorter = " 2/10 [=>........] - ETA: 4s"
@@ -102,7 +102,7 @@ def test_unknown_target_and_a_custom_formatter():
     stream = io.StringIO()
     bar = ProgressBar(4, stream=stream, clock=clock, unit_name="batch",
                       formatter=lambda p: f"Epoch 0: {p.current}/{p.target} {p.values} {p.unit_name} {p.finished}")
-    bar.finish([("v_num", 0.0)])
+    bar.finish([("v_num", 0.0)], current=4)
     assert stream.getvalue() == "Epoch 0: 4/4 (('v_num', 0.0),) batch True\n"
 
 
@@ -115,3 +115,12 @@ def test_number_and_time_formats():
     with pytest.raises(ValueError, match="target must be a non-negative int or None; received 2.5"):
         ProgressBar(2.5)
     assert keras_bar.__doc__ and keras_line.__doc__
+
+
+def test_finish_draws_where_training_stopped():
+    stream, clock = io.StringIO(), Clock()
+    bar = ProgressBar(10, stream=stream, clock=clock, width=10)
+    bar.update(3)
+    clock.now += 0.3
+    bar.finish(lambda: [("loss", 2.0)])
+    assert stream.getvalue() == " 3/10 [==>.......] - 0s 100ms/step - loss: 2.0000\n"

@@ -5,7 +5,7 @@ import pytest
 import eagerlab
 import eagerlab.nn as nn
 import eagerlab.optim as optim
-from eagerlab.training.step import is_finite, make_eval_step, make_train_step
+from eagerlab.training.step import is_finite, make_eval_step, make_train_step, reduce_loss
 
 
 def _setup(run_eagerly, clip=None, reduction="mean"):
@@ -90,3 +90,12 @@ def test_is_finite_and_errors():
         make_eval_step(model, nn.CrossEntropyLoss(), weighting="sum")
     with pytest.raises(ValueError, match="clip_grad_norm must be positive"):
         make_train_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), clip_grad_norm=0)
+
+
+def test_per_element_losses_are_averaged_per_sample_first():
+    losses = eagerlab.tensor([[1.0, 3.0], [2.0, 2.0], [0.0, 8.0]])  # per-sample means 2, 2, 4
+    w = eagerlab.tensor([1.0, 1.0, 2.0])
+    assert reduce_loss(losses).item() == np.float32(8.0 / 3.0)
+    assert reduce_loss(losses, w).item() == 12.0 / 4.0
+    assert reduce_loss(losses, w, "sum_over_batch_size").item() == 12.0 / 3.0
+    assert reduce_loss(eagerlab.tensor(0.5)).item() == 0.5
