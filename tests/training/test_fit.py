@@ -40,7 +40,7 @@ def _fit(model, opt, epochs, stream, callbacks=()):
         loss.reset(), acc.reset()
         for b, i in enumerate(batches):
             x, y = eagerlab.tensor(X[i:i + 32]), eagerlab.tensor(Y[i:i + 32])
-            batch_loss = step(x, y)
+            batch_loss, _ = step(x, y)
             loss.update(batch_loss, x.shape[0])
             acc.update(y, evaluate(x, y)[1])
             cbs.call("on_train_batch_end", b, {"loss": batch_loss})
