@@ -18,7 +18,7 @@ def is_finite(loss):
     return bool(loss.isfinite().all().item())
 
 
-def _batch_polymorphic(args):
+def batch_polymorphic(args):
     """An input_signature for args (nested tensors) whose leading (batch) dimension takes any size."""
     leaves, treedef = flatten(args)
     for x in leaves:
@@ -66,7 +66,7 @@ class _Step:
             return self._run(*args)
         fn = self.functions.get(len(args))
         if fn is None:
-            fn = self.functions[len(args)] = Function(self._run, _batch_polymorphic(args), name=type(self).__name__)
+            fn = self.functions[len(args)] = Function(self._run, batch_polymorphic(args), name=type(self).__name__)
         return fn(*args)
 
     @property

@@ -148,3 +148,10 @@ def test_errors_say_what_to_do():
         keras.Model(inputs=None, outputs=None)
     with pytest.raises(ValueError, match="layer named 'dense_x' is already in the model"):
         keras.Sequential([keras.layers.Dense(2, name="dense_x"), keras.layers.Dense(2, name="dense_x")])
+
+
+def test_predict_compiles_once_for_every_batch_size():
+    model = _model()
+    model.predict(X, batch_size=32, verbose=0)  # 3 x 32 + 4
+    model.predict(X[:7], batch_size=5, verbose=0)
+    assert model._steps["predict"].trace_count == 1

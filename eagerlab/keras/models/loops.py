@@ -58,14 +58,13 @@ def _finish(bar, logs):
 def predict_loop(model, batches, steps, callbacks, verbose):
     """The model's outputs over every batch, concatenated, as numpy (Keras's predict)."""
     model.eval()
-    forward = model._predict_function()
     outs = []
     bar = _progress(verbose, steps)
     callbacks.call(hooks.PREDICT_BEGIN)
     with no_grad():
         for i, (x, _, _) in enumerate(batches):
             callbacks.call(hooks.PREDICT_BATCH_BEGIN, i)
-            out = forward(x)
+            out = model._predict_function(x)(x)
             outs.append(out)
             callbacks.call(hooks.PREDICT_BATCH_END, i, {"outputs": out})
             if bar is not None:

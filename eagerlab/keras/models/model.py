@@ -3,7 +3,7 @@ Subclass it and define `call`, or use Sequential."""
 from ...autograd.grad_mode import no_grad
 from ...errors import UnsupportedError
 from ...graph.function import Function
-from ...training.step import make_eval_step, make_train_step
+from ...training.step import batch_polymorphic, make_eval_step, make_train_step
 from .. import losses as keras_losses
 from .. import metrics as keras_metrics
 from .. import optimizers as keras_optimizers
@@ -79,10 +79,13 @@ class Model(Layer):
                                                  weighting="sum_over_batch_size")
         return self._steps["eval"]
 
-    def _predict_function(self):
+    def _predict_function(self, x):
+        """The forward predict runs: compiled once for every batch size (x: the first batch)."""
+        if getattr(self, "run_eagerly", False):
+            return self
         if "predict" not in self._steps:
-            self._steps["predict"] = self if getattr(self, "run_eagerly", False) else Function(
-                self.__call__, reduce_retracing=True, name=f"{type(self).__name__}.predict")
+            self._steps["predict"] = Function(self.__call__, batch_polymorphic((x,)),
+                                              name=f"{type(self).__name__}.predict")
         return self._steps["predict"]
 
     def _metric_objects(self):
