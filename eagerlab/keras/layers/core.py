@@ -8,7 +8,7 @@ from ..saving import register_builtin
 from .base import Layer
 
 
-def _positive_int(layer, name, value):
+def positive_int(layer, name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{layer}: `{name}` must be a positive integer. Received: {name}={value!r}")
     return value
@@ -56,7 +56,7 @@ class Dense(KernelLayer):
 
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-        self.units = _positive_int("Dense", "units", units)
+        self.units = positive_int("Dense", "units", units)
 
     def build(self, input_shape):
         self._add_kernel_and_bias((last_dim(self, input_shape), self.units))
@@ -152,3 +152,18 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register_builtin
+class Rescaling(Layer):
+    """inputs * scale + offset (e.g. scale=1/255 for pixel values)."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def call(self, inputs):
+        return inputs * self.scale + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
