@@ -7,28 +7,19 @@ from ...ops.creation import zeros
 from ...ops.join import stack
 from .. import activations, initializers, regularizers
 from ..saving import register_builtin
-from .base import Layer
-from .core import last_dim, positive_int
+from .core import KernelLayer, last_dim, positive_int
 
 
-class _RNN(Layer):
+class _RNN(KernelLayer):
     gates = 1  # weight blocks per unit
     _state_count = 1  # state tensors carried between steps (LSTM: h and c)
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, return_sequences=False, return_state=False,
-                 go_backwards=False, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, units, activation="tanh", recurrent_initializer="orthogonal", recurrent_regularizer=None,
+                 return_sequences=False, return_state=False, go_backwards=False, **kwargs):
+        super().__init__(activation=activation, **kwargs)
         self.units = positive_int(type(self).__name__, "units", units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
 
@@ -75,13 +66,9 @@ class _RNN(Layer):
         return [output] + [(batch, self.units)] * self._state_count if self.return_state else output
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
+        return {**super().get_config(), "units": self.units,
                 "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards}
 
