@@ -36,7 +36,7 @@ def test_dense_computes_inputs_at_kernel_plus_bias_with_keras_layout():
 def test_dense_rejects_wrong_feature_count_naming_the_layer():
     layer = layers.Dense(2, name="head")
     layer(_x(1, 3))
-    with pytest.raises(ShapeError, match=r"'head'.*3 input features.*\(1, 4\)"):
+    with pytest.raises(ShapeError, match=r"Dense 'head'.*\(1, 4\) @ \(3, 2\)"):
         layer(_x(1, 4))
 
 

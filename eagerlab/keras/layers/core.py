@@ -62,12 +62,10 @@ class Dense(KernelLayer):
         self._add_kernel_and_bias((last_dim(self, input_shape), self.units))
 
     def call(self, inputs):
-        if inputs.shape[-1] != self.kernel.shape[0]:
-            raise ShapeError(f"Dense {self.name!r} was built for {self.kernel.shape[0]} input features, got input "
-                             f"shape {tuple(inputs.shape)}")
-        out = inputs.matmul(self.kernel)
+        weights = self._parameters  # (a dict lookup: Module.__getattr__ is the slow path; this is per batch)
+        out = inputs.matmul(weights["kernel"])
         if self.use_bias:
-            out = out + self.bias
+            out = out + weights["bias"]
         return self.activation(out)
 
     def compute_output_shape(self, input_shape):
