@@ -43,6 +43,7 @@ def _check_training_step(layer, x):
     optimizer = el.optim.SGD(weights, lr=0.01)
 
     def loss():
+        el.manual_seed(0)  # the same dropout masks before and after the step
         return (layer(x) ** 2).mean() + sum(layer.losses)
 
     before = loss()

@@ -107,3 +107,26 @@ def test_go_backwards_reads_the_sequence_reversed():
 def test_recurrent_input_rank_error_names_the_layer():
     with pytest.raises(ShapeError, match=r"LSTM 'enc'.*\(batch, timesteps, features\).*\(4, 3\)"):
         layers.LSTM(2, name="enc")(_x(4, 3))
+
+
+@pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+def test_dropout_and_recurrent_dropout_only_in_training(cls):
+    plain, dropped = cls(6), cls(6, dropout=0.5, recurrent_dropout=0.5)
+    x = _x(3, 5, 4)
+    plain.build(x.shape)
+    dropped.build(x.shape)
+    dropped.set_weights(plain.get_weights())
+    np.testing.assert_array_equal(dropped(x, training=False).detach().numpy(), plain(x).detach().numpy())
+    assert not np.allclose(dropped(x, training=True).detach().numpy(), plain(x).detach().numpy())
+    assert dropped.count_params() == plain.count_params()
+    check_layer(cls(6, dropout=0.2, recurrent_dropout=0.2), x, (3, 6), plain.count_params())
+
+
+def test_input_dropout_mask_is_shared_by_all_steps():
+    layer = layers.SimpleRNN(2, dropout=0.5, kernel_initializer="ones", recurrent_initializer="zeros",
+                             activation="linear", return_sequences=True)
+    x = np.ones((1, 3, 50), np.float32)  # with a zero recurrent kernel each output is its step's masked input sum
+    out = layer(x, training=True).detach().numpy()[0]
+    assert out[0, 0] == out[1, 0] == out[2, 0] and 0 < out[0, 0] < 100
+    with pytest.raises(ValueError, match="recurrent_dropout.*1.5"):
+        layers.LSTM(2, recurrent_dropout=1.5)

@@ -3,7 +3,8 @@ bias, gates in Keras's order (LSTM i, f, c, o; GRU z, r, h). The input projectio
 only the recurrent projection and the gates run step by step."""
 from ...autograd.grad_mode import no_grad
 from ...errors import ShapeError
-from ...ops.creation import zeros
+from ...nn import functional as F
+from ...ops.creation import ones, zeros
 from ...ops.join import stack
 from .. import activations, initializers, regularizers
 from ..saving import register_builtin
@@ -15,9 +16,15 @@ class _RNN(KernelLayer):
     _state_count = 1  # state tensors carried between steps (LSTM: h and c)
 
     def __init__(self, units, activation="tanh", recurrent_initializer="orthogonal", recurrent_regularizer=None,
-                 return_sequences=False, return_state=False, go_backwards=False, **kwargs):
+                 dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
+                 **kwargs):
         super().__init__(activation=activation, **kwargs)
         self.units = positive_int(type(self).__name__, "units", units)
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+                raise ValueError(f"{type(self).__name__}: `{name}` must be a number in [0, 1). Received: "
+                                 f"{name}={rate!r}")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
@@ -42,19 +49,31 @@ class _RNN(KernelLayer):
     def _input_bias(self):
         return self.bias if self.use_bias else None
 
-    def call(self, inputs):
+    def _dropout_mask(self, rate, batch, width, like):
+        """One mask per sequence, the same at every step (Keras's recurrent dropout, Gal & Ghahramani 2016)."""
+        return F.dropout(ones((batch, width), dtype=like.dtype, device=like.device), rate, True)
+
+    def call(self, inputs, training=None):
         if inputs.ndim != 3 or inputs.shape[1] == 0:
             raise ShapeError(f"{type(self).__name__} {self.name!r} expects inputs of shape (batch, timesteps, "
                              f"features) with at least one step, got input shape {tuple(inputs.shape)}")
+        training = self._is_training(training)
+        batch = inputs.shape[0]
+        if training and self.dropout:
+            inputs = inputs * self._dropout_mask(self.dropout, batch, inputs.shape[2], inputs).unsqueeze(1)
+        recurrent_mask = self._dropout_mask(self.recurrent_dropout, batch, self.units, inputs) \
+            if training and self.recurrent_dropout else None
         projected = inputs.matmul(self.kernel)
         bias = self._input_bias()
         if bias is not None:
             projected = projected + bias
-        state = tuple(zeros((inputs.shape[0], self.units), dtype=inputs.dtype, device=inputs.device)
+        state = tuple(zeros((batch, self.units), dtype=inputs.dtype, device=inputs.device)
                       for _ in range(self._state_count))
         steps = projected.unbind(1)
         outputs = []
         for x_t in (reversed(steps) if self.go_backwards else steps):
+            if recurrent_mask is not None:
+                state = (state[0] * recurrent_mask,) + state[1:]
             state = self._step(x_t, state)
             outputs.append(state[0])
         output = stack(outputs, 1) if self.return_sequences else outputs[-1]
@@ -69,6 +88,7 @@ class _RNN(KernelLayer):
         return {**super().get_config(), "units": self.units,
                 "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
                 "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards}
 
