@@ -153,8 +153,10 @@ def test_config_is_json_and_initializers_round_trip():
     np.testing.assert_array_equal(clone.get_weights()[1], np.ones(3, np.float32))
 
 
-def test_numpy_float64_input_computes_in_float32():
+def test_numpy_input_computes_in_the_layer_dtype():
     assert layers.Dense(2)(np.ones((1, 3))).dtype == el.float32
+    layer = layers.Dense(2, dtype="float64")
+    assert layer(np.ones((1, 3), np.float32)).dtype == el.float64 and layer.kernel.dtype == el.float64
 
 
 def test_layer_is_a_module_with_hooks():

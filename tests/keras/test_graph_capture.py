@@ -62,3 +62,12 @@ def test_compiled_training_step_equals_eager_step_bits():
         for wa, wb in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_array_equal(wa, wb)
     assert compiled[1].get_weights()[2].any()  # the moving mean moved inside the compiled step
+
+
+def test_first_call_inside_a_compiled_function_builds_real_weights():
+    stack = [layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(3)]
+    x = el.tensor(RNG.standard_normal((2, 5, 5, 1)).astype(np.float32))
+    compiled = el.function(lambda t: _forward(stack, t))
+    out = compiled(x)
+    assert all(layer.built for layer in stack) and stack[2].count_params() == 2 * 3 * 3 * 3 + 3
+    np.testing.assert_array_equal(out.detach().numpy(), _forward(stack, x).detach().numpy())
