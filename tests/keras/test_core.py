@@ -165,3 +165,14 @@ def test_layer_is_a_module_with_hooks():
     layer.register_forward_hook(lambda m, args, out: seen.append(tuple(out.shape)))
     layer(_x(5, 3))
     assert seen == [(5, 2)] and isinstance(layer, el.nn.Module)
+
+
+def test_arguments_keras_code_passes_by_position():
+    assert layers.Dense(3, "relu").activation is keras.activations.relu
+    conv = layers.Conv2D(8, (3, 3), (2, 2), "same")
+    assert (conv.strides, conv.padding) == ((2, 2), "same")
+    lstm = layers.LSTM(4, "relu", "tanh")
+    assert (lstm.activation, lstm.recurrent_activation) == (keras.activations.relu, keras.activations.tanh)
+    assert layers.BatchNormalization(-1, 0.9, 1e-5, False).center is False
+    with pytest.raises(TypeError):
+        layers.Dropout(0.2, None, 42)  # Keras's noise_shape is not supported: no silent binding to seed

@@ -1,4 +1,6 @@
-"""Dense, Activation, Dropout, Flatten, Reshape."""
+"""Dense (and KernelLayer, its arguments shared with the convolutions), Activation, Dropout, Flatten, Reshape,
+Rescaling. Arguments past the ones Keras code passes by position are keyword-only, so a call written for another
+Keras version fails loudly instead of binding a value to the wrong argument."""
 import math
 
 from ...errors import ShapeError
@@ -25,8 +27,8 @@ def last_dim(layer, input_shape):
 class KernelLayer(Layer):
     """A layer computing activation(f(inputs, kernel) + bias): Dense and the convolutions share these arguments."""
 
-    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(self, *, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -54,8 +56,8 @@ class KernelLayer(Layer):
 class Dense(KernelLayer):
     """activation(inputs @ kernel + bias) over the last axis; kernel (in, units)."""
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(activation=activation, **kwargs)
         self.units = positive_int("Dense", "units", units)
 
     def build(self, input_shape):
@@ -93,7 +95,7 @@ class Dropout(Layer):
     """Zeroes a fraction `rate` of the inputs and scales the rest by 1 / (1 - rate), in training only. Masks
     come from eagerlab's default generator (`seed` is kept in the config only)."""
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, *, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: `rate` must be a number in [0, 1]. Received: rate={rate!r}")

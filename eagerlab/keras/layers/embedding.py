@@ -8,7 +8,7 @@ from .core import positive_int
 
 @register_builtin
 class Embedding(Layer):
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None, *,
                  mask_zero=False, **kwargs):
         super().__init__(**kwargs)
         self.input_dim = positive_int("Embedding", "input_dim", input_dim)

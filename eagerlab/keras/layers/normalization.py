@@ -16,7 +16,7 @@ def _check_axis(layer, axis):
 class _Normalization(Layer):
     """gamma (scale) and beta (center) over the last axis, with Keras's initializer/regularizer arguments."""
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, *, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.axis = _check_axis(type(self).__name__, axis)
@@ -52,9 +52,9 @@ class BatchNormalization(_Normalization):
     otherwise the moving statistics. The moving variance takes the unbiased batch variance (as tf.keras's fused
     kernel does; Keras 3 takes the biased one: a relative difference of 1 / (values per channel - 1))."""
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, moving_mean_initializer="zeros",
-                 moving_variance_initializer="ones", **kwargs):
-        super().__init__(axis=axis, epsilon=epsilon, **kwargs)
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, *,
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+        super().__init__(axis, epsilon, center, scale, **kwargs)
         self.momentum = float(momentum)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)

@@ -15,7 +15,7 @@ class _RNN(KernelLayer):
     gates = 1  # weight blocks per unit
     _state_count = 1  # state tensors carried between steps (LSTM: h and c)
 
-    def __init__(self, units, activation="tanh", recurrent_initializer="orthogonal", recurrent_regularizer=None,
+    def __init__(self, units, activation="tanh", *, recurrent_initializer="orthogonal", recurrent_regularizer=None,
                  dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  **kwargs):
         super().__init__(activation=activation, **kwargs)
@@ -102,8 +102,8 @@ class SimpleRNN(_RNN):
 
 
 class _GatedRNN(_RNN):
-    def __init__(self, units, recurrent_activation="sigmoid", **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", **kwargs):
+        super().__init__(units, activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
 
     def get_config(self):
@@ -119,8 +119,8 @@ class LSTM(_GatedRNN):
     gates = 4
     _state_count = 2
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", *, unit_forget_bias=True, **kwargs):
+        super().__init__(units, activation, recurrent_activation, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def build(self, input_shape):
@@ -148,8 +148,8 @@ class GRU(_GatedRNN):
 
     gates = 3
 
-    def __init__(self, units, reset_after=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", *, reset_after=True, **kwargs):
+        super().__init__(units, activation, recurrent_activation, **kwargs)
         self.reset_after = bool(reset_after)
 
     def _bias_shape(self):
