@@ -138,9 +138,10 @@ _CLASSES = {cls.__name__: cls for cls in (Zeros, Ones, Constant, RandomNormal, R
                                           GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
                                           LecunNormal, Orthogonal)}
 _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-            "random_uniform": RandomUniform, "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
-            "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
-            "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal}
+            "normal": RandomNormal, "random_uniform": RandomUniform, "uniform": RandomUniform,
+            "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+            "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
+            "lecun_normal": LecunNormal, "orthogonal": Orthogonal}
 
 
 def get(identifier):

@@ -36,7 +36,7 @@ def test_dense_computes_inputs_at_kernel_plus_bias_with_keras_layout():
 def test_dense_rejects_wrong_feature_count_naming_the_layer():
     layer = layers.Dense(2, name="head")
     layer(_x(1, 3))
-    with pytest.raises(ShapeError, match=r"'head'.*3 input features.*\(1, 4\)"):
+    with pytest.raises(ShapeError, match=r"Dense 'head'.*\(1, 4\) @ \(3, 2\)"):
         layer(_x(1, 4))
 
 
@@ -153,8 +153,10 @@ def test_config_is_json_and_initializers_round_trip():
     np.testing.assert_array_equal(clone.get_weights()[1], np.ones(3, np.float32))
 
 
-def test_numpy_float64_input_computes_in_float32():
+def test_numpy_input_computes_in_the_layer_dtype():
     assert layers.Dense(2)(np.ones((1, 3))).dtype == el.float32
+    layer = layers.Dense(2, dtype="float64")
+    assert layer(np.ones((1, 3), np.float32)).dtype == el.float64 and layer.kernel.dtype == el.float64
 
 
 def test_layer_is_a_module_with_hooks():
@@ -163,3 +165,14 @@ def test_layer_is_a_module_with_hooks():
     layer.register_forward_hook(lambda m, args, out: seen.append(tuple(out.shape)))
     layer(_x(5, 3))
     assert seen == [(5, 2)] and isinstance(layer, el.nn.Module)
+
+
+def test_arguments_keras_code_passes_by_position():
+    assert layers.Dense(3, "relu").activation is keras.activations.relu
+    conv = layers.Conv2D(8, (3, 3), (2, 2), "same")
+    assert (conv.strides, conv.padding) == ((2, 2), "same")
+    lstm = layers.LSTM(4, "relu", "tanh")
+    assert (lstm.activation, lstm.recurrent_activation) == (keras.activations.relu, keras.activations.tanh)
+    assert layers.BatchNormalization(-1, 0.9, 1e-5, False).center is False
+    with pytest.raises(TypeError):
+        layers.Dropout(0.2, None, 42)  # Keras's noise_shape is not supported: no silent binding to seed

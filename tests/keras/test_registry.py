@@ -44,3 +44,41 @@ def test_initializer_and_regularizer_lookup_errors_list_valid_names():
         keras.initializers.get("glorot")
     with pytest.raises(ValueError, match="Unknown regularizer: 'l3'.*l1_l2"):
         keras.regularizers.get("l3")
+
+
+def test_custom_layer_with_weights_and_sublayers_round_trips_through_the_registry():
+    import json
+
+    import numpy as np
+
+    @register_keras_serializable(package="Tests")
+    class Residual(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.inner = keras.layers.Dense(units, activation="relu")
+
+        def build(self, input_shape):
+            self.add_weight("scale", (self.units,), initializer="ones")
+            self.add_weight("calls", (), initializer="zeros", trainable=False)
+            self.built = True
+
+        def call(self, inputs):
+            return inputs + self.scale * self.inner(inputs)
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    layer = Residual(4)
+    x = np.ones((2, 4), np.float32)
+    out = layer(x, training=True)  # a call without `training` ignores it, as in Keras
+    assert tuple(out.shape) == (2, 4) and layer.count_params() == 4 + 20 + 1
+    assert [w.shape for w in layer.get_weights()] == [(4,), (4, 4), (4,), ()]
+    assert len(layer.trainable_weights) == 3 and len(layer.non_trainable_weights) == 1
+    config = json.loads(json.dumps(layer.get_config()))
+    clone = get_registered(get_registered_name(Residual)).from_config(config)
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(x).detach().numpy(), out.detach().numpy())
+    layer.trainable = False
+    assert layer.trainable_weights == [] and not layer.inner.trainable

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...autograd.interpreter import Interpreter, installed
 from ...nn import Module, Parameter
 from ...ops.creation import as_tensor
 from ...errors import ShapeError
@@ -35,14 +36,14 @@ def reset_names():
     _NAME_COUNTS.clear()
 
 
-def _to_tensor(x):
+def _to_tensor(x, dtype):
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (list, tuple)):
-        return type(x)(_to_tensor(v) for v in x)
+        return type(x)(_to_tensor(v, dtype) for v in x)
     array = np.asarray(x)
     if array.dtype.kind == "f":
-        array = array.astype(np.float32, copy=False)  # Keras computes in float32 whatever numpy hands it
+        array = array.astype(dtype, copy=False)  # Keras computes in the layer's dtype whatever numpy hands it
     return as_tensor(array)
 
 
@@ -95,12 +96,10 @@ class Layer(Module):
 
     @trainable.setter
     def trainable(self, value):
-        self._trainable = bool(value)
-        for layer in self._keras_layers():
-            if layer is not self:
-                layer.trainable = value
-        for name, (trainable, _) in self._weight_info.items():
-            self._parameters[name].requires_grad_(trainable and self._trainable)
+        for layer in self._keras_layers():  # freezing a layer freezes its sublayers, as in Keras
+            layer._trainable = bool(value)
+            for name, (trainable, _) in layer._weight_info.items():
+                layer._parameters[name].requires_grad_(trainable and layer._trainable)
 
     def _keras_layers(self):
         return [m for m in self.modules() if isinstance(m, Layer)]
@@ -136,7 +135,7 @@ class Layer(Module):
                 raise ShapeError(f"Layer {self.name!r}: weight shape {tuple(w.shape)} is not compatible with the "
                                  f"given array of shape {value.shape}")
             with no_grad():
-                w.copy_(as_tensor(value.astype(np.float32 if value.dtype.kind == "f" else value.dtype)))
+                w.copy_(as_tensor(value, dtype=w.dtype, device=w.device))
 
     def count_params(self):
         if not self.built:
@@ -152,16 +151,22 @@ class Layer(Module):
 
     # ---- calling ------------------------------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
-        inputs = _to_tensor(inputs)
+        inputs = _to_tensor(inputs, self.dtype)
         if not self.built:
-            self.build(_shape_of(inputs))
-            self.built = True
-            device = (inputs[0] if isinstance(inputs, (list, tuple)) else inputs).device
-            if device.type != "cpu":
-                self.to(device)
+            self._build_eagerly(inputs)
         if not self._call_takes_training:
             kwargs.pop("training", None)
         return super().__call__(inputs, *args, **kwargs)
+
+    def _build_eagerly(self, inputs):
+        """Weights are state, not part of a computation: a first call inside @eagerlab.function creates them with
+        real values (as tf.init_scope does), and the trace captures them like any existing weight."""
+        device = (inputs[0] if isinstance(inputs, (list, tuple)) else inputs).device
+        with installed(Interpreter()):
+            self.build(_shape_of(inputs))
+            if device.type != "cpu":
+                self.to(device)
+        self.built = True
 
     def forward(self, *args, **kwargs):
         return self.call(*args, **kwargs)

@@ -10,7 +10,7 @@ from .core import KernelLayer, last_dim
 class _Conv(KernelLayer):
     rank = None
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", *, dilation_rate=1, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.filters = int_tuple(cls, "filters", filters, 1)[0]

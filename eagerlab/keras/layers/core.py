@@ -1,4 +1,6 @@
-"""Dense, Activation, Dropout, Flatten, Reshape."""
+"""Dense (and KernelLayer, its arguments shared with the convolutions), Activation, Dropout, Flatten, Reshape,
+Rescaling. Arguments past the ones Keras code passes by position are keyword-only, so a call written for another
+Keras version fails loudly instead of binding a value to the wrong argument."""
 import math
 
 from ...errors import ShapeError
@@ -8,7 +10,7 @@ from ..saving import register_builtin
 from .base import Layer
 
 
-def _positive_int(layer, name, value):
+def positive_int(layer, name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{layer}: `{name}` must be a positive integer. Received: {name}={value!r}")
     return value
@@ -25,8 +27,8 @@ def last_dim(layer, input_shape):
 class KernelLayer(Layer):
     """A layer computing activation(f(inputs, kernel) + bias): Dense and the convolutions share these arguments."""
 
-    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(self, *, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -54,20 +56,18 @@ class KernelLayer(Layer):
 class Dense(KernelLayer):
     """activation(inputs @ kernel + bias) over the last axis; kernel (in, units)."""
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = _positive_int("Dense", "units", units)
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        self.units = positive_int("Dense", "units", units)
 
     def build(self, input_shape):
         self._add_kernel_and_bias((last_dim(self, input_shape), self.units))
 
     def call(self, inputs):
-        if inputs.shape[-1] != self.kernel.shape[0]:
-            raise ShapeError(f"Dense {self.name!r} was built for {self.kernel.shape[0]} input features, got input "
-                             f"shape {tuple(inputs.shape)}")
-        out = inputs.matmul(self.kernel)
+        weights = self._parameters  # (a dict lookup: Module.__getattr__ is the slow path; this is per batch)
+        out = inputs.matmul(weights["kernel"])
         if self.use_bias:
-            out = out + self.bias
+            out = out + weights["bias"]
         return self.activation(out)
 
     def compute_output_shape(self, input_shape):
@@ -95,7 +95,7 @@ class Dropout(Layer):
     """Zeroes a fraction `rate` of the inputs and scales the rest by 1 / (1 - rate), in training only. Masks
     come from eagerlab's default generator (`seed` is kept in the config only)."""
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, *, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: `rate` must be a number in [0, 1]. Received: rate={rate!r}")
@@ -152,3 +152,18 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register_builtin
+class Rescaling(Layer):
+    """inputs * scale + offset (e.g. scale=1/255 for pixel values)."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def call(self, inputs):
+        return inputs * self.scale + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
