@@ -26,11 +26,30 @@ def _to_tensor(a):
     return a if isinstance(a, Tensor) else as_tensor(np.ascontiguousarray(a))
 
 
+class _Inputs:
+    """Several input arrays (a multi-input model's x as a list) sliced together."""
+
+    def __init__(self, arrays):
+        self.arrays = [as_array(a, "x") for a in arrays]
+        if len({len(a) for a in self.arrays}) > 1:
+            raise ValueError(f"the inputs in x have different numbers of samples: {[len(a) for a in self.arrays]}")
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return _Inputs([a[index] for a in self.arrays])
+
+
+def _batch_tensor(a):
+    return [_to_tensor(v) for v in a.arrays] if isinstance(a, _Inputs) else _to_tensor(a)
+
+
 class ArrayBatches:
     """Batches of in-memory arrays: `len()` is the number of batches; iterating yields (x, y, sample_weight)."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
-        self.x = as_array(x, "x")
+        self.x = _Inputs(x) if isinstance(x, (list, tuple)) else as_array(x, "x")
         self.y = None if y is None else as_array(y, "y")
         self.sample_weight = None if sample_weight is None else as_array(sample_weight, "sample_weight")
         n = len(self.x)
@@ -47,11 +66,11 @@ class ArrayBatches:
         order = randperm(self.n).numpy() if self.shuffle else None
         for start in range(0, self.n, self.batch_size):
             idx = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
-            yield tuple(None if a is None else _to_tensor(a[idx]) for a in (self.x, self.y, self.sample_weight))
+            yield tuple(None if a is None else _batch_tensor(a[idx]) for a in (self.x, self.y, self.sample_weight))
 
     def sample(self):
         """The first sample, as a batch of one: what builds an unbuilt model."""
-        return _to_tensor(self.x[:1])
+        return _batch_tensor(self.x[:1])
 
     def split(self, fraction):
         """(training part, validation part): the last `fraction` of the samples, as Keras's validation_split."""
@@ -103,7 +122,7 @@ class IterableBatches:
 
 def batches(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None):
     """The batches of fit/evaluate/predict's data arguments."""
-    if isinstance(x, (np.ndarray, Tensor, list)):
+    if isinstance(x, (np.ndarray, Tensor, list, tuple)):
         return ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle)
     if y is not None or sample_weight is not None:
         raise ValueError("y and sample_weight must be None when x is a DataLoader or a generator (it yields them)")

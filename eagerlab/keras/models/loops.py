@@ -11,6 +11,8 @@ from ...training.step import is_finite
 
 
 def _count(x):
+    """The batch's number of samples (x: a tensor, or a multi-input model's list of them)."""
+    x = x[0] if isinstance(x, (list, tuple)) else x
     return x.shape[0] if x.ndim else 1
 
 

@@ -13,13 +13,18 @@ from .data import batches
 
 
 class Model(Layer):
-    """A Keras model; `keras.Model(inputs, outputs)` (the functional API) is not supported yet."""
+    """A Keras model: `keras.Model(inputs, outputs)` (the functional API: a models.functional.Functional), a
+    subclass that defines call(), or a Sequential."""
 
-    def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise UnsupportedError("keras.Model(inputs, outputs), the functional API, is not supported yet; use "
-                                   "keras.Sequential([...]) or subclass keras.Model and define call()")
-        super().__init__(**kwargs)
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs):
+            from .functional import Functional
+
+            return Layer.__new__(Functional)
+        return Layer.__new__(cls)
+
+    def __init__(self, *, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
         self.optimizer = self.loss = None
         self.compiled = False
         self.stop_training = False
@@ -159,6 +164,10 @@ class Model(Layer):
         return logs if return_dict else (values[0] if len(values) == 1 else values)
 
     # ---- inspection and saving --------------------------------------------------------------------------------
+    def _layer_output_shapes(self):
+        """(layer, output shape or None when unknown) for each sublayer, for summary()."""
+        return [(layer, None) for layer in self.children() if isinstance(layer, Layer)]
+
     def summary(self, line_length=None, print_fn=None):
         from .summary import summary
 

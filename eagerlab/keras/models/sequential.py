@@ -1,6 +1,8 @@
 """keras.Sequential: a stack of layers, each fed the previous one's output; built as soon as the input shape is
 known (the first layer's `input_shape=`, or the first batch)."""
 from ..layers.base import Layer
+from ..layers.input_layer import InputLayer
+from ..layers.symbolic import KerasTensor
 from ..saving import get_registered, get_registered_name, register_builtin
 from .model import Model
 
@@ -21,7 +23,13 @@ class Sequential(Model):
         return list(self._stack)
 
     def add(self, layer):
-        """Append a layer (built right away when the input shape is known)."""
+        """Append a layer (built right away when the input shape is known); keras.Input(shape) first gives the
+        input shape."""
+        if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
+            if self._stack:
+                raise ValueError("Sequential.add: keras.Input(...) can only be the first entry")
+            self.build(layer.shape)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a keras layer, got {type(layer).__name__}")
         if any(layer.name == other.name for other in self._stack):
@@ -50,6 +58,13 @@ class Sequential(Model):
         for layer in self._stack:
             x = layer(x)
         return x
+
+    def _layer_output_shapes(self):
+        shape, out = self._build_input_shape, []
+        for layer in self._stack:
+            shape = layer.compute_output_shape(shape) if shape is not None and layer.built else None
+            out.append((layer, shape))
+        return out
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

@@ -16,15 +16,12 @@ def _shape(shape):
 
 def summary(model, line_length=None):
     """The summary text: one row per layer (name (type), output shape, parameter count) and the totals."""
-    layers = model.layers if hasattr(model, "layers") else list(model.children())
-    shape = getattr(model, "_build_input_shape", None)
     rows = []
-    for layer in layers:
-        if shape is not None and layer.built:
-            shape = layer.compute_output_shape(shape)
-            shown = _shape(shape)
+    for layer, shape in model._layer_output_shapes():
+        if isinstance(shape, list):
+            shown = "[" + ", ".join(_shape(s) for s in shape) + "]"
         else:
-            shape, shown = None, "?"
+            shown = _shape(shape)
         rows.append((f"{layer.name} ({type(layer).__name__})", shown,
                      f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"))
     widths = [max(31, *(len(r[0]) for r in rows)), max(22, *(len(r[1]) for r in rows)), 13] if rows else [31, 22, 13]
