@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from ..training.state import load_training_state, save_training_state
+
 
 class Callback:
     """Base class: override the hooks you need (on_epoch_end(epoch, logs), on_train_batch_end(batch, logs), ...)."""
@@ -220,3 +222,32 @@ class CSVLogger(Callback):
 
     def on_train_end(self, logs=None):
         self._file.close()
+
+
+class BackupAndRestore(Callback):
+    """Back up the model, its optimizer, the epoch and the RNG states at each epoch's end; a fit that starts with a
+    backup present (the last run was interrupted) restores it and continues from the epoch after it. The backup is
+    deleted when a fit ends normally (delete_checkpoint=True)."""
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError("BackupAndRestore: only save_freq='epoch' is supported yet")
+        self.backup_dir, self.delete_checkpoint = os.fspath(backup_dir), delete_checkpoint
+        self.path = os.path.join(self.backup_dir, "latest.eagerlab")
+
+    def _optimizer(self):
+        return self.model.optimizer.build(p for p in self.model.parameters() if p.requires_grad)
+
+    def on_train_begin(self, logs=None):
+        if os.path.exists(self.path):
+            loop = load_training_state(self.path, self.model, self._optimizer())
+            self.model._resume_epoch = loop["epoch"] + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        save_training_state(self.path, self.model, self._optimizer(), loop={"epoch": epoch})
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.exists(self.path) and not self.model.stop_training:
+            os.remove(self.path)

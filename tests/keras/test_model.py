@@ -10,7 +10,6 @@ import pytest
 
 import eagerlab as el
 from eagerlab import keras
-from eagerlab.errors import UnsupportedError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 rng = np.random.default_rng(0)

@@ -78,8 +78,9 @@ def predict_loop(model, batches, steps, callbacks, verbose):
 
 def fit_loop(model, train, val, epochs, initial_epoch, callbacks, verbose):
     """Keras's fit: epochs of training with validation after each; the History is one of the callbacks."""
-    model.stop_training = False
+    model.stop_training, model._resume_epoch = False, 0
     callbacks.call(hooks.TRAIN_BEGIN)
+    initial_epoch = max(initial_epoch, model._resume_epoch)  # (BackupAndRestore found an interrupted fit)
     for epoch in range(initial_epoch, epochs):
         if verbose:
             print(f"Epoch {epoch + 1}/{epochs}", flush=True)

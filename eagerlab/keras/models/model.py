@@ -1,5 +1,7 @@
 """keras.Model: a Layer (so an eagerlab nn.Module) with compile / fit / evaluate / predict / summary / save.
 Subclass it and define `call`, or use Sequential."""
+import numpy as np
+
 from ...autograd.grad_mode import no_grad
 from ...errors import UnsupportedError
 from ...graph.function import Function
@@ -106,10 +108,10 @@ class Model(Layer):
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs; returns the History (history.history: {"loss": [...], "val_loss": ...})."""
         self._check_compiled("fit")
-        if class_weight is not None:
-            raise UnsupportedError("fit: class_weight is not supported yet; pass sample_weight")
         if validation_freq != 1:
             raise UnsupportedError("fit: validation_freq other than 1 is not supported yet")
+        if class_weight is not None:
+            sample_weight = _class_weights(class_weight, y, sample_weight)
         train = batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
         val = None
         if validation_data is not None:
@@ -188,6 +190,19 @@ class Model(Layer):
         from .saving import load_weights
 
         load_weights(self, filepath)
+
+
+def _class_weights(class_weight, y, sample_weight):
+    """Per-sample weights from {class: weight} (times sample_weight when given), as Keras's class_weight."""
+    if y is None or not hasattr(y, "__len__") or isinstance(y, (list, tuple)):
+        raise ValueError("fit: class_weight needs y as one array of labels")
+    labels = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+    labels = labels.argmax(-1) if labels.ndim == 2 and labels.shape[1] > 1 else labels.reshape(len(labels))
+    missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+    if missing:
+        raise ValueError(f"fit: class_weight has no weight for the classes {missing}")
+    weights = np.asarray([class_weight[int(c)] for c in labels], dtype=np.float32)
+    return weights if sample_weight is None else weights * np.asarray(sample_weight, dtype=np.float32)
 
 
 def _unpack(validation_data):

@@ -1,0 +1,4 @@
+"""keras.datasets: the datasets Keras programs load by name."""
+from . import mnist
+
+__all__ = ["mnist"]
