@@ -5,10 +5,11 @@ from .core import Activation, Dense, Dropout, Flatten, Rescaling, Reshape
 from .embedding import Embedding
 from .merge import Add, Average, Concatenate, Multiply
 from .normalization import BatchNormalization, LayerNormalization
-from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
+from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from .recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = ["Layer", "Activation", "Dense", "Dropout", "Flatten", "Rescaling", "Reshape", "Conv1D", "Conv2D",
            "Embedding", "Add", "Average", "Concatenate", "Multiply", "BatchNormalization", "LayerNormalization",
-           "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "MaxPooling2D", "GRU", "LSTM",
-           "SimpleRNN"]
+           "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "GRU", "LSTM", "SimpleRNN"]

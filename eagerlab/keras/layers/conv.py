@@ -3,7 +3,7 @@ eagerlab's channels-first convolution on permuted views; "same" padding is an ex
 asymmetric."""
 from ...nn import functional as F
 from ..saving import register_builtin
-from ._shapes import check_padding, int_tuple, output_length, same_pads
+from ._shapes import channels_first, channels_last, check_padding, int_tuple, output_length, same_pads
 from .core import KernelLayer, last_dim
 
 
@@ -18,10 +18,8 @@ class _Conv(KernelLayer):
         self.strides = int_tuple(cls, "strides", strides, self.rank)
         self.dilation_rate = int_tuple(cls, "dilation_rate", dilation_rate, self.rank)
         self.padding = check_padding(cls, padding)
-        # (N, *spatial, C) <-> (N, C, *spatial), and Keras's kernel -> (filters, in, *kernel_size)
-        self._to_channels_first = (0, self.rank + 1) + tuple(range(1, self.rank + 1))
-        self._to_channels_last = (0,) + tuple(range(2, self.rank + 2)) + (1,)
-        self._kernel_order = (self.rank + 1, self.rank) + tuple(range(self.rank))
+        self._to_channels_first, self._to_channels_last = channels_first(self.rank), channels_last(self.rank)
+        self._kernel_order = (self.rank + 1, self.rank) + tuple(range(self.rank))  # -> (filters, in, *kernel_size)
 
     def build(self, input_shape):
         if len(input_shape) != self.rank + 2:
