@@ -48,41 +48,17 @@ class _MaxPooling(_Pooling):
     def _pool(self, x, pads):
         if pads is not None:
             x = F.pad(x, pads, value=float("-inf"))
-        return self._max_pool(x, self.pool_size, self.strides)
+        return self._op(x, self.pool_size, self.strides)
 
 
 class _AveragePooling(_Pooling):
     def _pool(self, x, pads):
         if pads is None:
-            return self._avg_pool(x, self.pool_size, self.strides)
+            return self._op(x, self.pool_size, self.strides)
         # the mean over the real cells of each window: (window mean of zero-padded x) / (window share of real cells)
         real = F.pad(ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device), pads)
-        return self._avg_pool(F.pad(x, pads), self.pool_size, self.strides) / \
-            self._avg_pool(real, self.pool_size, self.strides)
-
-
-@register_builtin
-class MaxPooling1D(_MaxPooling):
-    rank = 1
-    _max_pool = staticmethod(F.max_pool1d)
-
-
-@register_builtin
-class MaxPooling2D(_MaxPooling):
-    rank = 2
-    _max_pool = staticmethod(F.max_pool2d)
-
-
-@register_builtin
-class AveragePooling1D(_AveragePooling):
-    rank = 1
-    _avg_pool = staticmethod(F.avg_pool1d)
-
-
-@register_builtin
-class AveragePooling2D(_AveragePooling):
-    rank = 2
-    _avg_pool = staticmethod(F.avg_pool2d)
+        return self._op(F.pad(x, pads), self.pool_size, self.strides) / \
+            self._op(real, self.pool_size, self.strides)
 
 
 class _GlobalPooling(Layer):
@@ -116,21 +92,19 @@ class _GlobalMax(_GlobalPooling):
         return inputs.amax(self._axes, keepdim=self.keepdims)
 
 
-@register_builtin
-class GlobalAveragePooling1D(_GlobalAverage):
-    rank = 1
+def _concrete(name, base, rank, op=None):
+    """The public class `name`: `base` over `rank` spatial dims, pooling with the channels-first `op`."""
+    attrs = {"rank": rank, "__module__": __name__, "__qualname__": name}
+    if op is not None:
+        attrs["_op"] = staticmethod(op)
+    return register_builtin(type(name, (base,), attrs))
 
 
-@register_builtin
-class GlobalAveragePooling2D(_GlobalAverage):
-    rank = 2
-
-
-@register_builtin
-class GlobalMaxPooling1D(_GlobalMax):
-    rank = 1
-
-
-@register_builtin
-class GlobalMaxPooling2D(_GlobalMax):
-    rank = 2
+MaxPooling1D = _concrete("MaxPooling1D", _MaxPooling, 1, F.max_pool1d)
+MaxPooling2D = _concrete("MaxPooling2D", _MaxPooling, 2, F.max_pool2d)
+AveragePooling1D = _concrete("AveragePooling1D", _AveragePooling, 1, F.avg_pool1d)
+AveragePooling2D = _concrete("AveragePooling2D", _AveragePooling, 2, F.avg_pool2d)
+GlobalAveragePooling1D = _concrete("GlobalAveragePooling1D", _GlobalAverage, 1)
+GlobalAveragePooling2D = _concrete("GlobalAveragePooling2D", _GlobalAverage, 2)
+GlobalMaxPooling1D = _concrete("GlobalMaxPooling1D", _GlobalMax, 1)
+GlobalMaxPooling2D = _concrete("GlobalMaxPooling2D", _GlobalMax, 2)
