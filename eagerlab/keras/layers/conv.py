@@ -2,6 +2,7 @@
 eagerlab's channels-first convolution on permuted views; "same" padding is an explicit pad when it is
 asymmetric."""
 from ...nn import functional as F
+from .. import activations
 from ..saving import register_builtin
 from ._shapes import channels_first, channels_last, check_padding, int_tuple, output_length, same_pads
 from .core import KernelLayer, last_dim
@@ -35,6 +36,10 @@ class _Conv(KernelLayer):
                 x = F.pad(x, pads)
         out = self._conv(x, self.kernel.permute(*self._kernel_order), self.bias if self.use_bias else None,
                          self.strides, 0, self.dilation_rate)
+        if self.activation in activations.ELEMENTWISE:
+            # applied before the permutation, on the contiguous result: compiled code writes it into a buffer of
+            # the same layout, so the permuted view handed on is what eager code hands on (no copy downstream)
+            return self.activation(out).permute(*self._to_channels_last)
         return self.activation(out.permute(*self._to_channels_last))
 
     def compute_output_shape(self, input_shape):
