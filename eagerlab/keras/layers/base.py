@@ -78,14 +78,29 @@ class Layer(Module):
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
 
     # ---- weights ------------------------------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None, trainable=True, dtype=None):
+    def add_weight(self, name=None, shape=(), initializer="glorot_uniform", regularizer=None, trainable=True,
+                   dtype=None):
         """A new Parameter registered under `name` (non-trainable ones have requires_grad=False and stay in
-        state_dict, as Keras's non-trainable variables stay in the weights)."""
+        state_dict, as Keras's non-trainable variables stay in the weights). Without a name it takes the name of
+        the attribute it is assigned to (`self.w = self.add_weight(shape=...)`), else "variable_<n>"."""
         value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype or self.dtype)
         param = Parameter(value, requires_grad=trainable and self._trainable)
+        name = name or f"variable_{len(self._parameters)}"
         self.register_parameter(name, param)
         self._weight_info[name] = (trainable, regularizers.get(regularizer))
         return param
+
+    def __setattr__(self, name, value):
+        info = self.__dict__.get("_weight_info")
+        old = next((k for k, p in self._parameters.items() if p is value), None) \
+            if info and isinstance(value, Parameter) else None
+        if old is None:
+            super().__setattr__(name, value)
+        elif old != name:  # a weight from add_weight, from now on named by its attribute (order kept)
+            renamed = [(name if k == old else k, p) for k, p in self._parameters.items()]
+            self._parameters.clear()
+            self._parameters.update(renamed)
+            self.__dict__["_weight_info"] = {(name if k == old else k): v for k, v in info.items()}
 
     def build(self, input_shape):
         self.built = True
