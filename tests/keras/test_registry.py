@@ -102,3 +102,13 @@ def test_add_weight_without_a_name_takes_the_attribute_name():
     assert list(layer.state_dict()) == ["w", "b", "kernel"]
     assert [tuple(w.shape) for w in layer.weights] == [(4, 2), (2,), (1,)]
     assert len(layer.losses) == 1 and len(list(layer.parameters())) == 3
+
+
+def test_a_build_that_returns_marks_the_layer_built():
+    class Scale(keras.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    layer = Scale()
+    layer.build((None, 5))
+    assert layer.built and layer.count_params() == 5

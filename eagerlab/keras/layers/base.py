@@ -1,6 +1,7 @@
 """Layer: the Keras layer on eagerlab's nn.Module. Weights are created lazily by build(input_shape) on the first
 call, laid out as Keras lays them out; call() computes with eagerlab ops, so autograd, hooks and graph capture
 see an ordinary module."""
+import functools
 import inspect
 import math
 import re
@@ -51,6 +52,16 @@ def _shape_of(x):
     return [tuple(v.shape) for v in x] if isinstance(x, (list, tuple)) else tuple(x.shape)
 
 
+def _marking_built(build):
+    @functools.wraps(build)
+    def build_and_mark(self, input_shape):
+        result = build(self, input_shape)
+        self.built = True
+        return result
+
+    return build_and_mark
+
+
 class Layer(Module):
     """Base of Keras layers: subclasses implement build(input_shape) (add_weight), call(inputs[, training]),
     compute_output_shape(input_shape) and get_config()."""
@@ -76,6 +87,8 @@ class Layer(Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        if "build" in cls.__dict__:  # as in Keras, a build() that returns has built the layer
+            cls.build = _marking_built(cls.__dict__["build"])
 
     # ---- weights ------------------------------------------------------------------------------------------
     def add_weight(self, name=None, shape=(), initializer="glorot_uniform", regularizer=None, trainable=True,
@@ -103,6 +116,7 @@ class Layer(Module):
             self.__dict__["_weight_info"] = {(name if k == old else k): v for k, v in info.items()}
 
     def build(self, input_shape):
+        """Create the weights for inputs of `input_shape` (batch dim included); sets `built`."""
         self.built = True
 
     @property
@@ -181,7 +195,6 @@ class Layer(Module):
             self.build(_shape_of(inputs))
             if device.type != "cpu":
                 self.to(device)
-        self.built = True
 
     def forward(self, *args, **kwargs):
         return self.call(*args, **kwargs)

@@ -26,7 +26,6 @@ class _Pooling(Layer):
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
-        self.built = True
 
     def call(self, inputs):
         x = inputs.permute(*channels_first(self.rank))
@@ -71,7 +70,6 @@ class _GlobalPooling(Layer):
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
-        self.built = True
 
     def compute_output_shape(self, input_shape):
         if self.keepdims:
