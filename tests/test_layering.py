@@ -23,6 +23,8 @@ LAYERS = [
     ["eagerlab.optim"],
     ["eagerlab.data"],
     ["eagerlab.datasets"],
+    ["eagerlab.training"],
+    ["eagerlab.keras"],
     ["eagerlab.testing"],
 ]
 # The public namespaces, which re-export every layer: nothing inside the package may import them.

@@ -15,6 +15,7 @@ from ...nn import Module, Parameter
 from ...ops.creation import as_tensor
 from ...errors import ShapeError
 from .. import initializers, regularizers
+from .symbolic import call_symbolic, is_symbolic
 
 _NAME_COUNTS = {}
 
@@ -76,6 +77,7 @@ class Layer(Module):
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self.dtype = str(dtype or "float32")
         self.built = False
+        self._inbound_nodes = []  # this layer's calls in functional models (layers.symbolic)
         self._trainable = bool(trainable)
         self._weight_info = {}  # weight name -> (trainable as added, regularizer)
         if input_dim is not None and input_shape is None:
@@ -180,6 +182,10 @@ class Layer(Module):
 
     # ---- calling ------------------------------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
+        if is_symbolic(inputs):  # the functional API: record the call on KerasTensors
+            if args:
+                raise TypeError(f"{self.name}: a functional-API call passes its inputs as one argument")
+            return call_symbolic(self, inputs, kwargs)
         inputs = _to_tensor(inputs, self.dtype)
         if not self.built:
             self._build_eagerly(inputs)
