@@ -53,6 +53,9 @@ def leaky_relu(x):
     return F.leaky_relu(x, 0.2)
 
 
+# those computed element by element: the same on a permuted view as on the original layout
+ELEMENTWISE = frozenset((linear, relu, sigmoid, tanh, gelu, silu, elu, selu, softplus, leaky_relu))
+
 _BY_NAME = {fn.__name__: fn for fn in (linear, relu, sigmoid, tanh, softmax, log_softmax, gelu, silu, elu, selu,
                                        softplus, leaky_relu)}
 _BY_NAME["swish"] = silu

@@ -102,3 +102,27 @@ def test_small_convnet_trains_one_step_end_to_end():
     el.optim.SGD(params, lr=0.1).step()
     with el.no_grad():
         assert loss().item() < first.item()
+
+
+def test_one_dimensional_pooling():
+    x = np.arange(5, dtype=np.float32).reshape(1, 5, 1)
+    assert check_layer(layers.MaxPooling1D(), x, (1, 2, 1), 0).detach().numpy().ravel().tolist() == [1, 3]
+    same = check_layer(layers.AveragePooling1D(2, padding="same"), x, (1, 3, 1), 0)
+    assert same.detach().numpy().ravel().tolist() == [0.5, 2.5, 4]
+    check_layer(layers.MaxPooling1D(3, strides=1, padding="same"), _x(2, 7, 4), (2, 7, 4), 0)
+    seq = _x(2, 6, 3)
+    np.testing.assert_allclose(check_layer(layers.GlobalAveragePooling1D(), seq, (2, 3), 0).detach().numpy(),
+                               seq.mean(1), rtol=1e-6)
+    np.testing.assert_array_equal(check_layer(layers.GlobalMaxPooling1D(), seq, (2, 3), 0).detach().numpy(),
+                                  seq.max(1))
+    check_layer(layers.GlobalMaxPooling1D(keepdims=True), seq, (2, 1, 3), 0)
+    with pytest.raises(ValueError, match=r"rank 3 \(batch, steps, channels\).*\(2, 6\)"):
+        layers.GlobalAveragePooling1D()(_x(2, 6))
+
+
+def test_text_classifier_stack_embedding_to_global_pooling():
+    ids = RNG.integers(0, 100, (4, 12))
+    h = layers.Embedding(100, 16)(ids)
+    h = layers.Conv1D(8, 3, activation="relu")(h)
+    h = layers.GlobalMaxPooling1D()(h)
+    assert tuple(layers.Dense(1, activation="sigmoid")(h).shape) == (4, 1)

@@ -82,3 +82,33 @@ def test_custom_layer_with_weights_and_sublayers_round_trips_through_the_registr
     np.testing.assert_array_equal(clone(x).detach().numpy(), out.detach().numpy())
     layer.trainable = False
     assert layer.trainable_weights == [] and not layer.inner.trainable
+
+
+def test_add_weight_without_a_name_takes_the_attribute_name():
+    import numpy as np
+
+    class Linear(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2), initializer="random_normal", trainable=True)
+            self.b = self.add_weight(shape=(2,), initializer="zeros", regularizer="l2")
+            self.kernel = self.add_weight(name="kernel", shape=(1,), initializer="ones", trainable=False)
+
+        def call(self, inputs):
+            return inputs.matmul(self.w) + self.b
+
+    layer = Linear()
+    out = layer(np.ones((3, 4), np.float32))
+    assert tuple(out.shape) == (3, 2)
+    assert list(layer.state_dict()) == ["w", "b", "kernel"]
+    assert [tuple(w.shape) for w in layer.weights] == [(4, 2), (2,), (1,)]
+    assert len(layer.losses) == 1 and len(list(layer.parameters())) == 3
+
+
+def test_a_build_that_returns_marks_the_layer_built():
+    class Scale(keras.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    layer = Scale()
+    layer.build((None, 5))
+    assert layer.built and layer.count_params() == 5

@@ -6,10 +6,12 @@ from .embedding import Embedding
 from .input_layer import Input, InputLayer
 from .merge import Add, Average, Concatenate, Multiply
 from .normalization import BatchNormalization, LayerNormalization
-from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
+from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                      GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from .recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = ["Layer", "Input", "InputLayer", "Activation", "Dense", "Dropout", "Flatten", "Rescaling", "Reshape",
            "Conv1D", "Conv2D", "Embedding", "Add", "Average", "Concatenate", "Multiply", "BatchNormalization",
-           "LayerNormalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "MaxPooling2D",
-           "GRU", "LSTM", "SimpleRNN"]
+           "LayerNormalization", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D", "GRU",
+           "LSTM", "SimpleRNN"]

@@ -33,3 +33,13 @@ def same_pads(sizes, kernel, strides, dilation):
         total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
         pads += [total // 2, total - total // 2]
     return pads if any(pads) else None
+
+
+def channels_first(rank):
+    """The permutation (N, *spatial, C) -> (N, C, *spatial) for `rank` spatial dims."""
+    return (0, rank + 1) + tuple(range(1, rank + 1))
+
+
+def channels_last(rank):
+    """The permutation (N, C, *spatial) -> (N, *spatial, C)."""
+    return (0,) + tuple(range(2, rank + 2)) + (1,)

@@ -1,6 +1,7 @@
 """Layer: the Keras layer on eagerlab's nn.Module. Weights are created lazily by build(input_shape) on the first
 call, laid out as Keras lays them out; call() computes with eagerlab ops, so autograd, hooks and graph capture
 see an ordinary module."""
+import functools
 import inspect
 import math
 import re
@@ -52,6 +53,16 @@ def _shape_of(x):
     return [tuple(v.shape) for v in x] if isinstance(x, (list, tuple)) else tuple(x.shape)
 
 
+def _marking_built(build):
+    @functools.wraps(build)
+    def build_and_mark(self, input_shape):
+        result = build(self, input_shape)
+        self.built = True
+        return result
+
+    return build_and_mark
+
+
 class Layer(Module):
     """Base of Keras layers: subclasses implement build(input_shape) (add_weight), call(inputs[, training]),
     compute_output_shape(input_shape) and get_config()."""
@@ -78,18 +89,36 @@ class Layer(Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        if "build" in cls.__dict__:  # as in Keras, a build() that returns has built the layer
+            cls.build = _marking_built(cls.__dict__["build"])
 
     # ---- weights ------------------------------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None, trainable=True, dtype=None):
+    def add_weight(self, name=None, shape=(), initializer="glorot_uniform", regularizer=None, trainable=True,
+                   dtype=None):
         """A new Parameter registered under `name` (non-trainable ones have requires_grad=False and stay in
-        state_dict, as Keras's non-trainable variables stay in the weights)."""
+        state_dict, as Keras's non-trainable variables stay in the weights). Without a name it takes the name of
+        the attribute it is assigned to (`self.w = self.add_weight(shape=...)`), else "variable_<n>"."""
         value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype or self.dtype)
         param = Parameter(value, requires_grad=trainable and self._trainable)
+        name = name or f"variable_{len(self._parameters)}"
         self.register_parameter(name, param)
         self._weight_info[name] = (trainable, regularizers.get(regularizer))
         return param
 
+    def __setattr__(self, name, value):
+        info = self.__dict__.get("_weight_info")
+        old = next((k for k, p in self._parameters.items() if p is value), None) \
+            if info and isinstance(value, Parameter) else None
+        if old is None:
+            super().__setattr__(name, value)
+        elif old != name:  # a weight from add_weight, from now on named by its attribute (order kept)
+            renamed = [(name if k == old else k, p) for k, p in self._parameters.items()]
+            self._parameters.clear()
+            self._parameters.update(renamed)
+            self.__dict__["_weight_info"] = {(name if k == old else k): v for k, v in info.items()}
+
     def build(self, input_shape):
+        """Create the weights for inputs of `input_shape` (batch dim included); sets `built`."""
         self.built = True
 
     @property
@@ -172,7 +201,6 @@ class Layer(Module):
             self.build(_shape_of(inputs))
             if device.type != "cpu":
                 self.to(device)
-        self.built = True
 
     def forward(self, *args, **kwargs):
         return self.call(*args, **kwargs)

@@ -2,8 +2,9 @@
 eagerlab's channels-first convolution on permuted views; "same" padding is an explicit pad when it is
 asymmetric."""
 from ...nn import functional as F
+from .. import activations
 from ..saving import register_builtin
-from ._shapes import check_padding, int_tuple, output_length, same_pads
+from ._shapes import channels_first, channels_last, check_padding, int_tuple, output_length, same_pads
 from .core import KernelLayer, last_dim
 
 
@@ -18,10 +19,8 @@ class _Conv(KernelLayer):
         self.strides = int_tuple(cls, "strides", strides, self.rank)
         self.dilation_rate = int_tuple(cls, "dilation_rate", dilation_rate, self.rank)
         self.padding = check_padding(cls, padding)
-        # (N, *spatial, C) <-> (N, C, *spatial), and Keras's kernel -> (filters, in, *kernel_size)
-        self._to_channels_first = (0, self.rank + 1) + tuple(range(1, self.rank + 1))
-        self._to_channels_last = (0,) + tuple(range(2, self.rank + 2)) + (1,)
-        self._kernel_order = (self.rank + 1, self.rank) + tuple(range(self.rank))
+        self._to_channels_first, self._to_channels_last = channels_first(self.rank), channels_last(self.rank)
+        self._kernel_order = (self.rank + 1, self.rank) + tuple(range(self.rank))  # -> (filters, in, *kernel_size)
 
     def build(self, input_shape):
         if len(input_shape) != self.rank + 2:
@@ -37,6 +36,10 @@ class _Conv(KernelLayer):
                 x = F.pad(x, pads)
         out = self._conv(x, self.kernel.permute(*self._kernel_order), self.bias if self.use_bias else None,
                          self.strides, 0, self.dilation_rate)
+        if self.activation in activations.ELEMENTWISE:
+            # applied before the permutation, on the contiguous result: compiled code writes it into a buffer of
+            # the same layout, so the permuted view handed on is what eager code hands on (no copy downstream)
+            return self.activation(out).permute(*self._to_channels_last)
         return self.activation(out.permute(*self._to_channels_last))
 
     def compute_output_shape(self, input_shape):

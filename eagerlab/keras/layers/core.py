@@ -41,7 +41,6 @@ class KernelLayer(Layer):
         self.add_weight("kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer)
         if self.use_bias:
             self.add_weight("bias", (kernel_shape[-1],), self.bias_initializer, self.bias_regularizer)
-        self.built = True
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation),

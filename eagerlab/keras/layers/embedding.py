@@ -21,7 +21,6 @@ class Embedding(Layer):
     def build(self, input_shape):
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
                         self.embeddings_regularizer)
-        self.built = True
 
     def call(self, inputs):
         return F.embedding(inputs if not inputs.is_floating_point() else inputs.long(), self.embeddings)

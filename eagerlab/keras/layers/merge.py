@@ -10,7 +10,6 @@ class _Merge(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r} must be called on a list of at least 2 inputs, "
                              f"got input shape {input_shape}")
         self._check_shapes([tuple(s) for s in input_shape])
-        self.built = True
 
     def _check_shapes(self, shapes):
         if any(s[1:] != shapes[0][1:] for s in shapes):

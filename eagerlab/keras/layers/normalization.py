@@ -32,7 +32,6 @@ class _Normalization(Layer):
             self.add_weight("gamma", (channels,), self.gamma_initializer, self.gamma_regularizer)
         if self.center:
             self.add_weight("beta", (channels,), self.beta_initializer, self.beta_regularizer)
-        self.built = True
         return channels
 
     def _affine(self):

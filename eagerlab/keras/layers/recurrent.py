@@ -41,7 +41,6 @@ class _RNN(KernelLayer):
                         self.recurrent_regularizer)
         if self.use_bias:
             self.add_weight("bias", self._bias_shape(), self.bias_initializer, self.bias_regularizer)
-        self.built = True
 
     def _bias_shape(self):
         return (self.gates * self.units,)
