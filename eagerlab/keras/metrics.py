@@ -1,5 +1,8 @@
 """Keras metrics (`metrics=["accuracy"]` or `keras.metrics.SparseCategoricalAccuracy()`): streaming,
 sample-weighted epoch means over eagerlab.training.metrics' per-sample functions."""
+import numpy as np
+
+from ..ops.creation import tensor
 from ..training import metrics as streaming
 from . import losses as keras_losses
 
@@ -61,9 +64,85 @@ for _cls, _name in ((SparseCategoricalAccuracy, "SparseCategoricalAccuracy"),
                     (SparseTopKCategoricalAccuracy, "SparseTopKCategoricalAccuracy")):
     _cls.__name__ = _cls.__qualname__ = _name
 
+MeanAbsoluteError = _metric_class(keras_losses.MeanAbsoluteError().call, "mean_absolute_error")
+MeanSquaredError = _metric_class(keras_losses.MeanSquaredError().call, "mean_squared_error")
+MeanAbsoluteError.__name__ = MeanAbsoluteError.__qualname__ = "MeanAbsoluteError"
+MeanSquaredError.__name__ = MeanSquaredError.__qualname__ = "MeanSquaredError"
+
+
+class _Ratio(Metric):
+    """A ratio of counts over the epoch (precision: true positives / predicted positives), binary at 0.5."""
+
+    def __init__(self, name, thresholds=0.5):
+        super().__init__(streaming.Mean(name))
+        self.threshold = float(thresholds)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        n = y_pred.shape[0]
+        predicted = (y_pred > self.threshold).float().reshape(n, -1)
+        actual = y_true.float().reshape(n, -1)
+        w = 1.0 if sample_weight is None else sample_weight.float().reshape(n, 1)
+        self._mean.add((predicted * actual * w).sum(), (self._denominator(predicted, actual) * w).sum())
+
+
+class Precision(_Ratio):
+    def __init__(self, thresholds=0.5, name="precision"):
+        super().__init__(name, thresholds)
+
+    @staticmethod
+    def _denominator(predicted, actual):
+        return predicted
+
+
+class Recall(_Ratio):
+    def __init__(self, thresholds=0.5, name="recall"):
+        super().__init__(name, thresholds)
+
+    @staticmethod
+    def _denominator(predicted, actual):
+        return actual
+
+
+class AUC(Metric):
+    """The area under the ROC curve, from true/false positive counts at `num_thresholds` thresholds accumulated
+    over the epoch (Keras's thresholds and trapezoidal sum)."""
+
+    def __init__(self, num_thresholds=200, name="auc"):
+        self.name_, self.num_thresholds = name, int(num_thresholds)
+        eps = 1e-7
+        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self._thresholds = np.array([-eps, *inner, 1 + eps], np.float32)
+        self.reset_state()
+
+    @property
+    def name(self):
+        return self.name_
+
+    def reset_state(self):
+        self._counts = None  # (tp, fp, positives, negatives) per threshold, as tensors
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        above = (y_pred.reshape(-1, 1) > tensor(self._thresholds, device=y_pred.device)).double()
+        actual = y_true.double().reshape(-1, 1)
+        w = 1.0 if sample_weight is None else sample_weight.double().reshape(-1, 1)
+        batch = ((above * actual * w).sum(0), (above * (1 - actual) * w).sum(0), (actual * w).sum(),
+                 ((1 - actual) * w).sum())
+        self._counts = batch if self._counts is None else tuple(a + b for a, b in zip(self._counts, batch))
+
+    def result(self):
+        if self._counts is None:
+            return 0.0
+        tp, fp, pos, neg = (c.numpy() for c in self._counts)
+        tpr = tp / max(float(pos), 1e-12)
+        fpr = fp / max(float(neg), 1e-12)
+        return float(np.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2))
+
+
 _BY_NAME = {"sparse_categorical_accuracy": SparseCategoricalAccuracy, "categorical_accuracy": CategoricalAccuracy,
             "binary_accuracy": BinaryAccuracy, "top_k_categorical_accuracy": TopKCategoricalAccuracy,
-            "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy}
+            "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy, "mae": MeanAbsoluteError,
+            "mean_absolute_error": MeanAbsoluteError, "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+            "precision": Precision, "recall": Recall, "auc": AUC}
 
 
 def _accuracy_for(loss):
@@ -82,7 +161,7 @@ def get(identifier, loss=None):
     if identifier in ("accuracy", "acc"):
         return _accuracy_for(loss)(name=identifier)
     if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
+        return _BY_NAME[identifier](name=identifier)  # (Keras names the logs by the string given)
     if callable(identifier):
         return MeanMetricWrapper(identifier, getattr(identifier, "__name__", "metric"))
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}; expected 'accuracy', one of "

@@ -88,3 +88,24 @@ def test_optimizer_config_round_trip_and_errors():
         optimizers.Adam(clipnorm=1.0)
     with pytest.raises(ValueError, match="Could not interpret optimizer identifier"):
         optimizers.get("adamax")
+
+
+def test_precision_recall_auc_mae_by_name_match_numpy_over_batches():
+    from eagerlab.keras import metrics
+
+    rng = np.random.default_rng(1)
+    y = (rng.random(50) > 0.5).astype(np.float32).reshape(-1, 1)
+    p = np.clip(y * 0.6 + rng.random((50, 1)) * 0.5, 0, 1).astype(np.float32)
+    found = {}
+    for name in ("precision", "recall", "auc", "mae"):
+        m = metrics.get(name)
+        for start in (0, 20, 40):  # batches of 20, 20, 10
+            m.update_state(el.tensor(y[start:start + 20]), el.tensor(p[start:start + 20]))
+        found[m.name] = m.result()
+    pred = p > 0.5
+    assert found["precision"] == pytest.approx((pred & (y == 1)).sum() / pred.sum())
+    assert found["recall"] == pytest.approx((pred & (y == 1)).sum() / (y == 1).sum())
+    assert found["mae"] == pytest.approx(np.abs(p - y).mean(), rel=1e-5)
+    pos, neg = p[y == 1], p[y == 0]
+    exact_auc = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert found["auc"] == pytest.approx(exact_auc, abs=0.01)  # 200 thresholds: close to the exact area
