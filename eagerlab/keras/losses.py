@@ -112,6 +112,11 @@ class Huber(Loss):
         return {**super().get_config(), "delta": self.delta}
 
 
+def per_sample(loss, y_true, y_pred):
+    """A compiled loss's value per sample: a Loss's call(), or a function f(y_true, y_pred) as it is."""
+    return loss.call(y_true, y_pred) if isinstance(loss, Loss) else loss(y_true, y_pred)
+
+
 def _log_probabilities(p):
     """log of probabilities renormalized over the last axis and clipped away from 0 and 1, as Keras does."""
     p = p / p.sum(-1, keepdim=True)

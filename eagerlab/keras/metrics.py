@@ -168,6 +168,44 @@ def get(identifier, loss=None):
                      f"{sorted(_BY_NAME)}, a keras.metrics.Metric or a function f(y_true, y_pred)")
 
 
+class _OfOutput:
+    """A metric (or a loss, as a per-output loss mean) reading one output of a model with several."""
+
+    def __init__(self, metric, index, name):
+        self.metric, self.index, self.name = metric, index, name
+
+    def reset_state(self):
+        self.metric.reset_state()
+
+    def result(self):
+        return self.metric.result()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.metric.update_state(y_true[self.index], y_pred[self.index], sample_weight)
+
+
+def resolve_per_output(metrics, losses, names):
+    """For a model with several outputs, as Keras names them: "loss" (the weighted total), "<output>_loss" per
+    output, then each metric per output as "<output>_<metric>" (metrics: one list for all outputs, or a dict or
+    list of lists by output)."""
+    if isinstance(metrics, dict):
+        per = [metrics.get(n, []) for n in names]
+    elif metrics and all(isinstance(m, (list, tuple)) for m in metrics) and len(metrics) == len(names):
+        per = list(metrics)
+    else:
+        per = [metrics] * len(names)
+    out = [Mean("loss")]
+    for i, (name, loss) in enumerate(zip(names, losses)):
+        if loss is not None:
+            fn = loss.call if isinstance(loss, keras_losses.Loss) else loss
+            out.append(_OfOutput(MeanMetricWrapper(fn), i, f"{name}_loss"))
+    for i, (name, loss, wanted) in enumerate(zip(names, losses, per)):
+        for m in [wanted] if isinstance(wanted, str) else wanted:
+            metric = get(m, loss)
+            out.append(_OfOutput(metric, i, f"{name}_{metric.name}"))
+    return out
+
+
 def resolve(metrics, loss):
     """The metrics fit/evaluate track: the loss's mean first, then the compiled metrics."""
     if isinstance(metrics, (str, Metric)) or callable(metrics):

@@ -30,6 +30,11 @@ def batch_polymorphic(args):
                                     for x in leaves]))
 
 
+def _detached(flat):
+    leaves, treedef = flat
+    return treedef, [x.detach() if isinstance(x, Tensor) else x for x in leaves]
+
+
 def reduce_loss(loss, sample_weight=None, weighting="mean"):
     """The batch's loss as a 0-d tensor from what a loss function returned (0-d, or one entry per sample).
 
@@ -95,7 +100,7 @@ class TrainStep(_Step):
         if self.clip_grad_norm is not None:
             clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         self.optimizer.step()
-        return loss.detach(), output.detach()
+        return loss.detach(), unflatten(*_detached(flatten(output)))
 
 
 class EvalStep(_Step):

@@ -86,3 +86,28 @@ def test_a_disconnected_graph_names_the_missing_input():
     out = keras.layers.Add()([a, b])
     with pytest.raises(ValueError, match="Graph disconnected: .*'second'"):
         keras.Model(a, out)
+
+
+def test_two_outputs_with_losses_by_name_weights_and_per_output_logs(tmp_path):
+    el.manual_seed(0)
+    inp = keras.Input(shape=(6,))
+    h = keras.layers.Dense(8, activation="relu")(inp)
+    cls = keras.layers.Dense(2, activation="softmax", name="cls")(h)
+    reg = keras.layers.Dense(1, name="reg")(h)
+    model = keras.Model(inp, [cls, reg])
+    model.compile("adam", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+                  loss_weights={"cls": 1.0, "reg": 0.5}, metrics={"cls": ["accuracy"]})
+    target = X[:, :1] * 2
+    logs = model.evaluate(X, [Y, target], verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "cls_loss", "reg_loss", "cls_accuracy"]
+    assert logs["loss"] == pytest.approx(logs["cls_loss"] + 0.5 * logs["reg_loss"], rel=1e-5)
+    probs, values = model.predict(X, verbose=0)
+    assert logs["reg_loss"] == pytest.approx(float(((values - target) ** 2).mean()), rel=1e-5)
+    history = model.fit(X, [Y, target], epochs=5, batch_size=16, verbose=0)
+    assert history.history["reg_loss"][-1] < history.history["reg_loss"][0]
+    model.save(tmp_path / "two.keras")
+    again = keras.models.load_model(tmp_path / "two.keras")
+    assert again.evaluate(X, [Y, target], verbose=0, return_dict=True) == pytest.approx(
+        model.evaluate(X, [Y, target], verbose=0, return_dict=True))
+    with pytest.raises(ValueError, match="loss has 3 entries for 2 outputs"):
+        model.compile("adam", loss=["mse", "mse", "mse"])

@@ -50,10 +50,10 @@ class ArrayBatches:
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
         self.x = _Inputs(x) if isinstance(x, (list, tuple)) else as_array(x, "x")
-        self.y = None if y is None else as_array(y, "y")
+        self.y = None if y is None else (_Inputs(y) if isinstance(y, (list, tuple)) else as_array(y, "y"))
         self.sample_weight = None if sample_weight is None else as_array(sample_weight, "sample_weight")
         n = len(self.x)
-        for name, other in (("y", self.y), ("sample_weight", self.sample_weight)):
+        for name, other in (("y", self.y), ("sample_weight", self.sample_weight)):  # (an _Inputs has a len too)
             if other is not None and len(other) != n:
                 raise ValueError(f"x and {name} must have the same number of samples, got {n} and {len(other)}")
         self.n, self.batch_size, self.shuffle = n, int(batch_size), shuffle

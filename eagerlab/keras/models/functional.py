@@ -57,6 +57,11 @@ class Functional(Model):
         self._build_input_shape = self._inputs[0].shape if len(self._inputs) == 1 else None
         self.built = True
 
+    def _output_names(self):
+        if not isinstance(self._output_struct, (list, tuple, dict)) or len(self._outputs) == 1:
+            return None
+        return [x.node.layer.name for x in self._outputs]
+
     @property
     def layers(self):
         return list(self._modules.values())

@@ -73,7 +73,11 @@ def predict_loop(model, batches, steps, callbacks, verbose):
                 bar.update(i + 1, [])
     _finish(bar, {})
     callbacks.call(hooks.PREDICT_END)
-    return cat(outs).numpy() if outs else np.zeros((0,), np.float32)
+    if not outs:
+        return np.zeros((0,), np.float32)
+    if isinstance(outs[0], (list, tuple)):  # a model with several outputs: one array each, as Keras
+        return [cat(list(parts)).numpy() for parts in zip(*outs)]
+    return cat(outs).numpy()
 
 
 def fit_loop(model, train, val, epochs, initial_epoch, callbacks, verbose):

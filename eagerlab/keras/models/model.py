@@ -36,15 +36,26 @@ class Model(Layer):
     # ---- compile ----------------------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, run_eagerly=False,
                 jit_compile="auto", weighted_metrics=None, steps_per_execution=1):
-        """Keras's compile: the optimizer, the loss and the metrics fit and evaluate use (strings or objects)."""
-        if loss_weights is not None or weighted_metrics is not None:
-            raise UnsupportedError("compile: loss_weights and weighted_metrics (several outputs) are not supported "
-                                   "yet")
+        """Keras's compile: the optimizer, the loss and the metrics fit and evaluate use (strings or objects). A
+        model with several outputs takes one loss for all, a list or a dict by output name, with loss_weights."""
+        if weighted_metrics is not None:
+            raise UnsupportedError("compile: weighted_metrics is not supported yet; metrics use fit's sample_weight")
         if steps_per_execution != 1:
             raise UnsupportedError("compile: steps_per_execution other than 1 is not supported yet")
         self.optimizer = keras_optimizers.get(optimizer)
-        self.loss = None if loss is None else keras_losses.get(loss)
-        self._metrics = keras_metrics.resolve(metrics or [], self.loss)
+        self._compile_config = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
+        names = self._output_names()
+        if names is None:
+            if loss_weights is not None:
+                raise ValueError("compile: loss_weights is for a model with several outputs")
+            self.loss = None if loss is None else keras_losses.get(loss)
+            self._loss_weights = None
+            self._metrics = keras_metrics.resolve(metrics or [], self.loss)
+        else:
+            self.loss = None if loss is None else per_output(loss, names, keras_losses.get, "loss")
+            self._loss_weights = per_output(1.0 if loss_weights is None else loss_weights, names, float,
+                                            "loss_weights")
+            self._metrics = keras_metrics.resolve_per_output(metrics or [], self.loss or [None] * len(names), names)
         self.run_eagerly = bool(run_eagerly)
         self.compiled = True
         self._steps = {}
@@ -54,9 +65,21 @@ class Model(Layer):
             raise RuntimeError(f"You must call compile(optimizer, loss) before {what}(); e.g. model.compile("
                                "optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])")
 
+    def _output_names(self):
+        """The names of the model's outputs when it has several (a functional model), else None."""
+        return None
+
     def _per_sample_loss(self, output, y):
-        """The compiled loss, one value per sample, plus the layers' regularization terms."""
-        loss = self.loss.call(y, output) if isinstance(self.loss, keras_losses.Loss) else self.loss(y, output)
+        """The compiled loss, one value per sample (the loss_weights-weighted sum over outputs for a model with
+        several), plus the layers' regularization terms."""
+        if self._loss_weights is None:
+            loss = keras_losses.per_sample(self.loss, y, output)
+        else:
+            if not isinstance(y, (list, tuple)) or len(y) != len(self.loss):
+                raise ValueError(f"{self.name}: a model with {len(self.loss)} outputs needs y as a list of "
+                                 f"{len(self.loss)} arrays")
+            loss = sum(w * keras_losses.per_sample(fn, t, o)
+                       for fn, w, t, o in zip(self.loss, self._loss_weights, y, output))
         for term in self.losses:
             loss = loss + term
         return loss
@@ -190,6 +213,20 @@ class Model(Layer):
         from .saving import load_weights
 
         load_weights(self, filepath)
+
+
+def per_output(spec, names, convert, what):
+    """One `convert(item)` per output from a single item (shared), a list (in output order) or a dict by name."""
+    if isinstance(spec, dict):
+        missing = [n for n in names if n not in spec]
+        if missing or set(spec) - set(names):
+            raise ValueError(f"compile: {what} by name must name the outputs {names}; got {sorted(spec)}")
+        return [convert(spec[n]) for n in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise ValueError(f"compile: {what} has {len(spec)} entries for {len(names)} outputs {names}")
+        return [convert(item) for item in spec]
+    return [convert(spec)] * len(names)
 
 
 def _class_weights(class_weight, y, sample_weight):

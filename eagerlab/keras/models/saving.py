@@ -28,9 +28,12 @@ def save_model(model, filepath, overwrite=True):
               "config": json.dumps({"class_name": get_registered_name(type(model)), "config": model.get_config()}),
               "weights": model.state_dict(), "compile": ""}
     if model.compiled:
+        spec = model._compile_config
+        losses = model.loss if isinstance(model.loss, list) else [model.loss]
         record["compile"] = json.dumps({"optimizer": keras_optimizers.serialize(model.optimizer),
-                                        "loss": keras_losses.serialize(model.loss),
-                                        "metrics": [m.name for m in model._metrics[1:]]})
+                                        "loss": [keras_losses.serialize(fn) for fn in losses],
+                                        "loss_weights": spec["loss_weights"],
+                                        "metrics": _metric_names(spec["metrics"])})
         if model.optimizer.torch_optimizer is not None:
             record["optimizer_state"] = model.optimizer.torch_optimizer.state_dict()
     save(record, path)
@@ -48,12 +51,29 @@ def load_model(filepath, custom_objects=None, compile=True):
     model.load_state_dict(record["weights"])
     if compile and record["compile"]:
         settings = json.loads(record["compile"])
-        model.compile(optimizer=keras_optimizers.get(settings["optimizer"]), loss=keras_losses.get(settings["loss"]),
-                      metrics=settings["metrics"])
+        losses = [keras_losses.get(fn) for fn in settings["loss"]]
+        model.compile(optimizer=keras_optimizers.get(settings["optimizer"]),
+                      loss=losses if model._output_names() is not None else losses[0],
+                      loss_weights=settings["loss_weights"], metrics=settings["metrics"])
         if "optimizer_state" in record:
             model.optimizer.build(p for p in model.parameters() if p.requires_grad).load_state_dict(
                 record["optimizer_state"])
     return model
+
+
+def _metric_names(spec):
+    """compile's metrics argument with metric objects as their names (the file holds names, not code)."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict):
+        return {k: _metric_names(v) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_metric_names(m) for m in spec]
+    name = getattr(spec, "name", None)
+    if name is None:
+        raise ValueError(f"cannot save the metric {spec!r} in a model file: pass metrics by name or as "
+                         "keras.metrics objects")
+    return name
 
 
 def save_weights(model, filepath, overwrite=True):
