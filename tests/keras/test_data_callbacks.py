@@ -125,3 +125,8 @@ def test_csv_logger_writes_a_row_per_epoch(tmp_path):
 def test_lambda_callback_refuses_unknown_hooks():
     with pytest.raises(TypeError, match="unknown hooks \\['on_epoch_finish'\\]"):
         callbacks.LambdaCallback(on_epoch_finish=print)
+
+
+def test_steps_limit_the_batches_of_array_data():
+    data = batches(np.zeros((10, 1)), np.arange(10), batch_size=3, steps=2)
+    assert len(data) == 2 and [yb.tolist() for _, yb, _ in data] == [[0, 1, 2], [3, 4, 5]]

@@ -152,3 +152,11 @@ def test_predict_compiles_once_for_every_batch_size():
     model.predict(X, batch_size=32, verbose=0)  # 3 x 32 + 4
     model.predict(X[:7], batch_size=5, verbose=0)
     assert model._steps["predict"].trace_count == 1
+
+
+def test_a_keras_model_is_an_eagerlab_module_export_included(tmp_path):
+    model = _model()
+    assert isinstance(model, el.nn.Module) and all(k.endswith((".kernel", ".bias")) for k in model.state_dict())
+    el.export(model, (el.tensor(X[:4]),), str(tmp_path / "m.elx"))
+    served = el.load_exported(str(tmp_path / "m.elx"))
+    np.testing.assert_allclose(served(el.tensor(X[:4])).numpy(), model.predict(X[:4], verbose=0), atol=1e-6)

@@ -48,7 +48,7 @@ def _batch_tensor(a):
 class ArrayBatches:
     """Batches of in-memory arrays: `len()` is the number of batches; iterating yields (x, y, sample_weight)."""
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
         self.x = _Inputs(x) if isinstance(x, (list, tuple)) else as_array(x, "x")
         self.y = None if y is None else (_Inputs(y) if isinstance(y, (list, tuple)) else as_array(y, "y"))
         self.sample_weight = None if sample_weight is None else as_array(sample_weight, "sample_weight")
@@ -56,15 +56,16 @@ class ArrayBatches:
         for name, other in (("y", self.y), ("sample_weight", self.sample_weight)):  # (an _Inputs has a len too)
             if other is not None and len(other) != n:
                 raise ValueError(f"x and {name} must have the same number of samples, got {n} and {len(other)}")
-        self.n, self.batch_size, self.shuffle = n, int(batch_size), shuffle
+        self.n, self.batch_size, self.shuffle, self.steps = n, int(batch_size), shuffle, steps
 
     def __len__(self):
-        return math.ceil(self.n / self.batch_size)
+        full = math.ceil(self.n / self.batch_size)
+        return full if self.steps is None else min(full, self.steps)
 
     def __iter__(self):
         # the permutation comes from eagerlab's generator, so eagerlab.manual_seed makes fit reproducible
         order = randperm(self.n).numpy() if self.shuffle else None
-        for start in range(0, self.n, self.batch_size):
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
             idx = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
             yield tuple(None if a is None else _batch_tensor(a[idx]) for a in (self.x, self.y, self.sample_weight))
 
@@ -123,7 +124,7 @@ class IterableBatches:
 def batches(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None):
     """The batches of fit/evaluate/predict's data arguments."""
     if isinstance(x, (np.ndarray, Tensor, list, tuple)):
-        return ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle)
+        return ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, steps)
     if y is not None or sample_weight is not None:
         raise ValueError("y and sample_weight must be None when x is a DataLoader or a generator (it yields them)")
     return IterableBatches(x, steps)
