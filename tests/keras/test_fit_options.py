@@ -87,3 +87,16 @@ def test_mnist_load_data_reads_an_npz_or_a_folder_of_idx_files(tmp_path):
     fake_split(str(tmp_path), "t10k", n=4)
     (x, y), (xt, yt) = keras.datasets.mnist.load_data(str(tmp_path))
     assert x.shape == (5, 28, 28) and xt.shape == (4, 28, 28) and y.dtype == np.uint8
+
+
+def test_a_nan_loss_stops_the_fit_only_with_terminate_on_nan():
+    x = X.copy()
+    x[20] = np.nan  # the second batch of 16 has a NaN input
+    history = _model().fit(x, Y, epochs=2, batch_size=16, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isnan(history.history["loss"][0])
+    model = _model()
+    seen = []
+    spy = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
+    history = model.fit(x, Y, epochs=2, batch_size=16, verbose=0, shuffle=False,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), spy])
+    assert seen == [0, 1] and model.stop_training and len(history.history["loss"]) == 1  # the epoch still ends

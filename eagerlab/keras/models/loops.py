@@ -7,7 +7,6 @@ from ...ops.join import cat
 from ...training import callbacks as hooks
 from ...training.callbacks import CallbackList, should_stop
 from ...training.progress import ProgressBar, keras_line
-from ...training.step import is_finite
 
 
 def _count(x):
@@ -41,9 +40,7 @@ def run_epoch(model, batches, callbacks, bar, training):
         metrics[0].update_state(loss, _count(x))  # (Keras's loss is a mean over the batch's samples)
         for m in metrics[1:]:
             m.update_state(y, output, sw)
-        logs = {m.name: m.result() for m in metrics}
-        if training and not is_finite(loss):
-            model.stop_training = model.stop_training or model._terminate_on_nan
+        logs = {m.name: m.result() for m in metrics}  # (a NaN loss shows here: TerminateOnNaN stops on it)
         callbacks.call(end, i, logs)
         if bar is not None:
             bar.update(i + 1, list(logs.items()))
