@@ -111,3 +111,12 @@ def test_two_outputs_with_losses_by_name_weights_and_per_output_logs(tmp_path):
         model.evaluate(X, [Y, target], verbose=0, return_dict=True))
     with pytest.raises(ValueError, match="loss has 3 entries for 2 outputs"):
         model.compile("adam", loss=["mse", "mse", "mse"])
+
+
+def test_train_on_batch_with_two_inputs():
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    model = keras.Model([a, b], keras.layers.Dense(2, activation="softmax")(keras.layers.Add()([a, b])))
+    model.compile("sgd", "sparse_categorical_crossentropy", ["accuracy"])
+    loss, acc = model.train_on_batch([X[:10, :3], X[:10, 3:]], Y[:10])
+    assert np.isfinite(loss) and 0 <= acc <= 1
+    assert model.predict_on_batch([X[:10, :3], X[:10, 3:]]).shape == (10, 2)

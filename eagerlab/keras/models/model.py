@@ -98,9 +98,9 @@ class Model(Layer):
     def _train_step(self):
         if "train" not in self._steps:
             optimizer = self.optimizer.build(p for p in self.parameters() if p.requires_grad)
-            self._steps["train"] = make_train_step(self, self._per_sample_loss, optimizer, run_eagerly=self.run_eagerly,
-                                                   clip_grad_norm=self.optimizer.global_clipnorm,
-                                                   weighting="sum_over_batch_size")
+            self._steps["train"] = make_train_step(self, self._per_sample_loss, optimizer,
+                                                   run_eagerly=self.run_eagerly, weighting="sum_over_batch_size",
+                                                   clip_grad_norm=self.optimizer.global_clipnorm)
         return self._steps["train"]
 
     def _eval_step(self):
@@ -179,10 +179,10 @@ class Model(Layer):
         return self._on_batch(x, y, sample_weight, return_dict, training=False)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(x), verbose=0)
+        return self.predict(x, batch_size=_samples(x), verbose=0)
 
     def _on_batch(self, x, y, sample_weight, return_dict, training):
-        data = batches(x, y, sample_weight, batch_size=len(x))
+        data = batches(x, y, sample_weight, batch_size=_samples(x))
         self._ensure_built(data)
         logs = loops.run_epoch(self, data, loops.CallbackList(), None, training)
         values = [logs[m.name] for m in self._metrics]
@@ -213,6 +213,11 @@ class Model(Layer):
         from .saving import load_weights
 
         load_weights(self, filepath)
+
+
+def _samples(x):
+    """How many samples x holds (x: an array, or a multi-input model's list of arrays)."""
+    return len(x[0]) if isinstance(x, (list, tuple)) else len(x)
 
 
 def per_output(spec, names, convert, what):
