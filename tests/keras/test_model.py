@@ -160,3 +160,11 @@ def test_a_keras_model_is_an_eagerlab_module_export_included(tmp_path):
     el.export(model, (el.tensor(X[:4]),), str(tmp_path / "m.elx"))
     served = el.load_exported(str(tmp_path / "m.elx"))
     np.testing.assert_allclose(served(el.tensor(X[:4])).numpy(), model.predict(X[:4], verbose=0), atol=1e-6)
+
+
+def test_evaluate_and_predict_leave_the_fit_history_alone():
+    model = _model()
+    model.fit(X, Y, epochs=2, verbose=0)
+    model.evaluate(X, Y, verbose=0)
+    model.predict(X, verbose=0)
+    assert len(model.history.history["loss"]) == 2

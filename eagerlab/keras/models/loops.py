@@ -110,12 +110,13 @@ def evaluate_loop(model, batches, callbacks, verbose):
     return logs
 
 
-def callback_list(model, callbacks, params):
-    """The user's callbacks with the model's History last (as Keras), each told the model and params."""
+def callback_list(model, callbacks, params, history=False):
+    """The user's callbacks (and, for fit, a new model.history last, as Keras), each told the model and params."""
     from ..callbacks import History
 
-    model.history = History()
-    cbs = CallbackList([*(callbacks or ()), model.history])
+    if history:
+        model.history = History()
+    cbs = CallbackList([*(callbacks or ()), *([model.history] if history else [])])
     for cb in cbs:
         cb.set_model(model)
         cb.set_params(params)

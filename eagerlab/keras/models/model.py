@@ -147,7 +147,7 @@ class Model(Layer):
         self._ensure_built(train)
         verbose = _verbosity(verbose)
         params = {"epochs": epochs, "steps": len(train), "verbose": verbose}
-        cbs = loops.callback_list(self, callbacks, params)
+        cbs = loops.callback_list(self, callbacks, params, history=True)
         return loops.fit_loop(self, train, val, epochs, initial_epoch, cbs, verbose)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
