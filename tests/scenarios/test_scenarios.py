@@ -26,7 +26,8 @@ def scenario_script(name, folder=SCENARIOS):
 
 
 @pytest.mark.parametrize("name, line", [("torch_seed", "torch_seed: ok"), ("graph_seed", "graph_seed: ok"),
-                                        ("keras_seed", "keras_seed: ok")])
+                                        ("keras_seed", "keras_seed: ok"),
+                                        ("lightning_seed", "lightning_seed: ok")])
 def test_scenario_passes(name, line):
     script = scenario_script(name)
     out = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=600,

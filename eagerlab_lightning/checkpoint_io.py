@@ -1,0 +1,56 @@
+"""Lightning checkpoints on eagerlab.training's training-state records (atomic, no pickle): model, optimizers,
+schedulers, the loop's position, callback states, hyperparameters, RNG states. The Trainer and ModelCheckpoint
+both use it, so it sits beside them rather than in trainer/ (which imports the callbacks)."""
+import os
+
+from eagerlab.errors import SerializationError
+from eagerlab.training.state import load_training_state, read_training_state, save_training_state
+
+VERSION = "eagerlab_lightning 0.1"
+
+
+class _Several:
+    """Several optimizers (or schedulers) as the one object a training-state record holds."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def state_dict(self):
+        return {str(i): item.state_dict() for i, item in enumerate(self.items)}
+
+    def load_state_dict(self, state):
+        for i, item in enumerate(self.items):
+            item.load_state_dict(state[str(i)])
+
+
+def save_checkpoint(trainer, path):
+    """Write the trainer's state after its current step to path."""
+    model = trainer.lightning_module
+    extra = {"hparams": dict(model.hparams), "version": VERSION, "callback_metrics": dict(trainer.callback_metrics),
+             "callbacks": {type(cb).__name__: cb.state_dict() for cb in trainer.callbacks if cb.state_dict()}}
+    model.on_save_checkpoint(extra)
+    scheds = [c["scheduler"] for c in trainer.lr_scheduler_configs]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_training_state(path, model, _Several(trainer.optimizers), _Several(scheds) if scheds else None,
+                        loop={"epoch": trainer.current_epoch, "global_step": trainer.global_step}, extra=extra)
+
+
+def restore_checkpoint(trainer, path):
+    """Load path into the trainer's module, optimizers, schedulers, callbacks and RNG; the loop resumes after it."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Trainer.fit(ckpt_path={path!r}): no such checkpoint file")
+    try:
+        record = read_training_state(path)
+    except SerializationError as e:
+        raise SerializationError(f"Trainer.fit: the checkpoint {path} cannot be read ({e})") from e
+    scheds = [c["scheduler"] for c in trainer.lr_scheduler_configs]
+    loop = load_training_state(path, trainer.lightning_module, _Several(trainer.optimizers),
+                               _Several(scheds) if scheds else None)
+    extra = record["extra"] or {}
+    trainer.callback_metrics.update(extra.get("callback_metrics", {}))
+    states = extra.get("callbacks", {})
+    for cb in trainer.callbacks:
+        if type(cb).__name__ in states:
+            cb.load_state_dict(states[type(cb).__name__])
+    trainer.lightning_module.on_load_checkpoint(record)
+    return loop

@@ -1,0 +1,88 @@
+"""The Trainer's loops: a training epoch (automatic optimization: zero_grad, training_step, backward, clipping,
+optimizer step, scheduler steps), and the evaluation loop shared by validation, test and sanity checking. Every
+hook goes through Trainer._call (the module's hook, then each callback's)."""
+from eagerlab import no_grad
+from eagerlab.nn.utils import clip_grad_norm_, clip_grad_value_
+
+from .results import Results
+
+
+def _limited(loader, limit):
+    """The batches of loader, at most `limit` of them (an int, or a fraction of its length)."""
+    if limit is None:
+        return enumerate(loader), len(loader)
+    n = int(limit * len(loader)) if isinstance(limit, float) and limit <= 1.0 else int(limit)
+    n = min(n, len(loader))
+    return ((i, b) for i, b in enumerate(loader) if i < n), n
+
+
+def _batch_size(batch):
+    first = batch[0] if isinstance(batch, (list, tuple)) else next(iter(batch.values()), batch) \
+        if isinstance(batch, dict) else batch
+    return first.shape[0] if hasattr(first, "shape") and len(first.shape) else 1
+
+
+def train_epoch(trainer, model, loader):
+    """One epoch of training_step; returns False when max_steps stopped it."""
+    trainer._results = Results("train")
+    model.train()
+    trainer._call("on_train_epoch_start")
+    batches, total = _limited(loader, trainer.limit_train_batches)
+    bar = trainer._progress(total, f"Epoch {trainer.current_epoch}")
+    for batch_idx, batch in batches:
+        if trainer._step_limit_reached():
+            break
+        trainer._results.batch_size = _batch_size(batch)
+        trainer._call("on_train_batch_start", batch, batch_idx)
+        out = _training_step(trainer, model, batch, batch_idx)
+        trainer._call("on_train_batch_end", out, batch, batch_idx)
+        if (trainer.global_step % trainer.log_every_n_steps == 0 or batch_idx + 1 == total) and trainer.loggers:
+            trainer._log_metrics(trainer._results.step_values("logger"))
+        if bar is not None:
+            bar.update(batch_idx + 1, lambda: list(trainer._bar_values().items()))
+        if trainer.should_stop:
+            break
+    return bar
+
+
+def _training_step(trainer, model, batch, batch_idx):
+    if not model.automatic_optimization:
+        out = model.training_step(batch, batch_idx)
+        trainer.global_step += 1
+        return out
+    optimizer = trainer.optimizers[0]
+    out = model.training_step(batch, batch_idx)
+    loss = out["loss"] if isinstance(out, dict) else out
+    if loss is None:  # Lightning: returning None skips the batch
+        return out
+    trainer._call("on_before_backward", loss)
+    loss.backward()
+    trainer._call("on_after_backward")
+    if trainer.gradient_clip_val:
+        clip = clip_grad_value_ if trainer.gradient_clip_algorithm == "value" else clip_grad_norm_
+        clip(model.parameters(), trainer.gradient_clip_val)
+    trainer._call("on_before_optimizer_step", optimizer)
+    optimizer.step()
+    optimizer.zero_grad()
+    trainer.global_step += 1
+    trainer._step_schedulers("step")
+    return out
+
+
+def evaluation_loop(trainer, model, loader, stage, limit):
+    """validation_step / test_step over loader under no_grad; returns the epoch's logged means."""
+    trainer._results = Results(stage)
+    step = getattr(model, f"{stage}_step")
+    hook = "validation" if stage == "validation" else "test"
+    model.eval()
+    trainer._call(f"on_{hook}_epoch_start")
+    batches, _ = _limited(loader, limit)
+    with no_grad():
+        for batch_idx, batch in batches:
+            trainer._results.batch_size = _batch_size(batch)
+            trainer._call(f"on_{hook}_batch_start", batch, batch_idx)
+            out = step(batch, batch_idx)
+            trainer._call(f"on_{hook}_batch_end", out, batch, batch_idx)
+    trainer._call(f"on_{hook}_epoch_end")
+    model.train()
+    return trainer._results.epoch_values()

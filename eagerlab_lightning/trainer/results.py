@@ -1,0 +1,55 @@
+"""What self.log records during a loop: per-step values and the epoch's batch-size-weighted means (streaming, read
+once at the epoch's end), and which of them go to the progress bar and the loggers."""
+from eagerlab import Tensor
+from eagerlab.training.metrics import Mean
+
+
+class _Logged:
+    __slots__ = ("mean", "last", "prog_bar", "logger", "on_step", "on_epoch", "reduce_fx")
+
+    def __init__(self, name, prog_bar, logger, on_step, on_epoch, reduce_fx):
+        self.mean = Mean(name)
+        self.last, self.prog_bar, self.logger = None, prog_bar, logger
+        self.on_step, self.on_epoch, self.reduce_fx = on_step, on_epoch, reduce_fx
+
+
+class Results:
+    """The metrics logged in one loop (training, validation or test) of one epoch."""
+
+    def __init__(self, stage):
+        self.stage, self.items, self.batch_size = stage, {}, 1
+
+    def log(self, name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size):
+        training = self.stage == "train"
+        on_step = training if on_step is None else on_step
+        on_epoch = (not training) if on_epoch is None else on_epoch
+        if reduce_fx not in ("mean", "sum", "max", "min"):
+            raise ValueError(f"self.log({name!r}): reduce_fx must be 'mean', 'sum', 'max' or 'min', got {reduce_fx!r}")
+        item = self.items.get(name)
+        if item is None:
+            item = self.items[name] = _Logged(name, prog_bar, logger, on_step, on_epoch, reduce_fx)
+        value = value.detach() if isinstance(value, Tensor) else float(value)
+        item.last = value
+        weight = self.batch_size if batch_size is None else batch_size
+        if reduce_fx == "mean":
+            item.mean.update(value, weight)
+        else:
+            current = float(value.item()) if isinstance(value, Tensor) else value
+            total = item.mean.result() if item.mean._count else None
+            merged = current if total is None else {"sum": total + current, "max": max(total, current),
+                                                    "min": min(total, current)}[reduce_fx]
+            item.mean.reset()
+            item.mean.update(merged, 1.0)
+
+    def step_values(self, which=None):
+        """{name: float} of this step's values (all, or those for "prog_bar" / "logger")."""
+        return {n: _float(i.last) for n, i in self.items.items() if i.on_step and (which is None or getattr(i, which))}
+
+    def epoch_values(self, which=None):
+        """{name: float} of the epoch's reductions (all, or those for "prog_bar" / "logger")."""
+        return {n: i.mean.result() for n, i in self.items.items()
+                if i.on_epoch and (which is None or getattr(i, which))}
+
+
+def _float(v):
+    return float(v.item()) if isinstance(v, Tensor) else float(v)

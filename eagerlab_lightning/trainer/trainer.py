@@ -1,0 +1,296 @@
+"""Trainer: fit / validate / test / predict a LightningModule with Lightning's flags, hooks, checkpoints and
+loggers, on eagerlab.training's progress bar, metrics and training-state records."""
+import os
+import sys
+
+from eagerlab import no_grad
+from eagerlab.errors import UnsupportedError
+from eagerlab.training.progress import ProgressBar, format_value
+
+from ..callbacks import ModelCheckpoint
+from ..loggers import CSVLogger
+from . import loops
+from ..checkpoint_io import read_training_state, restore_checkpoint
+from .optimizers import configure
+
+_UNSUPPORTED = {"accumulate_grad_batches": 1, "val_check_interval": None, "overfit_batches": 0.0,
+                "max_time": None, "fast_dev_run": False, "compile": False, "detect_anomaly": False}
+
+
+class Trainer:
+    def __init__(self, max_epochs=None, min_epochs=None, max_steps=-1, callbacks=None, logger=True,
+                 default_root_dir=None, enable_progress_bar=True, enable_checkpointing=True,
+                 enable_model_summary=True, check_val_every_n_epoch=1, num_sanity_val_steps=2,
+                 limit_train_batches=None, limit_val_batches=None, limit_test_batches=None,
+                 limit_predict_batches=None, gradient_clip_val=None, gradient_clip_algorithm="norm",
+                 log_every_n_steps=50, accelerator="auto", devices="auto", precision="32-true",
+                 deterministic=None, **kwargs):
+        for name, value in kwargs.items():
+            if name not in _UNSUPPORTED:
+                raise TypeError(f"Trainer: unexpected argument {name!r}")
+            if value != _UNSUPPORTED[name]:
+                raise UnsupportedError(f"Trainer({name}={value!r}) is not supported yet")
+        if accelerator not in ("auto", "cpu") or devices not in ("auto", 1, [0]):
+            raise UnsupportedError(f"Trainer(accelerator={accelerator!r}, devices={devices!r}): only one CPU "
+                                   "process is supported yet")
+        if str(precision) not in ("32", "32-true"):
+            raise UnsupportedError(f"Trainer(precision={precision!r}): only 32-bit precision is supported yet")
+        self.max_epochs = 1000 if max_epochs is None and max_steps == -1 else max_epochs
+        self.min_epochs, self.max_steps = min_epochs, max_steps
+        self.default_root_dir = os.fspath(default_root_dir or os.getcwd())
+        self.loggers = [CSVLogger(self.default_root_dir)] if logger is True else (
+            [] if not logger else list(logger) if isinstance(logger, (list, tuple)) else [logger])
+        self.callbacks = list(callbacks or [])
+        if enable_checkpointing and not any(isinstance(c, ModelCheckpoint) for c in self.callbacks):
+            self.callbacks.append(ModelCheckpoint())
+        self.enable_progress_bar, self.enable_model_summary = enable_progress_bar, enable_model_summary
+        self.check_val_every_n_epoch, self.num_sanity_val_steps = check_val_every_n_epoch, num_sanity_val_steps
+        self.limit_train_batches, self.limit_val_batches = limit_train_batches, limit_val_batches
+        self.limit_test_batches, self.limit_predict_batches = limit_test_batches, limit_predict_batches
+        self.gradient_clip_val, self.gradient_clip_algorithm = gradient_clip_val, gradient_clip_algorithm
+        self.log_every_n_steps = log_every_n_steps
+        self.current_epoch = self.global_step = 0
+        self.should_stop = self.sanity_checking = self.validated_this_epoch = False
+        self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
+        self.optimizers, self.lr_scheduler_configs = [], []
+        self.lightning_module, self._results = None, None
+
+    # ---- properties --------------------------------------------------------------------------------------------
+    @property
+    def logger(self):
+        return self.loggers[0] if self.loggers else None
+
+    @property
+    def log_dir(self):
+        return self.logger.log_dir if self.logger is not None else self.default_root_dir
+
+    @property
+    def checkpoint_callback(self):
+        return next((c for c in self.callbacks if isinstance(c, ModelCheckpoint)), None)
+
+    # ---- fit -------------------------------------------------------------------------------------------------
+    def fit(self, model, train_dataloaders=None, val_dataloaders=None, datamodule=None, ckpt_path=None):
+        """Train model: epochs of training_step with validation after each (every check_val_every_n_epoch)."""
+        train, val = self._loaders(model, datamodule, train_dataloaders, val_dataloaders, "fit")
+        self._attach(model)
+        self._call_setup("fit", datamodule)
+        self.optimizers, self.lr_scheduler_configs = configure(model)
+        if ckpt_path is not None:
+            loop = restore_checkpoint(self, self._checkpoint_path(ckpt_path))
+            # a checkpoint is written at its epoch's end, before the epoch's scheduler steps: make them now
+            self.current_epoch, self.global_step = loop["epoch"], loop["global_step"]
+            self._step_schedulers("epoch")
+            self.current_epoch += 1
+        for logger in self.loggers:
+            logger.log_hyperparams(dict(model.hparams))
+        if self.enable_model_summary:
+            print(_summary(model))
+        self.should_stop = False
+        self._call("on_fit_start")
+        if val is not None and self.num_sanity_val_steps and ckpt_path is None:
+            self.sanity_checking = True
+            self._call("on_sanity_check_start")
+            loops.evaluation_loop(self, model, val, "validation", self.num_sanity_val_steps)
+            self._call("on_sanity_check_end")
+            self.sanity_checking = False
+        self._call("on_train_start")
+        while not self._done():
+            bar = loops.train_epoch(self, model, train)
+            train_bar = self._results.step_values("prog_bar")  # (the last step's, shown beside validation's)
+            self.callback_metrics.update(self._results.step_values())
+            self._epoch_metrics(self._results.epoch_values("logger"), self._results.epoch_values("prog_bar"))
+            self.validated_this_epoch = (val is not None
+                                         and (self.current_epoch + 1) % self.check_val_every_n_epoch == 0)
+            if self.validated_this_epoch:
+                self._validate(model, val)
+            if bar is not None:
+                bar.finish(list({**train_bar, **self.progress_bar_metrics}.items()))
+            self._call("on_train_epoch_end")
+            self._step_schedulers("epoch")
+            self.current_epoch += 1
+            if self.should_stop and (self.min_epochs is None or self.current_epoch >= self.min_epochs):
+                break
+        self._call("on_train_end")
+        self._call("on_fit_end")
+        self._call_teardown("fit")
+        for logger in self.loggers:
+            logger.finalize("success")
+
+    def _validate(self, model, val):
+        self._call("on_validation_start")
+        values = loops.evaluation_loop(self, model, val, "validation", self.limit_val_batches)
+        self._epoch_metrics({k: v for k, v in values.items() if self._results.items[k].logger},
+                            {k: v for k, v in values.items() if self._results.items[k].prog_bar})
+        self._call("on_validation_end")
+
+    def _done(self):
+        return (self.max_epochs is not None and self.current_epoch >= self.max_epochs) or self._step_limit_reached()
+
+    def _step_limit_reached(self):
+        return self.max_steps is not None and 0 <= self.max_steps <= self.global_step
+
+    # ---- validate / test / predict ---------------------------------------------------------------------------
+    def validate(self, model=None, dataloaders=None, ckpt_path=None, datamodule=None, verbose=True):
+        return self._evaluate(model, dataloaders, ckpt_path, datamodule, "validation", verbose)
+
+    def test(self, model=None, dataloaders=None, ckpt_path=None, datamodule=None, verbose=True):
+        """test_step over the data; returns [{metric: epoch value}] as Lightning does."""
+        return self._evaluate(model, dataloaders, ckpt_path, datamodule, "test", verbose)
+
+    def _evaluate(self, model, dataloaders, ckpt_path, datamodule, stage, verbose):
+        model = model or self.lightning_module
+        loader = dataloaders
+        if loader is None:
+            source = datamodule or model
+            loader = getattr(source, f"{'val' if stage == 'validation' else 'test'}_dataloader")()
+        self._attach(model)
+        if ckpt_path is not None:
+            model.load_state_dict(restore_model_weights(self._checkpoint_path(ckpt_path)))
+        hook = "validation" if stage == "validation" else "test"
+        self._call(f"on_{hook}_start")
+        limit = self.limit_val_batches if stage == "validation" else self.limit_test_batches
+        values = loops.evaluation_loop(self, model, loader, stage, limit)
+        self.callback_metrics.update(values)
+        self._log_metrics({k: v for k, v in values.items() if self._results.items[k].logger})
+        self._call(f"on_{hook}_end")
+        for logger in self.loggers:
+            logger.save()
+        if verbose:
+            for k, v in values.items():
+                print(f"{stage} {k}: {format_value(v)}")
+        return [values]
+
+    def predict(self, model=None, dataloaders=None, datamodule=None, return_predictions=True, ckpt_path=None):
+        model = model or self.lightning_module
+        loader = dataloaders if dataloaders is not None else (datamodule or model).predict_dataloader()
+        self._attach(model)
+        model.eval()
+        self._call("on_predict_start")
+        batches, _ = loops._limited(loader, self.limit_predict_batches)
+        with no_grad():
+            outs = [model.predict_step(batch, i) if hasattr(model, "predict_step") else model(batch[0])
+                    for i, batch in batches]
+        self._call("on_predict_end")
+        return outs if return_predictions else None
+
+    # ---- plumbing ----------------------------------------------------------------------------------------------
+    def _attach(self, model):
+        self.lightning_module = model
+        object.__setattr__(model, "_trainer", self)
+
+    @staticmethod
+    def _loaders(model, datamodule, train, val, stage):
+        source = datamodule or model
+        if train is None:
+            train = source.train_dataloader() if hasattr(source, "train_dataloader") else None
+        if train is None:
+            raise ValueError("Trainer.fit: no training data: pass train_dataloaders, a datamodule, or define "
+                             "train_dataloader() on the module")
+        if val is None and hasattr(source, "val_dataloader"):
+            val = source.val_dataloader()
+        if val is not None and not _defines(model, "validation_step"):
+            val = None
+        return train, val
+
+    def _call_setup(self, stage, datamodule):
+        if datamodule is not None:
+            datamodule.setup(stage)
+        self._call("setup", stage)
+
+    def _call_teardown(self, stage):
+        self._call("teardown", stage)
+
+    def _call(self, hook, *args):
+        """A hook on the module, then on every callback (with trainer and module first), in order."""
+        model = self.lightning_module
+        method = getattr(model, hook, None)
+        if method is not None:
+            method(*args)
+        for cb in self.callbacks:
+            method = getattr(cb, hook, None)
+            if method is not None:
+                method(self, model, *args)
+
+    def _epoch_metrics(self, for_logger, for_bar):
+        self.callback_metrics.update(for_logger)
+        self.callback_metrics.update(for_bar)
+        self.progress_bar_metrics.update(for_bar)
+        self._log_metrics({**for_logger, "epoch": self.current_epoch})
+
+    def _log_metrics(self, metrics):
+        if not metrics:
+            return
+        self.logged_metrics.update(metrics)
+        for logger in self.loggers:
+            logger.log_metrics(metrics, self.global_step)
+
+    def _bar_values(self):
+        return {**self.progress_bar_metrics, **self._results.step_values("prog_bar")} if self._results else {}
+
+    def _progress(self, total, description):
+        if not self.enable_progress_bar:
+            return None
+        return ProgressBar(total, stream=sys.stdout, unit_name="it",
+                           formatter=lambda p: f"{description}: " + _lightning_line(p))
+
+    def _step_schedulers(self, interval):
+        for config in self.lr_scheduler_configs:
+            if config["interval"] != interval:
+                continue
+            count = self.global_step if interval == "step" else self.current_epoch + 1
+            if count % config["frequency"]:
+                continue
+            if config.get("monitor"):
+                value = self.callback_metrics.get(config["monitor"])
+                if value is None:
+                    raise RuntimeError(f"the scheduler monitors {config['monitor']!r}, which was not logged")
+                config["scheduler"].step(value)
+            else:
+                config["scheduler"].step()
+
+    def _checkpoint_path(self, ckpt_path):
+        if ckpt_path in ("last", "best"):
+            cb = self.checkpoint_callback
+            path = cb and (cb.last_model_path if ckpt_path == "last" else cb.best_model_path)
+            if not path:
+                raise ValueError(f"ckpt_path={ckpt_path!r}: no such checkpoint has been saved by this trainer")
+            return path
+        return os.fspath(ckpt_path)
+
+
+def restore_model_weights(path):
+    return read_training_state(path)["model"]
+
+
+def _defines(model, hook):
+    return getattr(type(model), hook, None) is not None
+
+
+def _lightning_line(p):
+    """Lightning's (tqdm's) look: 100%|█████| 250/250 [00:01, 180.2it/s, train_loss=0.312, val_acc=0.941]."""
+    frac = p.current / p.target if p.target else 0.0
+    filled = int(round(frac * 20))
+    rate = p.current / p.elapsed if p.elapsed > 0 else 0.0
+    values = "".join(f", {name}={float(v):.3g}" for name, v in p.values)
+    total = p.target if p.target is not None else "?"
+    return (f"{frac:4.0%}|{'█' * filled}{' ' * (20 - filled)}| {p.current}/{total} "
+            f"[{_clock(p.elapsed)}, {rate:.2f}{p.unit_name}/s{values}]")
+
+
+def _clock(seconds):
+    s = int(seconds)
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def _summary(model):
+    """The model summary Lightning prints at fit start: each child module, its type and parameter count."""
+    rows = [(name, type(child).__name__, sum(p.numel() for p in child.parameters()))
+            for name, child in model.named_children()]
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    width = max([4, *(len(r[0]) for r in rows)])
+    lines = [f"  | {'Name':<{width}} | {'Type':<12} | Params", "-" * (width + 28)]
+    lines += [f"{i} | {n:<{width}} | {t:<12} | {c:,}" for i, (n, t, c) in enumerate(rows)]
+    lines += ["-" * (width + 28), f"{trainable:,}  Trainable params", f"{total - trainable:,}  Non-trainable params",
+              f"{total:,}  Total params"]
+    return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""eagerlab_lightning: fit / validate / test, self.log's epoch means, the hook order, checkpoints (top-k, last,
+exact resume), EarlyStopping, schedulers, the CSV logger and hyperparameters."""
+import csv
+import glob
+import os
+
+import numpy as np
+import pytest
+
+import eagerlab as el
+import eagerlab.nn as nn
+import eagerlab.nn.functional as F
+import eagerlab_lightning as pl
+from eagerlab.utils.data import DataLoader, TensorDataset
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((90, 5)).astype(np.float32)
+Y = (X[:, 0] > 0).astype(np.int64)
+
+
+def _loader(shuffle=True, batch_size=16):
+    return DataLoader(TensorDataset(el.tensor(X), el.tensor(Y)), batch_size=batch_size, shuffle=shuffle)
+
+
+class Model(pl.LightningModule):
+    def __init__(self, lr=0.05, hidden=8, scheduler=False):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(nn.Linear(5, hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        self.log("train_loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.log("val_loss", F.cross_entropy(logits, y))
+        self.log("val_acc", (logits.argmax(1) == y).float().mean(), prog_bar=True)
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("test_acc", (self(x).argmax(1) == y).float().mean())
+
+    def configure_optimizers(self):
+        opt = el.optim.SGD(self.parameters(), lr=self.hparams.lr)
+        if self.hparams.scheduler:
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": el.optim.lr_scheduler.StepLR(opt, 1, 0.5),
+                                                       "interval": "epoch"}}
+        return opt
+
+
+def _trainer(tmp_path, **kw):
+    return pl.Trainer(**{"default_root_dir": str(tmp_path), "enable_progress_bar": False,
+                         "enable_model_summary": False, **kw})
+
+
+def test_fit_counts_epochs_and_steps_and_test_returns_epoch_means(tmp_path):
+    pl.seed_everything(0)
+    model = Model()
+    trainer = _trainer(tmp_path, max_epochs=3)
+    trainer.fit(model, _loader(), _loader(False))
+    assert trainer.current_epoch == 3 and trainer.global_step == 3 * 6
+    (result,) = trainer.test(model, _loader(False, batch_size=32), verbose=False)  # batches of 32, 32, 26
+    with el.no_grad():
+        model.eval()
+        want = float((model(el.tensor(X)).argmax(1).numpy() == Y).mean())
+    assert result["test_acc"] == pytest.approx(want)  # batch-size weighted: the short last batch is not overweighted
+    assert {"val_loss", "val_acc", "train_loss"} <= set(trainer.callback_metrics)
+
+
+class HookRecorder(pl.callbacks.Callback):
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        if name.startswith(("on_", "setup", "teardown")):
+            return lambda *args: self.calls.append(name)
+        raise AttributeError(name)
+
+
+def test_the_hooks_of_a_fit_come_in_lightnings_order(tmp_path):
+    rec = HookRecorder()
+    small = DataLoader(TensorDataset(el.tensor(X[:4]), el.tensor(Y[:4])), batch_size=2)
+    _trainer(tmp_path, max_epochs=1, callbacks=[rec], logger=False, enable_checkpointing=False,
+             num_sanity_val_steps=1).fit(Model(), small, small)
+    batch = ["on_train_batch_start", "on_before_backward", "on_after_backward", "on_before_optimizer_step",
+             "on_train_batch_end"]
+    val = ["on_validation_epoch_start", "on_validation_batch_start", "on_validation_batch_end",
+           "on_validation_batch_start", "on_validation_batch_end", "on_validation_epoch_end"]
+    assert rec.calls == (["setup", "on_fit_start", "on_sanity_check_start", "on_validation_epoch_start",
+                          "on_validation_batch_start", "on_validation_batch_end", "on_validation_epoch_end",
+                          "on_sanity_check_end", "on_train_start", "on_train_epoch_start"] + batch * 2
+                         + ["on_validation_start"] + val + ["on_validation_end", "on_train_epoch_end", "on_train_end",
+                                                             "on_fit_end", "teardown"])
+
+
+def test_model_checkpoint_keeps_the_top_k_and_last(tmp_path):
+    pl.seed_everything(0)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ck"), monitor="val_acc", mode="max", save_top_k=2,
+                                        save_last=True, filename="{epoch}-{val_acc:.3f}")
+    _trainer(tmp_path, max_epochs=4, callbacks=[ckpt], logger=False).fit(Model(), _loader(), _loader(False))
+    files = sorted(os.listdir(tmp_path / "ck"))
+    assert "last.ckpt" in files and len(files) == 3  # two best and last
+    assert set(ckpt.best_k_models) == {str(tmp_path / "ck" / f) for f in files if f != "last.ckpt"}
+    assert ckpt.best_model_score == max(ckpt.best_k_models.values())
+    assert os.path.basename(ckpt.best_model_path).startswith("epoch=")
+
+
+def test_resume_from_a_checkpoint_gives_the_bits_of_an_uninterrupted_fit(tmp_path):
+    pl.seed_everything(1)
+    straight = Model(scheduler=True)
+    _trainer(tmp_path / "a", max_epochs=4, logger=False).fit(straight, _loader(), _loader(False))
+
+    pl.seed_everything(1)
+    first = Model(scheduler=True)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "b"), save_last=True)
+    _trainer(tmp_path / "b", max_epochs=2, callbacks=[ckpt], logger=False).fit(first, _loader(), _loader(False))
+    pl.seed_everything(99)  # the checkpoint brings back the generators' states
+    resumed = Model(scheduler=True)
+    trainer = _trainer(tmp_path / "b", max_epochs=4, logger=False)
+    trainer.fit(resumed, _loader(), _loader(False), ckpt_path=ckpt.last_model_path)
+    assert trainer.current_epoch == 4 and trainer.global_step == 4 * 6
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_early_stopping_stops_and_load_from_checkpoint_restores_hparams(tmp_path):
+    pl.seed_everything(0)
+    stop = pl.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path), monitor="val_loss")
+    trainer = _trainer(tmp_path, max_epochs=10, callbacks=[stop, ckpt], logger=False)
+    trainer.fit(Model(lr=0.02, hidden=6), _loader(), _loader(False))
+    assert trainer.current_epoch == 2 and stop.wait_count == 1
+    again = Model.load_from_checkpoint(ckpt.best_model_path)
+    assert again.hparams.lr == 0.02 and again.hparams.hidden == 6 and again.net[0].out_features == 6
+
+
+def test_csv_logger_writes_metrics_and_hparams(tmp_path):
+    pl.seed_everything(0)
+    trainer = _trainer(tmp_path, max_epochs=2, logger=pl.loggers.CSVLogger(str(tmp_path)), log_every_n_steps=2)
+    trainer.fit(Model(lr=0.1), _loader(), _loader(False))
+    (metrics,) = glob.glob(str(tmp_path / "lightning_logs" / "version_0" / "metrics.csv"))
+    rows = list(csv.DictReader(open(metrics)))
+    assert [r["epoch"] for r in rows if r.get("val_acc")] == ["0", "1"]
+    assert sum(1 for r in rows if r.get("train_loss")) >= 6
+    hparams = open(tmp_path / "lightning_logs" / "version_0" / "hparams.yaml").read().splitlines()
+    assert hparams == ["lr: 0.1", "hidden: 8", "scheduler: false"]
+
+
+def test_schedulers_step_per_epoch_and_unsupported_flags_say_so(tmp_path):
+    model = Model(scheduler=True)
+    trainer = _trainer(tmp_path, max_epochs=3, logger=False, enable_checkpointing=False)
+    trainer.fit(model, _loader())
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.05 * 0.5 ** 3)
+    with pytest.raises(el.errors.UnsupportedError, match="accumulate_grad_batches=4"):
+        pl.Trainer(accumulate_grad_batches=4)
+    with pytest.raises(TypeError, match="unexpected argument 'max_epoch'"):
+        pl.Trainer(max_epoch=3)
+
+
+def test_eagerlab_never_imports_the_lightning_package():
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "eagerlab")
+    offenders = [path for path in glob.glob(os.path.join(root, "**", "*.py"), recursive=True)
+                 if "eagerlab_lightning" in open(path, encoding="utf-8").read()]
+    assert not offenders
