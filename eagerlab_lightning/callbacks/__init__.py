@@ -1,6 +1,7 @@
-"""Callbacks with Lightning's hook names: Callback, ModelCheckpoint, EarlyStopping."""
+"""Callbacks with Lightning's hook names."""
 from .base import Callback
 from .early_stopping import EarlyStopping
+from .misc import LambdaCallback, LearningRateMonitor, Timer
 from .model_checkpoint import ModelCheckpoint
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint"]
+__all__ = ["Callback", "EarlyStopping", "LambdaCallback", "LearningRateMonitor", "ModelCheckpoint", "Timer"]

@@ -40,7 +40,7 @@ def train_epoch(trainer, model, loader):
             trainer._log_metrics(trainer._results.step_values("logger"))
         if bar is not None:
             bar.update(batch_idx + 1, lambda: list(trainer._bar_values().items()))
-        if trainer.should_stop:
+        if trainer.should_stop or trainer.received_signal is not None:
             break
     return bar
 

@@ -42,12 +42,15 @@ class Results:
             item.mean.update(merged, 1.0)
 
     def step_values(self, which=None):
-        """{name: float} of this step's values (all, or those for "prog_bar" / "logger")."""
-        return {n: _float(i.last) for n, i in self.items.items() if i.on_step and (which is None or getattr(i, which))}
+        """{name: float} of this step's values (all, or those for "prog_bar" / "logger"); a metric logged both per
+        step and per epoch is `name_step` here, as in Lightning."""
+        return {n + ("_step" if i.on_epoch else ""): _float(i.last) for n, i in self.items.items()
+                if i.on_step and (which is None or getattr(i, which))}
 
     def epoch_values(self, which=None):
-        """{name: float} of the epoch's reductions (all, or those for "prog_bar" / "logger")."""
-        return {n: i.mean.result() for n, i in self.items.items()
+        """{name: float} of the epoch's reductions (all, or those for "prog_bar" / "logger"); `name_epoch` when the
+        metric is logged per step too."""
+        return {n + ("_epoch" if i.on_step else ""): i.mean.result() for n, i in self.items.items()
                 if i.on_epoch and (which is None or getattr(i, which))}
 
 

@@ -1,7 +1,9 @@
 """Trainer: fit / validate / test / predict a LightningModule with Lightning's flags, hooks, checkpoints and
 loggers, on eagerlab.training's progress bar, metrics and training-state records."""
 import os
+import signal
 import sys
+import threading
 
 from eagerlab import no_grad
 from eagerlab.errors import UnsupportedError
@@ -10,7 +12,7 @@ from eagerlab.training.progress import ProgressBar, format_value
 from ..callbacks import ModelCheckpoint
 from ..loggers import CSVLogger
 from . import loops
-from ..checkpoint_io import read_training_state, restore_checkpoint
+from ..checkpoint_io import read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
 
 _UNSUPPORTED = {"accumulate_grad_batches": 1, "val_check_interval": None, "overfit_batches": 0.0,
@@ -51,6 +53,7 @@ class Trainer:
         self.log_every_n_steps = log_every_n_steps
         self.current_epoch = self.global_step = 0
         self.should_stop = self.sanity_checking = self.validated_this_epoch = False
+        self.received_signal = self.interrupted_checkpoint_path = None
         self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
         self.optimizers, self.lr_scheduler_configs = [], []
         self.lightning_module, self._results = None, None
@@ -70,7 +73,18 @@ class Trainer:
 
     # ---- fit -------------------------------------------------------------------------------------------------
     def fit(self, model, train_dataloaders=None, val_dataloaders=None, datamodule=None, ckpt_path=None):
-        """Train model: epochs of training_step with validation after each (every check_val_every_n_epoch)."""
+        """Train model: epochs of training_step with validation after each (every check_val_every_n_epoch).
+
+        SIGTERM or SIGINT during the fit: the current step finishes, a checkpoint is written (`interrupted.ckpt`
+        in the log folder, also kept as trainer.interrupted_checkpoint_path) and fit returns. (The position inside
+        the epoch is not recorded yet: resuming from it starts the next epoch.)"""
+        with _StopOnSignal(self):
+            self._fit(model, train_dataloaders, val_dataloaders, datamodule, ckpt_path)
+        if self.received_signal is not None:
+            self.interrupted_checkpoint_path = os.path.join(self.log_dir, "checkpoints", "interrupted.ckpt")
+            save_checkpoint(self, self.interrupted_checkpoint_path)
+
+    def _fit(self, model, train_dataloaders, val_dataloaders, datamodule, ckpt_path):
         train, val = self._loaders(model, datamodule, train_dataloaders, val_dataloaders, "fit")
         self._attach(model)
         self._call_setup("fit", datamodule)
@@ -96,6 +110,8 @@ class Trainer:
         self._call("on_train_start")
         while not self._done():
             bar = loops.train_epoch(self, model, train)
+            if self.received_signal is not None:  # stop now: no validation, no epoch-end hooks
+                break
             train_bar = self._results.step_values("prog_bar")  # (the last step's, shown beside validation's)
             self.callback_metrics.update(self._results.step_values())
             self._epoch_metrics(self._results.epoch_values("logger"), self._results.epoch_values("prog_bar"))
@@ -118,9 +134,8 @@ class Trainer:
 
     def _validate(self, model, val):
         self._call("on_validation_start")
-        values = loops.evaluation_loop(self, model, val, "validation", self.limit_val_batches)
-        self._epoch_metrics({k: v for k, v in values.items() if self._results.items[k].logger},
-                            {k: v for k, v in values.items() if self._results.items[k].prog_bar})
+        loops.evaluation_loop(self, model, val, "validation", self.limit_val_batches)
+        self._epoch_metrics(self._results.epoch_values("logger"), self._results.epoch_values("prog_bar"))
         self._call("on_validation_end")
 
     def _done(self):
@@ -151,7 +166,7 @@ class Trainer:
         limit = self.limit_val_batches if stage == "validation" else self.limit_test_batches
         values = loops.evaluation_loop(self, model, loader, stage, limit)
         self.callback_metrics.update(values)
-        self._log_metrics({k: v for k, v in values.items() if self._results.items[k].logger})
+        self._log_metrics(self._results.epoch_values("logger"))
         self._call(f"on_{hook}_end")
         for logger in self.loggers:
             logger.save()
@@ -256,6 +271,30 @@ class Trainer:
                 raise ValueError(f"ckpt_path={ckpt_path!r}: no such checkpoint has been saved by this trainer")
             return path
         return os.fspath(ckpt_path)
+
+
+class _StopOnSignal:
+    """While fitting: SIGTERM / SIGINT only set a flag (no I/O in the handler); the loop stops after the step."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, trainer):
+        self.trainer, self.previous = trainer, {}
+
+    def __enter__(self):
+        self.trainer.received_signal = None
+        if threading.current_thread() is threading.main_thread():  # (handlers can only be set there)
+            for sig in self.SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        self.trainer.received_signal = signum
+        self.trainer.should_stop = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        return False
 
 
 def restore_model_weights(path):

@@ -169,3 +169,38 @@ def test_eagerlab_never_imports_the_lightning_package():
     offenders = [path for path in glob.glob(os.path.join(root, "**", "*.py"), recursive=True)
                  if "eagerlab_lightning" in open(path, encoding="utf-8").read()]
     assert not offenders
+
+
+class BothWays(Model):
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        self.log("loss_both", loss, on_step=True, on_epoch=True, reduce_fx="max")
+        return loss
+
+
+def test_a_metric_logged_per_step_and_per_epoch_gets_both_names(tmp_path):
+    trainer = _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False)
+    trainer.fit(BothWays(), _loader())
+    assert {"loss_both_step", "loss_both_epoch", "train_loss"} <= set(trainer.callback_metrics)
+    assert trainer.callback_metrics["loss_both_epoch"] >= trainer.callback_metrics["loss_both_step"]  # the max
+
+
+def test_sigterm_finishes_the_step_writes_a_checkpoint_and_returns(tmp_path):
+    import signal
+
+    sent = pl.callbacks.LambdaCallback(
+        on_train_batch_end=lambda trainer, module, out, batch, i: i == 2 and os.kill(os.getpid(), signal.SIGTERM))
+    trainer = _trainer(tmp_path, max_epochs=5, callbacks=[sent], logger=False)
+    trainer.fit(Model(), _loader(), _loader(False))
+    assert trainer.received_signal == signal.SIGTERM and trainer.global_step == 3 and trainer.current_epoch == 0
+    assert os.path.isfile(trainer.interrupted_checkpoint_path)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_timer_and_learning_rate_monitor(tmp_path):
+    logger = pl.loggers.CSVLogger(str(tmp_path))
+    trainer = _trainer(tmp_path, max_epochs=50, logger=logger, enable_checkpointing=False,
+                       callbacks=[pl.callbacks.Timer(duration=0), pl.callbacks.LearningRateMonitor()])
+    trainer.fit(Model(), _loader())
+    assert trainer.global_step == 1  # the timer stopped the fit after its first step
+    assert any(row.get("lr-SGD") == 0.05 for row in logger.rows)
