@@ -23,16 +23,20 @@ class _Several:
             item.load_state_dict(state[str(i)])
 
 
-def save_checkpoint(trainer, path):
-    """Write the trainer's state after its current step to path."""
+def save_checkpoint(trainer, path, inside_epoch=False):
+    """Write the trainer's state to path: at an epoch's end (before its scheduler steps), or inside_epoch after
+    its current step."""
     model = trainer.lightning_module
     extra = {"hparams": dict(model.hparams), "version": VERSION, "callback_metrics": dict(trainer.callback_metrics),
              "callbacks": {type(cb).__name__: cb.state_dict() for cb in trainer.callbacks if cb.state_dict()}}
     model.on_save_checkpoint(extra)
     scheds = [c["scheduler"] for c in trainer.lr_scheduler_configs]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    loop = {"epoch": trainer.current_epoch, "global_step": trainer.global_step, "inside_epoch": inside_epoch}
+    if inside_epoch:  # what resuming needs to redraw this epoch's shuffle and skip the batches already done
+        extra["epoch_start_rng"], loop["batches_done"] = trainer.epoch_start_rng, trainer.batches_done
     save_training_state(path, model, _Several(trainer.optimizers), _Several(scheds) if scheds else None,
-                        loop={"epoch": trainer.current_epoch, "global_step": trainer.global_step}, extra=extra)
+                        loop=loop, extra=extra)
 
 
 def restore_checkpoint(trainer, path):
@@ -53,4 +57,6 @@ def restore_checkpoint(trainer, path):
         if type(cb).__name__ in states:
             cb.load_state_dict(states[type(cb).__name__])
     trainer.lightning_module.on_load_checkpoint(record)
+    if loop.get("inside_epoch"):
+        loop["epoch_start_rng"] = extra["epoch_start_rng"]
     return loop

@@ -16,7 +16,8 @@ from ..serialization import load, save
 FORMAT, VERSION = "eagerlab.training_state", 1
 
 
-def _rng_state():
+def rng_state():
+    """The states of eagerlab's CPU generator, numpy's global RandomState and Python's random (eagerlab.save-able)."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss_next = random.getstate()
     return {"eagerlab": default_generator().get_state(),
@@ -25,7 +26,8 @@ def _rng_state():
             "python": {"version": version, "internal": np.array(internal, dtype=np.int64), "gauss_next": gauss_next}}
 
 
-def _set_rng_state(state):
+def set_rng_state(state):
+    """Restore what rng_state() returned."""
     default_generator().set_state(state["eagerlab"])
     n = state["numpy"]
     np.random.set_state((n["kind"], n["keys"], n["pos"], n["has_gauss"], n["cached_gaussian"]))
@@ -40,7 +42,7 @@ def save_training_state(path, model, optimizer=None, scheduler=None, loop=None, 
     save({"format": FORMAT, "version": VERSION, "model": model.state_dict(),
           "optimizer": None if optimizer is None else optimizer.state_dict(),
           "scheduler": None if scheduler is None else scheduler.state_dict(),
-          "loop": dict(loop or {}), "rng": _rng_state(), "extra": extra}, path)
+          "loop": dict(loop or {}), "rng": rng_state(), "extra": extra}, path)
 
 
 def read_training_state(path):
@@ -68,5 +70,5 @@ def load_training_state(path, model, optimizer=None, scheduler=None, restore_rng
     if scheduler is not None:
         scheduler.load_state_dict(record["scheduler"])
     if restore_rng:
-        _set_rng_state(record["rng"])
+        set_rng_state(record["rng"])
     return record["loop"]

@@ -3,6 +3,7 @@ optimizer step, scheduler steps), and the evaluation loop shared by validation, 
 hook goes through Trainer._call (the module's hook, then each callback's)."""
 from eagerlab import no_grad
 from eagerlab.nn.utils import clip_grad_norm_, clip_grad_value_
+from eagerlab.training.state import rng_state, set_rng_state
 
 from .results import Results
 
@@ -23,11 +24,25 @@ def _batch_size(batch):
 
 
 def train_epoch(trainer, model, loader):
-    """One epoch of training_step; returns False when max_steps stopped it."""
+    """One epoch of training_step (or the rest of one, resuming a checkpoint written inside it); returns its bar.
+
+    The random states at the epoch's start are kept (trainer.epoch_start_rng): a checkpoint written inside the epoch
+    stores them with the number of batches done, so a resume draws the same shuffle, skips those batches and
+    continues from the checkpoint's own random states."""
     trainer._results = Results("train")
     model.train()
     trainer._call("on_train_epoch_start")
+    resume = trainer._resume_inside_epoch
+    trainer._resume_inside_epoch = None
+    if resume is not None:
+        set_rng_state(resume["epoch_start_rng"])
+    trainer.epoch_start_rng, trainer.batches_done = rng_state(), 0
     batches, total = _limited(loader, trainer.limit_train_batches)
+    if resume is not None:
+        for _ in range(resume["batches_done"]):
+            next(batches)
+        set_rng_state(resume["rng"])
+        trainer.batches_done = resume["batches_done"]
     bar = trainer._progress(total, f"Epoch {trainer.current_epoch}")
     for batch_idx, batch in batches:
         if trainer._step_limit_reached():
@@ -35,6 +50,7 @@ def train_epoch(trainer, model, loader):
         trainer._results.batch_size = _batch_size(batch)
         trainer._call("on_train_batch_start", batch, batch_idx)
         out = _training_step(trainer, model, batch, batch_idx)
+        trainer.batches_done = batch_idx + 1
         trainer._call("on_train_batch_end", out, batch, batch_idx)
         if (trainer.global_step % trainer.log_every_n_steps == 0 or batch_idx + 1 == total) and trainer.loggers:
             trainer._log_metrics(trainer._results.step_values("logger"))

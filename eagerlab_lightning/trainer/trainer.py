@@ -8,6 +8,7 @@ import threading
 from eagerlab import no_grad
 from eagerlab.errors import UnsupportedError
 from eagerlab.training.progress import ProgressBar, format_value
+from eagerlab.training.state import rng_state
 
 from ..callbacks import ModelCheckpoint
 from ..loggers import CSVLogger
@@ -53,7 +54,8 @@ class Trainer:
         self.log_every_n_steps = log_every_n_steps
         self.current_epoch = self.global_step = 0
         self.should_stop = self.sanity_checking = self.validated_this_epoch = False
-        self.received_signal = self.interrupted_checkpoint_path = None
+        self.received_signal = self.interrupted_checkpoint_path = self._resume_inside_epoch = None
+        self.epoch_start_rng, self.batches_done = None, 0
         self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
         self.optimizers, self.lr_scheduler_configs = [], []
         self.lightning_module, self._results = None, None
@@ -76,13 +78,13 @@ class Trainer:
         """Train model: epochs of training_step with validation after each (every check_val_every_n_epoch).
 
         SIGTERM or SIGINT during the fit: the current step finishes, a checkpoint is written (`interrupted.ckpt`
-        in the log folder, also kept as trainer.interrupted_checkpoint_path) and fit returns. (The position inside
-        the epoch is not recorded yet: resuming from it starts the next epoch.)"""
+        in the log folder, also kept as trainer.interrupted_checkpoint_path) and fit returns; fitting again with
+        ckpt_path= that file continues inside the epoch, with the bits of a fit never stopped."""
         with _StopOnSignal(self):
             self._fit(model, train_dataloaders, val_dataloaders, datamodule, ckpt_path)
         if self.received_signal is not None:
             self.interrupted_checkpoint_path = os.path.join(self.log_dir, "checkpoints", "interrupted.ckpt")
-            save_checkpoint(self, self.interrupted_checkpoint_path)
+            save_checkpoint(self, self.interrupted_checkpoint_path, inside_epoch=self.batches_done > 0)
 
     def _fit(self, model, train_dataloaders, val_dataloaders, datamodule, ckpt_path):
         train, val = self._loaders(model, datamodule, train_dataloaders, val_dataloaders, "fit")
@@ -91,10 +93,13 @@ class Trainer:
         self.optimizers, self.lr_scheduler_configs = configure(model)
         if ckpt_path is not None:
             loop = restore_checkpoint(self, self._checkpoint_path(ckpt_path))
-            # a checkpoint is written at its epoch's end, before the epoch's scheduler steps: make them now
             self.current_epoch, self.global_step = loop["epoch"], loop["global_step"]
-            self._step_schedulers("epoch")
-            self.current_epoch += 1
+            if loop.get("inside_epoch"):  # the epoch goes on from its next batch
+                self._resume_inside_epoch = {"epoch_start_rng": loop["epoch_start_rng"], "rng": rng_state(),
+                                             "batches_done": loop["batches_done"]}
+            else:  # written at the epoch's end, before the epoch's scheduler steps: make them now
+                self._step_schedulers("epoch")
+                self.current_epoch += 1
         for logger in self.loggers:
             logger.log_hyperparams(dict(model.hparams))
         if self.enable_model_summary:

@@ -204,3 +204,45 @@ def test_timer_and_learning_rate_monitor(tmp_path):
     trainer.fit(Model(), _loader())
     assert trainer.global_step == 1  # the timer stopped the fit after its first step
     assert any(row.get("lr-SGD") == 0.05 for row in logger.rows)
+
+
+RESUME_SCRIPT = """
+import os, signal, sys
+import numpy as np
+import eagerlab_lightning as pl
+sys.path.insert(0, {tests!r})
+from tests.lightning.test_trainer import Model, _loader
+stop_at, ckpt = int(sys.argv[1]), sys.argv[2]
+pl.seed_everything(3)
+model = Model(scheduler=True)
+callbacks = []
+if stop_at >= 0:
+    callbacks.append(pl.callbacks.LambdaCallback(on_train_batch_end=lambda t, m, o, b, i:
+                                                 t.global_step == stop_at and os.kill(os.getpid(), signal.SIGTERM)))
+trainer = pl.Trainer(max_epochs=3, default_root_dir=os.path.dirname(ckpt), logger=False, enable_progress_bar=False,
+                     enable_model_summary=False, callbacks=callbacks)
+if stop_at == -2:
+    pl.seed_everything(77)  # the checkpoint brings back every random state
+    trainer.fit(model, _loader(), _loader(False), ckpt_path=ckpt)
+else:
+    trainer.fit(model, _loader(), _loader(False))
+    if trainer.interrupted_checkpoint_path:
+        os.replace(trainer.interrupted_checkpoint_path, ckpt)
+np.save(ckpt + f".{{stop_at}}.npy", np.concatenate([p.detach().numpy().ravel() for p in model.parameters()]))
+"""
+
+
+def test_a_fit_stopped_inside_an_epoch_resumes_in_a_new_process_with_the_same_bits(tmp_path):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = tmp_path / "run.py"
+    script.write_text(RESUME_SCRIPT.format(tests=root))
+    ckpt = str(tmp_path / "stopped.ckpt")
+    env = {**os.environ, "PYTHONPATH": root}
+    for stop_at in (-1, 8, -2):  # uninterrupted; stopped after step 8 (inside epoch 1 of 0..2); resumed
+        subprocess.run([sys.executable, str(script), str(stop_at), ckpt], check=True, env=env)
+    straight, resumed = np.load(ckpt + ".-1.npy"), np.load(ckpt + ".-2.npy")
+    np.testing.assert_array_equal(resumed, straight)
+    assert not np.array_equal(np.load(ckpt + ".8.npy"), straight)  # (the stopped run really stopped early)
