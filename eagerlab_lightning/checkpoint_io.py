@@ -1,7 +1,9 @@
 """Lightning checkpoints on eagerlab.training's training-state records (atomic, no pickle): model, optimizers,
 schedulers, the loop's position, callback states, hyperparameters, RNG states. The Trainer and ModelCheckpoint
 both use it, so it sits beside them rather than in trainer/ (which imports the callbacks)."""
+import glob
 import os
+import warnings
 
 from eagerlab.errors import SerializationError
 from eagerlab.training.state import load_training_state, read_training_state, save_training_state
@@ -37,6 +39,21 @@ def save_checkpoint(trainer, path, inside_epoch=False):
         extra["epoch_start_rng"], loop["batches_done"] = trainer.epoch_start_rng, trainer.batches_done
     save_training_state(path, model, _Several(trainer.optimizers), _Several(scheds) if scheds else None,
                         loop=loop, extra=extra)
+
+
+def newest_valid_checkpoint(folders):
+    """The newest .ckpt file in folders that reads back as a checkpoint (ckpt_path="last"): a damaged newest one is
+    skipped with a warning naming it."""
+    files = [p for folder in folders if os.path.isdir(folder) for p in glob.glob(os.path.join(folder, "*.ckpt"))]
+    files.sort(key=os.path.getmtime, reverse=True)
+    for path in files:
+        try:
+            read_training_state(path)
+            return path
+        except (SerializationError, OSError) as e:
+            warnings.warn(f"ckpt_path='last': skipping {path}, which cannot be read ({e})", RuntimeWarning,
+                          stacklevel=3)
+    raise FileNotFoundError(f"ckpt_path='last': no readable checkpoint in {list(folders)}")
 
 
 def restore_checkpoint(trainer, path):

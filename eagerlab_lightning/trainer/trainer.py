@@ -1,5 +1,6 @@
 """Trainer: fit / validate / test / predict a LightningModule with Lightning's flags, hooks, checkpoints and
 loggers, on eagerlab.training's progress bar, metrics and training-state records."""
+import glob
 import os
 import signal
 import sys
@@ -13,7 +14,7 @@ from eagerlab.training.state import rng_state
 from ..callbacks import ModelCheckpoint
 from ..loggers import CSVLogger
 from . import loops
-from ..checkpoint_io import read_training_state, restore_checkpoint, save_checkpoint
+from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
 
 _UNSUPPORTED = {"accumulate_grad_batches": 1, "val_check_interval": None, "overfit_batches": 0.0,
@@ -269,13 +270,20 @@ class Trainer:
                 config["scheduler"].step()
 
     def _checkpoint_path(self, ckpt_path):
-        if ckpt_path in ("last", "best"):
+        if ckpt_path == "best":
             cb = self.checkpoint_callback
-            path = cb and (cb.last_model_path if ckpt_path == "last" else cb.best_model_path)
-            if not path:
-                raise ValueError(f"ckpt_path={ckpt_path!r}: no such checkpoint has been saved by this trainer")
-            return path
+            if cb is None or not cb.best_model_path:
+                raise ValueError("ckpt_path='best': this trainer has saved no best checkpoint")
+            return cb.best_model_path
+        if ckpt_path == "last":
+            return newest_valid_checkpoint(self._checkpoint_dirs())
         return os.fspath(ckpt_path)
+
+    def _checkpoint_dirs(self):
+        cb = self.checkpoint_callback
+        if cb is not None and cb.dirpath is not None:
+            return [cb.dirpath]
+        return sorted(glob.glob(os.path.join(self.default_root_dir, "lightning_logs", "version_*", "checkpoints")))
 
 
 class _StopOnSignal:

@@ -246,3 +246,53 @@ def test_a_fit_stopped_inside_an_epoch_resumes_in_a_new_process_with_the_same_bi
     straight, resumed = np.load(ckpt + ".-1.npy"), np.load(ckpt + ".-2.npy")
     np.testing.assert_array_equal(resumed, straight)
     assert not np.array_equal(np.load(ckpt + ".8.npy"), straight)  # (the stopped run really stopped early)
+
+
+def test_last_skips_a_damaged_newest_checkpoint_and_a_damaged_file_is_named(tmp_path):
+    import time
+
+    pl.seed_everything(0)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ck"), save_top_k=-1, monitor="val_acc", mode="max")
+    _trainer(tmp_path, max_epochs=2, callbacks=[ckpt], logger=False).fit(Model(), _loader(), _loader(False))
+    time.sleep(0.01)
+    with open(tmp_path / "ck" / "damaged.ckpt", "wb") as f:  # newer than the others, and unreadable
+        f.write(b"EAGERLAB" + b"\x00" * 30)
+    trainer = _trainer(tmp_path, max_epochs=3, logger=False,
+                       callbacks=[pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ck"))])
+    with pytest.warns(RuntimeWarning, match="skipping .*damaged.ckpt"):
+        trainer.fit(Model(), _loader(), _loader(False), ckpt_path="last")
+    assert trainer.current_epoch == 3
+    with pytest.raises(el.errors.SerializationError, match="damaged.ckpt"):
+        _trainer(tmp_path, max_epochs=3, logger=False).fit(Model(), _loader(),
+                                                           ckpt_path=str(tmp_path / "ck" / "damaged.ckpt"))
+
+
+def test_kill_9_while_writing_checkpoints_leaves_a_loadable_one(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from eagerlab.training.state import read_training_state
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = str(tmp_path / "c.ckpt")
+    code = f"""
+import eagerlab as el, eagerlab.nn as nn
+from eagerlab.training.state import save_training_state
+model = nn.Linear(1000, 1000)
+print("ready", flush=True)
+for i in range(100000):
+    save_training_state({path!r}, model, loop={{"step": i}})
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": root})
+    proc.stdout.readline()
+    deadline = time.time() + 20
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    record = read_training_state(path)  # whole: the writes replace the file atomically
+    assert record["loop"]["step"] >= 0 and tuple(record["model"]["weight"].shape) == (1000, 1000)
