@@ -1,9 +1,12 @@
 """The Trainer's loops: a training epoch (automatic optimization: zero_grad, training_step, backward, clipping,
 optimizer step, scheduler steps), and the evaluation loop shared by validation, test and sanity checking. Every
 hook goes through Trainer._call (the module's hook, then each callback's)."""
-from eagerlab import no_grad
+from eagerlab import int64, no_grad, tensor
+from eagerlab.graph.function import Function
+from eagerlab.graph.spec import TensorSpec
 from eagerlab.nn.utils import clip_grad_norm_, clip_grad_value_
 from eagerlab.training.state import rng_state, set_rng_state
+from eagerlab.training.step import batch_polymorphic
 
 from .results import Results
 
@@ -61,7 +64,55 @@ def train_epoch(trainer, model, loader):
     return bar
 
 
+def _optimize(trainer, model, optimizer, loss, hooks=True):
+    """backward, clipping, optimizer step and zero_grad for one batch (hooks=False inside a compiled step)."""
+    if hooks:
+        trainer._call("on_before_backward", loss)
+    loss.backward()
+    if hooks:
+        trainer._call("on_after_backward")
+    if trainer.gradient_clip_val:
+        clip = clip_grad_value_ if trainer.gradient_clip_algorithm == "value" else clip_grad_norm_
+        clip(model.parameters(), trainer.gradient_clip_val)
+    if hooks:
+        trainer._call("on_before_optimizer_step", optimizer)
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def _compiled_training_step(trainer, model, batch, batch_idx):
+    """Trainer(compile=True): training_step, backward, clipping and the optimizer step as one eagerlab.function
+    (traced once for every batch size). Values given to self.log become outputs of the graph and are logged after
+    each call; the on_before_backward / on_after_backward / on_before_optimizer_step hooks are not called."""
+    if trainer._compiled_step is None:
+        optimizer = trainer.optimizers[0]
+
+        def step(batch, batch_idx):
+            results = trainer._results
+            results.captured = []
+            try:
+                out = model.training_step(batch, batch_idx)
+                loss = out["loss"] if isinstance(out, dict) else out
+                _optimize(trainer, model, optimizer, loss, hooks=False)
+                trainer._compiled_logs = [(name, options) for name, _, options in results.captured]
+                return loss.detach(), [value for _, value, _ in results.captured]
+            finally:
+                results.captured = None
+
+        signature = [*batch_polymorphic((batch,)), TensorSpec((), int64)]
+        trainer._compiled_step = Function(step, signature, name=f"{type(model).__name__}.training_step")
+    loss, logged = trainer._compiled_step(batch, tensor(batch_idx))
+    for (name, options), value in zip(trainer._compiled_logs, logged):
+        trainer._results.log(name, value, **options)
+    return loss
+
+
 def _training_step(trainer, model, batch, batch_idx):
+    if trainer.compile and model.automatic_optimization:
+        out = _compiled_training_step(trainer, model, batch, batch_idx)
+        trainer.global_step += 1
+        trainer._step_schedulers("step")
+        return out
     if not model.automatic_optimization:
         out = model.training_step(batch, batch_idx)
         trainer.global_step += 1
@@ -71,15 +122,7 @@ def _training_step(trainer, model, batch, batch_idx):
     loss = out["loss"] if isinstance(out, dict) else out
     if loss is None:  # Lightning: returning None skips the batch
         return out
-    trainer._call("on_before_backward", loss)
-    loss.backward()
-    trainer._call("on_after_backward")
-    if trainer.gradient_clip_val:
-        clip = clip_grad_value_ if trainer.gradient_clip_algorithm == "value" else clip_grad_norm_
-        clip(model.parameters(), trainer.gradient_clip_val)
-    trainer._call("on_before_optimizer_step", optimizer)
-    optimizer.step()
-    optimizer.zero_grad()
+    _optimize(trainer, model, optimizer, loss)
     trainer.global_step += 1
     trainer._step_schedulers("step")
     return out

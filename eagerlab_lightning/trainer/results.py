@@ -18,8 +18,13 @@ class Results:
 
     def __init__(self, stage):
         self.stage, self.items, self.batch_size = stage, {}, 1
+        self.captured = None  # while a compiled step traces: the (name, value, options) of each self.log
 
     def log(self, name, value, prog_bar, logger, on_step, on_epoch, reduce_fx, batch_size):
+        if self.captured is not None:  # a value of the graph: the compiled step returns it, then it is logged
+            self.captured.append((name, value, dict(prog_bar=prog_bar, logger=logger, on_step=on_step,
+                                                    on_epoch=on_epoch, reduce_fx=reduce_fx, batch_size=batch_size)))
+            return
         training = self.stage == "train"
         on_step = training if on_step is None else on_step
         on_epoch = (not training) if on_epoch is None else on_epoch

@@ -18,7 +18,7 @@ from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restor
 from .optimizers import configure
 
 _UNSUPPORTED = {"accumulate_grad_batches": 1, "val_check_interval": None, "overfit_batches": 0.0,
-                "max_time": None, "fast_dev_run": False, "compile": False, "detect_anomaly": False}
+                "max_time": None, "fast_dev_run": False, "detect_anomaly": False}
 
 
 class Trainer:
@@ -28,7 +28,7 @@ class Trainer:
                  limit_train_batches=None, limit_val_batches=None, limit_test_batches=None,
                  limit_predict_batches=None, gradient_clip_val=None, gradient_clip_algorithm="norm",
                  log_every_n_steps=50, accelerator="auto", devices="auto", precision="32-true",
-                 deterministic=None, **kwargs):
+                 deterministic=None, compile=False, **kwargs):
         for name, value in kwargs.items():
             if name not in _UNSUPPORTED:
                 raise TypeError(f"Trainer: unexpected argument {name!r}")
@@ -53,6 +53,7 @@ class Trainer:
         self.limit_test_batches, self.limit_predict_batches = limit_test_batches, limit_predict_batches
         self.gradient_clip_val, self.gradient_clip_algorithm = gradient_clip_val, gradient_clip_algorithm
         self.log_every_n_steps = log_every_n_steps
+        self.compile, self._compiled_step, self._compiled_logs = bool(compile), None, []
         self.current_epoch = self.global_step = 0
         self.should_stop = self.sanity_checking = self.validated_this_epoch = False
         self.received_signal = self.interrupted_checkpoint_path = self._resume_inside_epoch = None

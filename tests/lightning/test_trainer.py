@@ -296,3 +296,19 @@ for i in range(100000):
     proc.wait()
     record = read_training_state(path)  # whole: the writes replace the file atomically
     assert record["loop"]["step"] >= 0 and tuple(record["model"]["weight"].shape) == (1000, 1000)
+
+
+def test_compile_runs_the_whole_training_step_as_one_graph_with_eager_bits(tmp_path):
+    trained = {}
+    for compile in (False, True):
+        pl.seed_everything(4)
+        model = Model(scheduler=True)
+        trainer = _trainer(tmp_path, max_epochs=2, logger=False, enable_checkpointing=False, compile=compile)
+        trainer.fit(model, _loader(), _loader(False))
+        trained[compile] = (model, trainer)
+    (eager, eager_trainer), (compiled, compiled_trainer) = trained[False], trained[True]
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert compiled_trainer._compiled_step.trace_count == 1  # 90 samples: batches of 16 and a last one of 10
+    assert compiled_trainer.callback_metrics["train_loss"] == eager_trainer.callback_metrics["train_loss"]
+    assert compiled_trainer.callback_metrics["val_acc"] == eager_trainer.callback_metrics["val_acc"]
