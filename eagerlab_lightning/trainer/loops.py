@@ -52,7 +52,7 @@ def train_epoch(trainer, model, loader):
             break
         trainer._results.batch_size = _batch_size(batch)
         trainer._call("on_train_batch_start", batch, batch_idx)
-        out = _training_step(trainer, model, batch, batch_idx)
+        out = _training_step(trainer, model, batch, batch_idx, last=batch_idx + 1 == total)
         trainer.batches_done = batch_idx + 1
         trainer._call("on_train_batch_end", out, batch, batch_idx)
         if (trainer.global_step % trainer.log_every_n_steps == 0 or batch_idx + 1 == total) and trainer.loggers:
@@ -64,13 +64,16 @@ def train_epoch(trainer, model, loader):
     return bar
 
 
-def _optimize(trainer, model, optimizer, loss, hooks=True):
-    """backward, clipping, optimizer step and zero_grad for one batch (hooks=False inside a compiled step)."""
+def _backward(trainer, loss, hooks=True):
     if hooks:
         trainer._call("on_before_backward", loss)
     loss.backward()
     if hooks:
         trainer._call("on_after_backward")
+
+
+def _optimizer_step(trainer, model, optimizer, hooks=True):
+    """Clipping, the optimizer step and zero_grad (hooks=False inside a compiled step)."""
     if trainer.gradient_clip_val:
         clip = clip_grad_value_ if trainer.gradient_clip_algorithm == "value" else clip_grad_norm_
         clip(model.parameters(), trainer.gradient_clip_val)
@@ -93,7 +96,8 @@ def _compiled_training_step(trainer, model, batch, batch_idx):
             try:
                 out = model.training_step(batch, batch_idx)
                 loss = out["loss"] if isinstance(out, dict) else out
-                _optimize(trainer, model, optimizer, loss, hooks=False)
+                _backward(trainer, loss, hooks=False)
+                _optimizer_step(trainer, model, optimizer, hooks=False)
                 trainer._compiled_logs = [(name, options) for name, _, options in results.captured]
                 return loss.detach(), [value for _, value, _ in results.captured]
             finally:
@@ -107,7 +111,25 @@ def _compiled_training_step(trainer, model, batch, batch_idx):
     return loss
 
 
-def _training_step(trainer, model, batch, batch_idx):
+def _accumulated_step(trainer, model, batch, batch_idx, last):
+    """accumulate_grad_batches > 1: the loss divided by their number, backward every batch, the optimizer step on
+    every k-th batch and on the epoch's last (global_step counts optimizer steps, as in Lightning)."""
+    optimizer, k = trainer.optimizers[0], trainer.accumulate_grad_batches
+    out = model.training_step(batch, batch_idx)
+    loss = out["loss"] if isinstance(out, dict) else out
+    if loss is None:
+        return out
+    _backward(trainer, loss / k)
+    if (batch_idx + 1) % k == 0 or last:
+        _optimizer_step(trainer, model, optimizer)
+        trainer.global_step += 1
+        trainer._step_schedulers("step")
+    return out
+
+
+def _training_step(trainer, model, batch, batch_idx, last=False):
+    if trainer.accumulate_grad_batches > 1 and model.automatic_optimization:
+        return _accumulated_step(trainer, model, batch, batch_idx, last)
     if trainer.compile and model.automatic_optimization:
         out = _compiled_training_step(trainer, model, batch, batch_idx)
         trainer.global_step += 1
@@ -122,7 +144,8 @@ def _training_step(trainer, model, batch, batch_idx):
     loss = out["loss"] if isinstance(out, dict) else out
     if loss is None:  # Lightning: returning None skips the batch
         return out
-    _optimize(trainer, model, optimizer, loss)
+    _backward(trainer, loss)
+    _optimizer_step(trainer, model, optimizer)
     trainer.global_step += 1
     trainer._step_schedulers("step")
     return out

@@ -1,12 +1,15 @@
 """Trainer: fit / validate / test / predict a LightningModule with Lightning's flags, hooks, checkpoints and
 loggers, on eagerlab.training's progress bar, metrics and training-state records."""
+import datetime
 import glob
 import os
 import signal
 import sys
 import threading
+import time
 
 from eagerlab import no_grad
+from eagerlab.autograd import detect_anomaly
 from eagerlab.errors import UnsupportedError
 from eagerlab.training.progress import ProgressBar, format_value
 from eagerlab.training.state import rng_state
@@ -17,8 +20,7 @@ from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
 
-_UNSUPPORTED = {"accumulate_grad_batches": 1, "val_check_interval": None, "overfit_batches": 0.0,
-                "max_time": None, "fast_dev_run": False, "detect_anomaly": False}
+_UNSUPPORTED = {"val_check_interval": None, "overfit_batches": 0.0}
 
 
 class Trainer:
@@ -28,7 +30,8 @@ class Trainer:
                  limit_train_batches=None, limit_val_batches=None, limit_test_batches=None,
                  limit_predict_batches=None, gradient_clip_val=None, gradient_clip_algorithm="norm",
                  log_every_n_steps=50, accelerator="auto", devices="auto", precision="32-true",
-                 deterministic=None, compile=False, **kwargs):
+                 deterministic=None, compile=False, accumulate_grad_batches=1, max_time=None, fast_dev_run=False,
+                 detect_anomaly=False, **kwargs):
         for name, value in kwargs.items():
             if name not in _UNSUPPORTED:
                 raise TypeError(f"Trainer: unexpected argument {name!r}")
@@ -39,6 +42,16 @@ class Trainer:
                                    "process is supported yet")
         if str(precision) not in ("32", "32-true"):
             raise UnsupportedError(f"Trainer(precision={precision!r}): only 32-bit precision is supported yet")
+        if fast_dev_run:  # n batches (1 for True) of each loop, one epoch, nothing written
+            n = 1 if fast_dev_run is True else int(fast_dev_run)
+            max_epochs, max_steps, num_sanity_val_steps, logger, enable_checkpointing = 1, n, 0, False, False
+            limit_train_batches = limit_val_batches = limit_test_batches = limit_predict_batches = n
+        if accumulate_grad_batches < 1 or (compile and accumulate_grad_batches != 1):
+            raise UnsupportedError(f"Trainer(accumulate_grad_batches={accumulate_grad_batches}"
+                                   + (", compile=True" if compile else "") + ") is not supported"
+                                   + (" yet" if compile else ": it must be at least 1"))
+        self.accumulate_grad_batches, self.max_time = accumulate_grad_batches, _seconds(max_time)
+        self.detect_anomaly = detect_anomaly
         self.max_epochs = 1000 if max_epochs is None and max_steps == -1 else max_epochs
         self.min_epochs, self.max_steps = min_epochs, max_steps
         self.default_root_dir = os.fspath(default_root_dir or os.getcwd())
@@ -82,7 +95,7 @@ class Trainer:
         SIGTERM or SIGINT during the fit: the current step finishes, a checkpoint is written (`interrupted.ckpt`
         in the log folder, also kept as trainer.interrupted_checkpoint_path) and fit returns; fitting again with
         ckpt_path= that file continues inside the epoch, with the bits of a fit never stopped."""
-        with _StopOnSignal(self):
+        with _StopOnSignal(self), detect_anomaly(self.detect_anomaly):
             self._fit(model, train_dataloaders, val_dataloaders, datamodule, ckpt_path)
         if self.received_signal is not None:
             self.interrupted_checkpoint_path = os.path.join(self.log_dir, "checkpoints", "interrupted.ckpt")
@@ -106,7 +119,7 @@ class Trainer:
             logger.log_hyperparams(dict(model.hparams))
         if self.enable_model_summary:
             print(_summary(model))
-        self.should_stop = False
+        self.should_stop, self._fit_started = False, time.monotonic()
         self._call("on_fit_start")
         if val is not None and self.num_sanity_val_steps and ckpt_path is None:
             self.sanity_checking = True
@@ -149,6 +162,8 @@ class Trainer:
         return (self.max_epochs is not None and self.current_epoch >= self.max_epochs) or self._step_limit_reached()
 
     def _step_limit_reached(self):
+        if self.max_time is not None and time.monotonic() - self._fit_started >= self.max_time:
+            return True
         return self.max_steps is not None and 0 <= self.max_steps <= self.global_step
 
     # ---- validate / test / predict ---------------------------------------------------------------------------
@@ -313,6 +328,18 @@ class _StopOnSignal:
 
 def restore_model_weights(path):
     return read_training_state(path)["model"]
+
+
+def _seconds(max_time):
+    """max_time as seconds: None, seconds, a timedelta, {"days": .., "hours": .., ...} or "DD:HH:MM:SS"."""
+    if max_time is None or isinstance(max_time, (int, float)):
+        return max_time
+    if isinstance(max_time, datetime.timedelta):
+        return max_time.total_seconds()
+    if isinstance(max_time, dict):
+        return datetime.timedelta(**max_time).total_seconds()
+    days, hours, minutes, seconds = (int(part) for part in str(max_time).split(":"))
+    return datetime.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
 
 
 def _defines(model, hook):

@@ -158,8 +158,10 @@ def test_schedulers_step_per_epoch_and_unsupported_flags_say_so(tmp_path):
     trainer = _trainer(tmp_path, max_epochs=3, logger=False, enable_checkpointing=False)
     trainer.fit(model, _loader())
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.05 * 0.5 ** 3)
-    with pytest.raises(el.errors.UnsupportedError, match="accumulate_grad_batches=4"):
-        pl.Trainer(accumulate_grad_batches=4)
+    with pytest.raises(el.errors.UnsupportedError, match="val_check_interval=0.5"):
+        pl.Trainer(val_check_interval=0.5)
+    with pytest.raises(el.errors.UnsupportedError, match="accumulate_grad_batches=2, compile=True"):
+        pl.Trainer(accumulate_grad_batches=2, compile=True)
     with pytest.raises(TypeError, match="unexpected argument 'max_epoch'"):
         pl.Trainer(max_epoch=3)
 
@@ -312,3 +314,35 @@ def test_compile_runs_the_whole_training_step_as_one_graph_with_eager_bits(tmp_p
     assert compiled_trainer._compiled_step.trace_count == 1  # 90 samples: batches of 16 and a last one of 10
     assert compiled_trainer.callback_metrics["train_loss"] == eager_trainer.callback_metrics["train_loss"]
     assert compiled_trainer.callback_metrics["val_acc"] == eager_trainer.callback_metrics["val_acc"]
+
+
+def test_accumulating_two_batches_of_8_equals_one_batch_of_16(tmp_path):
+    weights = {}
+    for batch_size, accumulate in ((16, 1), (8, 2)):
+        pl.seed_everything(6)
+        model = Model()
+        model.net[2].p = 0.0  # no dropout: both runs see the same numbers
+        trainer = _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False,
+                           accumulate_grad_batches=accumulate, limit_train_batches=2 * accumulate)
+        trainer.fit(model, _loader(False, batch_size=batch_size))
+        weights[accumulate] = [p.detach().numpy().copy() for p in model.parameters()]
+        assert trainer.global_step == 2  # optimizer steps, as Lightning counts them
+    for a, b in zip(weights[1], weights[2]):  # the mean over 16 = half the means over its two halves of 8
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_fast_dev_run_max_time_and_detect_anomaly(tmp_path):
+    trainer = _trainer(tmp_path, fast_dev_run=True)
+    trainer.fit(Model(), _loader(), _loader(False))
+    assert trainer.global_step == 1 and trainer.logger is None and trainer.checkpoint_callback is None
+    timed = _trainer(tmp_path, max_epochs=100, max_time={"seconds": 0}, logger=False, enable_checkpointing=False)
+    timed.fit(Model(), _loader())
+    assert timed.global_step == 0
+
+    class Nan(Model):
+        def training_step(self, batch, batch_idx):
+            return (self(batch[0]) * float("nan")).sum()
+
+    with pytest.raises(el.errors.AutogradError, match="returned nan values"):
+        _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False, detect_anomaly=True).fit(
+            Nan(), _loader())
