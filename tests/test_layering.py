@@ -23,7 +23,7 @@ LAYERS = [
     ["eagerlab.optim"],
     ["eagerlab.data"],
     ["eagerlab.datasets"],
-    ["eagerlab.training"],
+    ["eagerlab.training", "eagerlab.utils.tensorboard"],
     ["eagerlab.keras"],
     ["eagerlab.testing"],
 ]
