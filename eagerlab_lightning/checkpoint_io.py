@@ -30,6 +30,7 @@ def save_checkpoint(trainer, path, inside_epoch=False):
     its current step."""
     model = trainer.lightning_module
     extra = {"hparams": dict(model.hparams), "version": VERSION, "callback_metrics": dict(trainer.callback_metrics),
+             "datamodule": trainer.datamodule.state_dict() if trainer.datamodule is not None else None,
              "callbacks": {type(cb).__name__: cb.state_dict() for cb in trainer.callbacks if cb.state_dict()}}
     model.on_save_checkpoint(extra)
     scheds = [c["scheduler"] for c in trainer.lr_scheduler_configs]
@@ -69,6 +70,8 @@ def restore_checkpoint(trainer, path):
                                _Several(scheds) if scheds else None)
     extra = record["extra"] or {}
     trainer.callback_metrics.update(extra.get("callback_metrics", {}))
+    if trainer.datamodule is not None and extra.get("datamodule") is not None:
+        trainer.datamodule.load_state_dict(extra["datamodule"])
     states = extra.get("callbacks", {})
     for cb in trainer.callbacks:
         if type(cb).__name__ in states:

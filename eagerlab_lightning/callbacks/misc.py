@@ -40,6 +40,31 @@ class LearningRateMonitor(Callback):
             trainer._log_metrics(self._rates(trainer))
 
 
+class ModelSummary(Callback):
+    """The table Lightning prints at fit start: each child module, its type and parameter count, and the totals."""
+
+    def __init__(self, max_depth=1):
+        self.max_depth = max_depth
+
+    def on_fit_start(self, trainer, pl_module):
+        if self.max_depth:
+            print(summary(pl_module))
+
+
+def summary(model):
+    """The model summary: each child module, its type and parameter count; trainable, other and total counts."""
+    rows = [(name, type(child).__name__, sum(p.numel() for p in child.parameters()))
+            for name, child in model.named_children()]
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    width = max([4, *(len(r[0]) for r in rows)])
+    lines = [f"  | {'Name':<{width}} | {'Type':<12} | Params", "-" * (width + 28)]
+    lines += [f"{i} | {n:<{width}} | {t:<12} | {c:,}" for i, (n, t, c) in enumerate(rows)]
+    lines += ["-" * (width + 28), f"{trainable:,}  Trainable params", f"{total - trainable:,}  Non-trainable params",
+              f"{total:,}  Total params"]
+    return "\n".join(lines)
+
+
 class Timer(Callback):
     """Stop the fit once `duration` seconds (or a dict of days/hours/minutes/seconds) have passed."""
 

@@ -10,11 +10,12 @@ from .base import Callback
 
 class ModelCheckpoint(Callback):
     def __init__(self, dirpath=None, filename=None, monitor=None, verbose=False, save_last=None, save_top_k=1,
-                 mode="min", every_n_epochs=1):
+                 mode="min", every_n_epochs=1, every_n_train_steps=None):
         if mode not in ("min", "max"):
             raise ValueError(f"ModelCheckpoint: mode must be 'min' or 'max', got {mode!r}")
         self.dirpath, self.filename, self.monitor, self.verbose = dirpath, filename, monitor, verbose
         self.save_last, self.save_top_k, self.mode, self.every_n_epochs = save_last, save_top_k, mode, every_n_epochs
+        self.every_n_train_steps = every_n_train_steps
         self.best_k_models = {}  # path -> score
         self.best_model_path, self.best_model_score, self.last_model_path = "", None, ""
 
@@ -38,18 +39,27 @@ class ModelCheckpoint(Callback):
             self._save(trainer)
 
     def on_train_epoch_end(self, trainer, pl_module):
-        if not trainer.validated_this_epoch:  # (a fit without validation data checkpoints here)
+        if not trainer.validated_this_epoch and not self.every_n_train_steps:  # (a fit without validation data)
             self._save(trainer)
 
-    def _save(self, trainer):
-        """Checkpoint now (the end of an epoch), keeping the best save_top_k by `monitor`, and last.ckpt."""
-        if (trainer.current_epoch + 1) % self.every_n_epochs:
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.every_n_train_steps and trainer.global_step % self.every_n_train_steps == 0:
+            trainer.inside_epoch = True
+            try:
+                self._save(trainer, every_epoch=False)
+            finally:
+                trainer.inside_epoch = False
+
+    def _save(self, trainer, every_epoch=True):
+        """Checkpoint now (an epoch's end, or inside it: trainer.inside_epoch), keeping the best save_top_k by
+        `monitor`, and last.ckpt."""
+        if every_epoch and (trainer.current_epoch + 1) % self.every_n_epochs:
             return
         metrics = trainer.callback_metrics
         directory = self._dir(trainer)
         if self.monitor is None:  # no metric: keep the newest checkpoint
             path = os.path.join(directory, self._name(trainer, metrics))
-            save_checkpoint(trainer, path)
+            save_checkpoint(trainer, path, inside_epoch=trainer.inside_epoch)
             self._replace_best(path, None)
         else:
             score = metrics.get(self.monitor)
@@ -58,14 +68,14 @@ class ModelCheckpoint(Callback):
                                    f"logged: {sorted(metrics)}")
             if self._keeps(score):
                 path = os.path.join(directory, self._name(trainer, metrics))
-                save_checkpoint(trainer, path)
+                save_checkpoint(trainer, path, inside_epoch=trainer.inside_epoch)
                 self.best_k_models[path] = score
                 self._drop_worst()
                 best = (min if self.mode == "min" else max)(self.best_k_models, key=self.best_k_models.get)
                 self.best_model_path, self.best_model_score = best, self.best_k_models[best]
         if self.save_last:
             self.last_model_path = os.path.join(directory, "last.ckpt")
-            save_checkpoint(trainer, self.last_model_path)
+            save_checkpoint(trainer, self.last_model_path, inside_epoch=trainer.inside_epoch)
 
     def _keeps(self, score):
         if self.save_top_k == 0 or not math.isfinite(score):

@@ -55,6 +55,7 @@ def train_epoch(trainer, model, loader):
         out = _training_step(trainer, model, batch, batch_idx, last=batch_idx + 1 == total)
         trainer.batches_done = batch_idx + 1
         trainer._call("on_train_batch_end", out, batch, batch_idx)
+        trainer._validate_inside_epoch(model, batch_idx + 1, total)
         if (trainer.global_step % trainer.log_every_n_steps == 0 or batch_idx + 1 == total) and trainer.loggers:
             trainer._log_metrics(trainer._results.step_values("logger"))
         if bar is not None:

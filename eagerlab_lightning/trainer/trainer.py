@@ -14,13 +14,15 @@ from eagerlab.errors import UnsupportedError
 from eagerlab.training.progress import ProgressBar, format_value
 from eagerlab.training.state import rng_state
 
-from ..callbacks import ModelCheckpoint
+from eagerlab.utils.data import DataLoader
+
+from ..callbacks import ModelCheckpoint, ModelSummary
 from ..loggers import CSVLogger
 from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
 
-_UNSUPPORTED = {"val_check_interval": None, "overfit_batches": 0.0}
+_UNSUPPORTED = {}
 
 
 class Trainer:
@@ -31,7 +33,7 @@ class Trainer:
                  limit_predict_batches=None, gradient_clip_val=None, gradient_clip_algorithm="norm",
                  log_every_n_steps=50, accelerator="auto", devices="auto", precision="32-true",
                  deterministic=None, compile=False, accumulate_grad_batches=1, max_time=None, fast_dev_run=False,
-                 detect_anomaly=False, **kwargs):
+                 detect_anomaly=False, val_check_interval=None, overfit_batches=0.0, **kwargs):
         for name, value in kwargs.items():
             if name not in _UNSUPPORTED:
                 raise TypeError(f"Trainer: unexpected argument {name!r}")
@@ -51,7 +53,10 @@ class Trainer:
                                    + (", compile=True" if compile else "") + ") is not supported"
                                    + (" yet" if compile else ": it must be at least 1"))
         self.accumulate_grad_batches, self.max_time = accumulate_grad_batches, _seconds(max_time)
-        self.detect_anomaly = detect_anomaly
+        self.detect_anomaly, self.val_check_interval, self.overfit_batches = (detect_anomaly, val_check_interval,
+                                                                            overfit_batches)
+        if overfit_batches:
+            limit_train_batches = limit_val_batches = overfit_batches
         self.max_epochs = 1000 if max_epochs is None and max_steps == -1 else max_epochs
         self.min_epochs, self.max_steps = min_epochs, max_steps
         self.default_root_dir = os.fspath(default_root_dir or os.getcwd())
@@ -60,6 +65,8 @@ class Trainer:
         self.callbacks = list(callbacks or [])
         if enable_checkpointing and not any(isinstance(c, ModelCheckpoint) for c in self.callbacks):
             self.callbacks.append(ModelCheckpoint())
+        if enable_model_summary and not any(isinstance(c, ModelSummary) for c in self.callbacks):
+            self.callbacks.append(ModelSummary())
         self.enable_progress_bar, self.enable_model_summary = enable_progress_bar, enable_model_summary
         self.check_val_every_n_epoch, self.num_sanity_val_steps = check_val_every_n_epoch, num_sanity_val_steps
         self.limit_train_batches, self.limit_val_batches = limit_train_batches, limit_val_batches
@@ -70,7 +77,8 @@ class Trainer:
         self.current_epoch = self.global_step = 0
         self.should_stop = self.sanity_checking = self.validated_this_epoch = False
         self.received_signal = self.interrupted_checkpoint_path = self._resume_inside_epoch = None
-        self.epoch_start_rng, self.batches_done = None, 0
+        self.epoch_start_rng, self.batches_done, self.inside_epoch, self.datamodule = None, 0, False, None
+        self._val_loader = None
         self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
         self.optimizers, self.lr_scheduler_configs = [], []
         self.lightning_module, self._results = None, None
@@ -103,6 +111,10 @@ class Trainer:
 
     def _fit(self, model, train_dataloaders, val_dataloaders, datamodule, ckpt_path):
         train, val = self._loaders(model, datamodule, train_dataloaders, val_dataloaders, "fit")
+        if self.overfit_batches:  # the same first batches, unshuffled, to train and to validate on
+            train = val = DataLoader(train.dataset, batch_size=train.batch_size, shuffle=False,
+                                     collate_fn=train.collate_fn)
+        self._val_loader, self.datamodule = val, datamodule
         self._attach(model)
         self._call_setup("fit", datamodule)
         self.optimizers, self.lr_scheduler_configs = configure(model)
@@ -117,8 +129,6 @@ class Trainer:
                 self.current_epoch += 1
         for logger in self.loggers:
             logger.log_hyperparams(dict(model.hparams))
-        if self.enable_model_summary:
-            print(_summary(model))
         self.should_stop, self._fit_started = False, time.monotonic()
         self._call("on_fit_start")
         if val is not None and self.num_sanity_val_steps and ckpt_path is None:
@@ -153,10 +163,27 @@ class Trainer:
             logger.finalize("success")
 
     def _validate(self, model, val):
+        training_results = self._results
         self._call("on_validation_start")
         loops.evaluation_loop(self, model, val, "validation", self.limit_val_batches)
         self._epoch_metrics(self._results.epoch_values("logger"), self._results.epoch_values("prog_bar"))
         self._call("on_validation_end")
+        self._results = training_results
+
+    def _validate_inside_epoch(self, model, batches_done, total):
+        """val_check_interval: validate after every n training batches (an int) or fraction of the epoch (a
+        float); the epoch's last validation is the one at its end."""
+        if self._val_loader is None or not self.val_check_interval or batches_done >= total:
+            return
+        interval = self.val_check_interval
+        every = int(interval) if isinstance(interval, int) else max(1, int(total * interval))
+        if batches_done % every == 0:
+            self.inside_epoch = True
+            try:
+                self._validate(model, self._val_loader)
+            finally:
+                self.inside_epoch = False
+            model.train()
 
     def _done(self):
         return (self.max_epochs is not None and self.current_epoch >= self.max_epochs) or self._step_limit_reached()
@@ -360,17 +387,3 @@ def _lightning_line(p):
 def _clock(seconds):
     s = int(seconds)
     return f"{s // 60:02d}:{s % 60:02d}"
-
-
-def _summary(model):
-    """The model summary Lightning prints at fit start: each child module, its type and parameter count."""
-    rows = [(name, type(child).__name__, sum(p.numel() for p in child.parameters()))
-            for name, child in model.named_children()]
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    width = max([4, *(len(r[0]) for r in rows)])
-    lines = [f"  | {'Name':<{width}} | {'Type':<12} | Params", "-" * (width + 28)]
-    lines += [f"{i} | {n:<{width}} | {t:<12} | {c:,}" for i, (n, t, c) in enumerate(rows)]
-    lines += ["-" * (width + 28), f"{trainable:,}  Trainable params", f"{total - trainable:,}  Non-trainable params",
-              f"{total:,}  Total params"]
-    return "\n".join(lines)

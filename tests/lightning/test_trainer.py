@@ -158,8 +158,8 @@ def test_schedulers_step_per_epoch_and_unsupported_flags_say_so(tmp_path):
     trainer = _trainer(tmp_path, max_epochs=3, logger=False, enable_checkpointing=False)
     trainer.fit(model, _loader())
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.05 * 0.5 ** 3)
-    with pytest.raises(el.errors.UnsupportedError, match="val_check_interval=0.5"):
-        pl.Trainer(val_check_interval=0.5)
+    with pytest.raises(el.errors.UnsupportedError, match="precision='16-mixed'"):
+        pl.Trainer(precision="16-mixed")
     with pytest.raises(el.errors.UnsupportedError, match="accumulate_grad_batches=2, compile=True"):
         pl.Trainer(accumulate_grad_batches=2, compile=True)
     with pytest.raises(TypeError, match="unexpected argument 'max_epoch'"):
@@ -346,3 +346,64 @@ def test_fast_dev_run_max_time_and_detect_anomaly(tmp_path):
     with pytest.raises(el.errors.AutogradError, match="returned nan values"):
         _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False, detect_anomaly=True).fit(
             Nan(), _loader())
+
+
+class Data(pl.LightningDataModule):
+    def __init__(self):
+        self.setups, self.restored = [], None
+
+    def setup(self, stage):
+        self.setups.append(stage)
+
+    def train_dataloader(self):
+        return _loader()
+
+    def val_dataloader(self):
+        return _loader(False)
+
+    def state_dict(self):
+        return {"setups": len(self.setups)}
+
+    def load_state_dict(self, state):
+        self.restored = state
+
+
+def test_val_check_interval_validates_inside_the_epoch_and_checkpoints_resume_there(tmp_path):
+    rec = HookRecorder()
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ck"), save_last=True)
+    data = Data()
+    trainer = _trainer(tmp_path, max_epochs=1, val_check_interval=2, callbacks=[rec, ckpt], logger=False,
+                       num_sanity_val_steps=0)
+    trainer.fit(Model(), datamodule=data)
+    assert rec.calls.count("on_validation_end") == 3 and data.setups == ["fit"]  # after batches 2 and 4, and 6
+    again = Data()
+    resumed = _trainer(tmp_path, max_epochs=2, logger=False)
+    resumed.fit(Model(), datamodule=again, ckpt_path=ckpt.last_model_path)
+    assert resumed.current_epoch == 2 and again.restored == {"setups": 1}
+
+
+def test_overfit_batches_trains_and_validates_on_the_same_first_batches(tmp_path):
+    seen = {"train": [], "val": []}
+
+    class Spy(Model):
+        def training_step(self, batch, batch_idx):
+            seen["train"].append(batch[1].tolist())
+            return super().training_step(batch, batch_idx)
+
+        def validation_step(self, batch, batch_idx):
+            seen["val"].append(batch[1].tolist())
+            return super().validation_step(batch, batch_idx)
+
+    _trainer(tmp_path, max_epochs=2, overfit_batches=2, logger=False, enable_checkpointing=False,
+             num_sanity_val_steps=0).fit(Spy(), _loader(), _loader(False))
+    first_two = [Y[:16].tolist(), Y[16:32].tolist()]
+    assert seen["train"] == first_two * 2 and seen["val"] == first_two * 2
+
+
+def test_every_n_train_steps_and_the_model_summary(tmp_path, capsys):
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "steps"), every_n_train_steps=4, save_top_k=-1)
+    pl.Trainer(default_root_dir=str(tmp_path), max_epochs=1, logger=False, enable_progress_bar=False,
+               callbacks=[ckpt]).fit(Model(), _loader())
+    assert sorted(os.listdir(tmp_path / "steps")) == ["epoch=0-step=4.ckpt"]
+    out = capsys.readouterr().out
+    assert "net  | Sequential" in out and "66  Total params" in out  # 5*8+8 + 8*2+2
