@@ -58,13 +58,12 @@ class LightningModule(nn.Module):
             frame = frame.f_back
         if frame is None:
             raise RuntimeError("save_hyperparameters() must be called from the module's __init__")
-        init = inspect.signature(type(self).__init__)
-        values = {name: frame.f_locals[name] for name in init.parameters if name != "self" and name in frame.f_locals
-                  and init.parameters[name].kind not in (inspect.Parameter.VAR_POSITIONAL,
-                                                         inspect.Parameter.VAR_KEYWORD)}
-        for name, p in init.parameters.items():
-            if p.kind is inspect.Parameter.VAR_KEYWORD and isinstance(frame.f_locals.get(name), dict):
-                values.update(frame.f_locals[name])
+        code = frame.f_code  # the __init__ that called us (a subclass's may call a parent's that saves)
+        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        values = {name: frame.f_locals[name] for name in names if name != "self" and name in frame.f_locals}
+        if code.co_flags & inspect.CO_VARKEYWORDS:
+            extra = frame.f_locals.get(code.co_varnames[len(names) + bool(code.co_flags & inspect.CO_VARARGS)])
+            values.update(extra if isinstance(extra, dict) else {})
         self.hparams.update({k: v for k, v in values.items() if not names or k in names})
 
     @classmethod

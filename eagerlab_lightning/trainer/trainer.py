@@ -258,6 +258,7 @@ class Trainer:
 
     def _call_setup(self, stage, datamodule):
         if datamodule is not None:
+            datamodule.prepare_data()
             datamodule.setup(stage)
         self._call("setup", stage)
 

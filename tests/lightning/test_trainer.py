@@ -407,3 +407,50 @@ def test_every_n_train_steps_and_the_model_summary(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "steps")) == ["epoch=0-step=4.ckpt"]
     out = capsys.readouterr().out
     assert "net  | Sequential" in out and "66  Total params" in out  # 5*8+8 + 8*2+2
+
+
+class Manual(Model):
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        opt.zero_grad()
+        self.manual_backward(loss)
+        opt.step()
+        self.log("manual_loss", loss)
+
+
+def test_manual_optimization_steps_the_optimizer_itself(tmp_path):
+    model = Manual()
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    trainer = _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False)
+    trainer.fit(model, _loader())
+    assert trainer.global_step == 6 and "manual_loss" in trainer.callback_metrics
+    assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, model.parameters()))
+
+
+class Diverging(Model):
+    def validation_step(self, batch, batch_idx):
+        self.log("val_loss", float("nan"))
+
+
+def test_early_stopping_stops_on_a_non_finite_metric_and_checkpoint_hooks_run(tmp_path):
+    stop = pl.callbacks.EarlyStopping(monitor="val_loss", patience=10, check_finite=True)
+    trainer = _trainer(tmp_path, max_epochs=5, callbacks=[stop], logger=False, enable_checkpointing=False)
+    trainer.fit(Diverging(), _loader(), _loader(False))
+    assert trainer.current_epoch == 1 and stop.stopped_epoch == 0
+
+    class Hooked(Model):
+        def on_save_checkpoint(self, checkpoint):
+            checkpoint["note"] = "kept"
+
+        def on_load_checkpoint(self, checkpoint):
+            self.loaded_note = checkpoint["extra"]["note"]
+
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "h"))
+    _trainer(tmp_path, max_epochs=1, callbacks=[ckpt], logger=False).fit(Hooked(), _loader())
+    assert Hooked.load_from_checkpoint(ckpt.best_model_path).loaded_note == "kept"
