@@ -110,7 +110,7 @@ class Trainer:
             save_checkpoint(self, self.interrupted_checkpoint_path, inside_epoch=self.batches_done > 0)
 
     def _fit(self, model, train_dataloaders, val_dataloaders, datamodule, ckpt_path):
-        train, val = self._loaders(model, datamodule, train_dataloaders, val_dataloaders, "fit")
+        train, val = self._loaders(model, datamodule, train_dataloaders, val_dataloaders)
         if self.overfit_batches:  # the same first batches, unshuffled, to train and to validate on
             train = val = DataLoader(train.dataset, batch_size=train.batch_size, shuffle=False,
                                      collate_fn=train.collate_fn)
@@ -209,7 +209,7 @@ class Trainer:
             loader = getattr(source, f"{'val' if stage == 'validation' else 'test'}_dataloader")()
         self._attach(model)
         if ckpt_path is not None:
-            model.load_state_dict(restore_model_weights(self._checkpoint_path(ckpt_path)))
+            model.load_state_dict(read_training_state(self._checkpoint_path(ckpt_path))["model"])
         hook = "validation" if stage == "validation" else "test"
         self._call(f"on_{hook}_start")
         limit = self.limit_val_batches if stage == "validation" else self.limit_test_batches
@@ -243,7 +243,7 @@ class Trainer:
         object.__setattr__(model, "_trainer", self)
 
     @staticmethod
-    def _loaders(model, datamodule, train, val, stage):
+    def _loaders(model, datamodule, train, val):
         source = datamodule or model
         if train is None:
             train = source.train_dataloader() if hasattr(source, "train_dataloader") else None
@@ -352,10 +352,6 @@ class _StopOnSignal:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
         return False
-
-
-def restore_model_weights(path):
-    return read_training_state(path)["model"]
 
 
 def _seconds(max_time):

@@ -454,3 +454,13 @@ def test_early_stopping_stops_on_a_non_finite_metric_and_checkpoint_hooks_run(tm
     ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "h"))
     _trainer(tmp_path, max_epochs=1, callbacks=[ckpt], logger=False).fit(Hooked(), _loader())
     assert Hooked.load_from_checkpoint(ckpt.best_model_path).loaded_note == "kept"
+
+
+def test_validate_and_test_from_a_checkpoint_path(tmp_path):
+    pl.seed_everything(0)
+    ckpt = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "v"), monitor="val_acc", mode="max")
+    trained = Model()
+    _trainer(tmp_path, max_epochs=2, callbacks=[ckpt], logger=False).fit(trained, _loader(), _loader(False))
+    (from_file,) = _trainer(tmp_path, logger=False).validate(Model(), _loader(False), ckpt_path=ckpt.best_model_path,
+                                                              verbose=False)
+    assert from_file["val_acc"] == pytest.approx(ckpt.best_model_score)
