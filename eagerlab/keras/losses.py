@@ -63,9 +63,7 @@ class SparseCategoricalCrossentropy(_FromLogits):
             raise ShapeError(f"{self.name}: labels of shape {fmt_shape(y_true.shape)} do not match predictions of "
                              f"shape {fmt_shape(y_pred.shape)} (one integer class per row expected)")
         log_p = F.log_softmax(y_pred, -1) if self.from_logits else _log_probabilities(y_pred)
-        # a one-hot product rather than gather: its backward has no zeros of the batch's shape, so a compiled
-        # step serves every batch size with one trace (and one_hot checks the labels' range)
-        return -(F.one_hot(labels, y_pred.shape[-1]).to(log_p.dtype) * log_p).sum(-1)
+        return -log_p.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
 
 
 class CategoricalCrossentropy(_FromLogits):

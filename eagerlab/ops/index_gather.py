@@ -46,9 +46,17 @@ def _gather_impl(xp, x, index, dim):
 gather_p = primitive("gather", lambda x, i, dim: Aval(i.shape, x.dtype, x.device), save_inputs=(1,))(_gather_impl)
 
 
+def broadcast_zeros(like, shape):
+    """Zeros of `shape` (like's dtype and device) as a 0-d zero expanded to it: traced, the shape is an attribute
+    of an op, which a shape-polymorphic trace follows when the batch size changes; the data of a constant of that
+    shape would tie the graph to one size. (The backward of gather and of sort/topk scatters into these.)"""
+    return like.new_zeros(()).expand(shape)
+
+
 @gather_p.defvjp
 def _(ctx, g):
-    return bind(scatter_p, g.new_zeros(ctx.shapes[0]), ctx.saved[0], g, dim=ctx.attrs["dim"], reduce="add"), None
+    return bind(scatter_p, broadcast_zeros(g, ctx.shapes[0]), ctx.saved[0], g, dim=ctx.attrs["dim"],
+                reduce="add"), None
 
 
 def _scatter_impl(xp, x, index, src, dim, reduce):

@@ -40,9 +40,9 @@ def _scatter_back(ctx, g, _):
     (indices,) = ctx.saved
     if g.ndim == 0:
         return (g,)
-    from .index_gather import scatter_p
+    from .index_gather import broadcast_zeros, scatter_p
 
-    return (bind(scatter_p, g.new_zeros(ctx.shapes[0]), indices, g, dim=ctx.attrs["dim"], reduce=None),)
+    return (bind(scatter_p, broadcast_zeros(g, ctx.shapes[0]), indices, g, dim=ctx.attrs["dim"], reduce=None),)
 
 
 sort_p.defvjp(_scatter_back)

@@ -482,3 +482,25 @@ def test_a_trace_that_raises_leaves_the_model_and_the_count_as_they_were():
     for p, g in zip(model.parameters(), before):  # grads and data restored, eager still works
         np.testing.assert_array_equal(p.grad.numpy(), g)
     assert model(x).shape == (8, 3)
+
+
+@pytest.mark.parametrize("pick", ["gather", "topk"])
+def test_backward_through_gather_and_topk_serves_every_batch_size_with_one_trace(pick):
+    w = el.ones(4, requires_grad=True)
+
+    def loss(x, i):
+        scores = x * w
+        picked = scores.gather(1, i.unsqueeze(1)) if pick == "gather" else scores.topk(2, dim=1).values
+        return picked.sum()
+
+    f = el.function(loss, input_signature=[el.TensorSpec([None, 4], el.float32), el.TensorSpec([None], el.int64)])
+    for n in (5, 3):
+        x = el.tensor(np.arange(4 * n, dtype=np.float32).reshape(n, 4))
+        i = el.tensor(np.arange(n) % 4)
+        f(x, i).backward()
+        want = el.ones(4, requires_grad=True)
+        w_grad, w.grad = w.grad, None
+        scores = x * want
+        (scores.gather(1, i.unsqueeze(1)) if pick == "gather" else scores.topk(2, dim=1).values).sum().backward()
+        np.testing.assert_allclose(w_grad.numpy(), want.grad.numpy())
+    assert f.trace_count == 1

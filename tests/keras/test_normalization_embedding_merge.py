@@ -54,6 +54,11 @@ def test_layer_normalization():
         layers.LayerNormalization(axis=1)
 
 
+def test_embedding_masking_says_it_is_not_supported():
+    with pytest.raises(NotImplementedError, match="mask_zero=True \\(masking\\) is not supported"):
+        layers.Embedding(10, 4, mask_zero=True)
+
+
 def test_embedding():
     ids = RNG.integers(0, 1000, (4, 7))
     layer = layers.Embedding(1000, 64)
