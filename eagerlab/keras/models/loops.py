@@ -32,7 +32,11 @@ def run_epoch(model, batches, callbacks, bar, training):
     metrics = model._metric_objects()
     for m in metrics:
         m.reset_state()
-    logs = {}
+
+    def current():
+        return {m.name: m.result() for m in metrics}  # (each result() is a host read: only when asked)
+
+    wants_batch_logs = any(getattr(cb, end, None) is not None for cb in callbacks)
     model.train(training)
     for i, (x, y, sw) in enumerate(batches):
         callbacks.call(begin, i)
@@ -40,13 +44,13 @@ def run_epoch(model, batches, callbacks, bar, training):
         metrics[0].update_state(loss, _count(x))  # (Keras's loss is a mean over the batch's samples)
         for m in metrics[1:]:
             m.update_state(y, output, sw)
-        logs = {m.name: m.result() for m in metrics}  # (a NaN loss shows here: TerminateOnNaN stops on it)
-        callbacks.call(end, i, logs)
+        # a callback with a batch hook gets the running means (a NaN loss shows there: TerminateOnNaN stops on it)
+        callbacks.call(end, i, current() if wants_batch_logs else {})
         if bar is not None:
-            bar.update(i + 1, list(logs.items()))
+            bar.update(i + 1, lambda: list(current().items()))  # read when the bar draws
         if training and should_stop(model):
             break
-    return logs
+    return current()
 
 
 def _finish(bar, logs):
