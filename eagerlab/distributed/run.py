@@ -1,0 +1,81 @@
+"""`python -m eagerlab.distributed.run -n 2 train.py [args...]`: start N processes of a Python script (or `-m
+module`) under mpiexec, each one rank of the world that init_process_group joins.
+
+It finds mpiexec beside this Python (where `pip install eagerlab[distributed]` puts Open MPI's) or on PATH, and
+adds what Open MPI needs on a single machine: permission to run as root (containers, CI; Open MPI refuses it
+otherwise) and oversubscription when N exceeds the cores. Everything else is plain mpiexec; see
+docs/distributed.md for running mpiexec yourself and for several hosts."""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+from ._mpi import INSTALL_HINT
+
+ROOT_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+
+
+def find_mpiexec(explicit=None):
+    """mpiexec's path: the one given, the one beside this Python, or the one on PATH; None when there is none."""
+    if explicit:
+        return explicit
+    for name in ("mpiexec", "mpirun"):
+        beside = os.path.join(os.path.dirname(sys.executable), name)
+        if os.path.isfile(beside) and os.access(beside, os.X_OK):
+            return beside
+    return shutil.which("mpiexec") or shutil.which("mpirun")
+
+
+def is_open_mpi(mpiexec):
+    try:
+        out = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "open mpi" in (out.stdout + out.stderr).lower() or "open-mpi" in (out.stdout + out.stderr).lower()
+
+
+def command(nprocs, program, mpiexec, open_mpi=True, extra=(), cpus=None):
+    """(argv, environment additions) that run `program` (a list: script and arguments, or -m module ...) on
+    nprocs ranks."""
+    argv, env = [mpiexec], {}
+    if open_mpi:
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            env.update(ROOT_ENV)
+        if nprocs > (cpus or os.cpu_count() or 1):
+            argv.append("--oversubscribe")
+    argv += [*extra, "-n", str(nprocs), sys.executable, *program]
+    return argv, env
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m eagerlab.distributed.run",
+                                     description="Run a training script on N processes under mpiexec.")
+    parser.add_argument("-n", "--nproc", "--nproc-per-node", type=int, required=True, dest="n",
+                        help="number of processes (ranks)")
+    parser.add_argument("--mpiexec", help="the mpiexec to use (default: beside this Python, else on PATH)")
+    parser.add_argument("--mpiexec-args", default="", help="more arguments for mpiexec, e.g. '--hostfile hosts'")
+    parser.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    parser.add_argument("-m", dest="module", help="run a module (as python -m) instead of a script")
+    parser.add_argument("program", nargs=argparse.REMAINDER, help="the script and its arguments")
+    args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error(f"-n must be at least 1, got {args.n}")
+    program = (["-m", args.module] if args.module else []) + args.program
+    if not program:
+        parser.error("name the script to run (or -m module)")
+    mpiexec = find_mpiexec(args.mpiexec)
+    if mpiexec is None:
+        print(f"eagerlab.distributed.run: no mpiexec found beside {sys.executable} or on PATH; {INSTALL_HINT}",
+              file=sys.stderr)
+        return 2
+    argv, env = command(args.n, program, mpiexec, is_open_mpi(mpiexec), args.mpiexec_args.split())
+    if args.dry_run:
+        print(" ".join(f"{k}={v}" for k, v in env.items()) + (" " if env else "") + " ".join(argv))
+        return 0
+    sys.stdout.flush()
+    os.execve(argv[0], argv, {**os.environ, **env})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
