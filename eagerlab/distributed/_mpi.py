@@ -115,8 +115,10 @@ class MPIEngine:
         silent = [r for r in others if r not in answered]
         head = f"{what} on rank {self.rank} did not complete within the timeout of {timeout:g} s: "
         if silent:
+            alive = [r for r in others if r in answered]
             return head + (f"rank{'s' if len(silent) > 1 else ''} {', '.join(map(str, silent))} did not respond "
-                           "(dead, or stuck outside eagerlab's collectives); the others are alive")
+                           "(dead, or stuck outside eagerlab's collectives)"
+                           + (f"; ranks {', '.join(map(str, alive))} answered" if alive else ""))
         return head + ("every rank is alive, so the ranks are probably calling different collectives (or the "
                        "same ones in a different order, or with different sizes)")
 

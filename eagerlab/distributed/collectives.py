@@ -62,7 +62,7 @@ def _check_op(what, op, tensor):
     if op not in ReduceOp._ALL:
         raise ValueError(f"{what}: op must be one of ReduceOp.SUM, PRODUCT, MIN, MAX, AVG, got {op!r}")
     if op == ReduceOp.AVG and tensor._data.dtype.kind not in "fc":
-        raise DTypeError(f"{what}(op=ReduceOp.AVG) needs a floating-point tensor, got {tensor.dtype} of shape "
+        raise DTypeError(f"{what}(op=ReduceOp.AVG) needs a floating-point tensor, got {tensor.dtype.name} of shape "
                          f"{fmt_shape(tensor.shape)}")
 
 

@@ -6,10 +6,12 @@ adds what Open MPI needs on a single machine: permission to run as root (contain
 otherwise) and oversubscription when N exceeds the cores. Everything else is plain mpiexec; see
 docs/distributed.md for running mpiexec yourself and for several hosts."""
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 from ._mpi import INSTALL_HINT
 
@@ -20,10 +22,14 @@ def find_mpiexec(explicit=None):
     """mpiexec's path: the one given, the one beside this Python, or the one on PATH; None when there is none."""
     if explicit:
         return explicit
-    for name in ("mpiexec", "mpirun"):
-        beside = os.path.join(os.path.dirname(sys.executable), name)
-        if os.path.isfile(beside) and os.access(beside, os.X_OK):
-            return beside
+    folders = [os.path.dirname(sys.executable), sysconfig.get_path("scripts")]  # (a venv's bin; pip's scripts)
+    with contextlib.suppress(KeyError):
+        folders.append(sysconfig.get_path("scripts", f"{os.name}_user"))  # (pip install --user)
+    for folder in folders:
+        for name in ("mpiexec", "mpirun"):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
     return shutil.which("mpiexec") or shutil.which("mpirun")
 
 
