@@ -71,7 +71,8 @@ class Call:
 
 class CallOnTensors:
     """A call back into eager Python code that takes tensors (a collective): at run time each tensor argument is a
-    tensor on the graph's array, which the call may change in place; the effect's outputs are those arrays."""
+    tensor on a copy of the graph's array, which the call may change in place; the effect's outputs are those
+    arrays."""
 
     __slots__ = ("fn", "args", "kwargs", "name", "label")
 
@@ -80,9 +81,9 @@ class CallOnTensors:
         self.args = [_TensorSlot(a._device) if isinstance(a, Tensor) else a for a in args]
 
     def __call__(self, *arrays):
-        # An array the graph does not own outright (a read-only broadcast, a view of another value) is copied
-        # before the call may write into it.
-        arrays = tuple(a if a.base is None and getattr(a.flags, "writeable", True) else a.copy() for a in arrays)
+        # Copies: the call may write into them, and an operand may be a constant kept for every run, a
+        # read-only broadcast or a view of another value.
+        arrays = tuple(a.copy() for a in arrays)
         it = iter(arrays)
         args = [Tensor._make(next(it), a.device) if type(a) is _TensorSlot else a for a in self.args]
         self.fn(*args, **self.kwargs)

@@ -1,5 +1,5 @@
 """Run on 2 ranks: Trainer(strategy="ddp", devices=2) fits the seed LightningModule, rank 0 alone writes one
-checkpoint and the logs, sync_dist reduces the logged values, and a second fit resumes from the checkpoint."""
+checkpoint and the logs, sync_dist reduces the logged values, a second fit resumes from the checkpoint, and a compiled fit averages too."""
 import glob
 import os
 import sys
@@ -11,7 +11,7 @@ import eagerlab.nn as nn
 import eagerlab.nn.functional as F
 import eagerlab.optim as optim
 import eagerlab_lightning as pl
-from eagerlab.utils.data import DataLoader, DistributedSampler, TensorDataset
+from eagerlab.utils.data import DataLoader, TensorDataset
 
 
 class CustomModel(pl.LightningModule):  # the Lightning seed program's module
@@ -55,7 +55,7 @@ checkpoint = pl.callbacks.ModelCheckpoint(monitor="val_acc", mode="max")
 trainer = pl.Trainer(strategy="ddp", devices=2, max_epochs=3, default_root_dir=root, callbacks=[checkpoint],
                      enable_progress_bar=False, log_every_n_steps=1)
 trainer.fit(model, train, val)
-rank = trainer.global_rank
+rank, accuracy = trainer.global_rank, trainer.callback_metrics["val_acc"]
 assert (trainer.world_size, trainer.is_global_zero) == (2, rank == 0)
 assert trainer.global_step == 3 * 256 // 16 // 2, trainer.global_step  # each process: half of every epoch
 assert trainer.callback_metrics["rank_sum"] == 3.0, trainer.callback_metrics  # 1 + 2, summed over the ranks
@@ -77,5 +77,14 @@ again = CustomModel(lr=2e-3)
 resumed.fit(again, train, val, ckpt_path=checkpoint.best_model_path)
 assert (resumed.current_epoch, resumed.global_step) == (4, 4 * 256 // 16 // 2), (resumed.current_epoch,
                                                                                   resumed.global_step)
-assert isinstance(DistributedSampler, type)
-print(f"rank {rank}: ok val_acc={trainer.callback_metrics['val_acc']:.3f}")
+
+# compile=True: the gradient all-reduces and the synced logs are effects of the compiled step
+compiled = CustomModel(lr=2e-3)
+trainer = pl.Trainer(strategy="ddp", devices=2, max_epochs=1, default_root_dir=root, logger=False, compile=True,
+                     enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+trainer.fit(compiled, train)
+assert trainer.callback_metrics["rank_sum"] == 3.0, trainer.callback_metrics
+flat = np.concatenate([p.detach().numpy().ravel() for p in compiled.parameters()])
+el.distributed.all_gather(both, el.tensor(flat))
+assert np.array_equal(both[0].numpy(), both[1].numpy())
+print(f"rank {rank}: ok val_acc={accuracy:.3f}")
