@@ -44,6 +44,12 @@ class PostAccumulateHook:
         return None
 
 
+def current_backward():
+    """A token for the backward now running on this thread (None outside one): code called from hooks tells one
+    backward from the next by it."""
+    return thread_state.backward_callbacks
+
+
 def queue_callback(fn):
     """Run fn() when the backward now running has finished (after every gradient is accumulated), as PyTorch's
     `Variable._execution_engine.queue_callback`: DistributedDataParallel waits for its all-reduces there."""

@@ -11,6 +11,7 @@ wait are graph effects (Interpreter.deferred_call) at the same places.
 import contextlib
 
 from ...autograd import queue_callback
+from ...autograd.engine import current_backward
 from ...autograd.interpreter import current
 from ...distributed import process_group
 from ...errors import DistributedError, UnsupportedError
@@ -85,7 +86,7 @@ class DistributedDataParallel(Module):
         for b in self._bucket_list:
             for i, p in enumerate(b.params):
                 self._bucket_of[id(p)] = (b, i)
-        self._in_backward = False
+        self._backward = None  # the backward whose gradients the buckets are collecting
         self._grad_hook_handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for _, p in named]
 
     def forward(self, *args, **kwargs):
@@ -142,8 +143,10 @@ class DistributedDataParallel(Module):
     def _grad_ready(self, param):
         if not self.require_backward_grad_sync:
             return
-        if not self._in_backward:
-            self._in_backward = True
+        backward = current_backward()
+        if self._backward is not backward:  # the first gradient of this backward
+            self._backward = backward
+            self._drain()
             for b in self._bucket_list:
                 b.ready.clear()
             queue_callback(self._end_of_backward)
@@ -164,8 +167,17 @@ class DistributedDataParallel(Module):
         bucket.request = self._engine.iallreduce(flat, "sum")
         self._engine.test([b.request for b in self._bucket_list if b.request is not None])  # (drives progress)
 
+    def _drain(self):
+        """Complete all-reduces left in flight by a backward that raised before its end (their buffers are about
+        to be refilled)."""
+        pending = [b.request for b in self._bucket_list if b.request is not None]
+        if pending:
+            self._engine.wait(pending, "DistributedDataParallel: all-reduce left by an interrupted backward")
+            for b in self._bucket_list:
+                b.request = None
+
     def _end_of_backward(self):
-        self._in_backward = False
+        self._backward = None
         missing = [(b, i) for b in self._bucket_list for i in range(len(b.params)) if i not in b.ready]
         if missing and not self.find_unused_parameters:
             names = ", ".join(f"module.{b.names[i]}" for b, i in missing)

@@ -66,6 +66,31 @@ with ddp.no_sync():
 (nn.functional.cross_entropy(ddp(x[parts[1]]), y[parts[1]]) / 2).backward()
 for a, b in zip(reference.parameters(), ddp.module.parameters()):
     assert np.allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-6), float(np.abs(a.grad.numpy() - b.grad.numpy()).max())
+
+# a backward that raises halfway (bucket 0 launched, bucket 1 not) leaves nothing stale: the next one averages
+
+
+def fail_in_backward(module, inputs, output):
+    def hook(grad):
+        raise RuntimeError("planned")
+    output.register_hook(hook)
+
+
+fresh = mlp()
+fresh.load_state_dict(reference.state_dict())
+ddp = DistributedDataParallel(fresh, bucket_cap_mb=0.004)
+handle = ddp.module[2].register_forward_hook(fail_in_backward)
+try:
+    nn.functional.cross_entropy(ddp(x[parts[0]]), y[parts[0]]).backward()
+    raise AssertionError("the backward did not raise")
+except RuntimeError as e:
+    assert "planned" in str(e)
+handle.remove()
+for p in ddp.parameters():
+    p.grad = None
+(nn.functional.cross_entropy(ddp(x[rank * half:(rank + 1) * half]), y[rank * half:(rank + 1) * half])).backward()
+for a, b in zip(reference.parameters(), ddp.module.parameters()):
+    assert np.allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-6), float(np.abs(a.grad.numpy() - b.grad.numpy()).max())
 assert list(ddp.state_dict())[:2] == ["module.1.weight", "module.1.bias"]
 assert list(ddp.module.state_dict())[:2] == ["1.weight", "1.bias"]
 print(f"rank {rank}: ok max difference eager {worst[False]:.2e} compiled {worst[True]:.2e}")
