@@ -3,7 +3,7 @@ module`) under mpiexec, each one rank of the world that init_process_group joins
 
 It finds mpiexec beside this Python (where `pip install eagerlab[distributed]` puts Open MPI's) or on PATH, and
 adds what Open MPI needs on a single machine: permission to run as root (containers, CI; Open MPI refuses it
-otherwise) and oversubscription when N exceeds the cores. Everything else is plain mpiexec; see
+otherwise) and oversubscription (more ranks than the cores Open MPI counts). Everything else is plain mpiexec; see
 docs/distributed.md for running mpiexec yourself and for several hosts."""
 import argparse
 import contextlib
@@ -41,15 +41,16 @@ def is_open_mpi(mpiexec):
     return "open mpi" in (out.stdout + out.stderr).lower() or "open-mpi" in (out.stdout + out.stderr).lower()
 
 
-def command(nprocs, program, mpiexec, open_mpi=True, extra=(), cpus=None):
+def command(nprocs, program, mpiexec, open_mpi=True, extra=()):
     """(argv, environment additions) that run `program` (a list: script and arguments, or -m module ...) on
     nprocs ranks."""
     argv, env = [mpiexec], {}
     if open_mpi:
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             env.update(ROOT_ENV)
-        if nprocs > (cpus or os.cpu_count() or 1):
-            argv.append("--oversubscribe")
+        # Open MPI counts slots as physical cores (not hardware threads) within the container's CPU limits, which
+        # os.cpu_count() does not know: allow more ranks than that rather than fail to start.
+        argv.append("--oversubscribe")
     argv += [*extra, "-n", str(nprocs), sys.executable, *program]
     return argv, env
 
