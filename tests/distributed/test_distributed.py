@@ -56,17 +56,20 @@ def test_all_reduce_checks_its_op_before_anything():
 
 
 # ---- the launcher -------------------------------------------------------------------------------------------------
-def test_launcher_command_allows_root_and_oversubscription_for_open_mpi_only(monkeypatch):
+def test_launcher_command_allows_root_and_oversubscribes_open_mpi_only_when_needed(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    argv, env = run.command(4, ["train.py", "--lr", "0.1"], "/x/mpiexec", open_mpi=True)
+    argv, env = run.command(4, ["train.py", "--lr", "0.1"], "/x/mpiexec", open_mpi=True, cpus=2)
     assert argv == ["/x/mpiexec", "--oversubscribe", "-n", "4", sys.executable, "train.py", "--lr", "0.1"]
     assert env == {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    argv, env = run.command(2, ["-m", "pkg.train"], "/x/mpiexec", open_mpi=True, extra=["--hostfile", "h"])
-    assert argv == ["/x/mpiexec", "--oversubscribe", "--hostfile", "h", "-n", "2", sys.executable, "-m", "pkg.train"]
-    assert env == {}
-    argv, env = run.command(8, ["t.py"], "/x/mpiexec", open_mpi=False)  # MPICH: neither is needed
+    argv, env = run.command(2, ["-m", "pkg.train"], "/x/mpiexec", open_mpi=True, extra=["--hostfile", "h"], cpus=2)
+    assert argv == ["/x/mpiexec", "--hostfile", "h", "-n", "2", sys.executable, "-m", "pkg.train"] and env == {}
+    argv, env = run.command(8, ["t.py"], "/x/mpiexec", open_mpi=False, cpus=2)  # MPICH: neither is needed
     assert argv == ["/x/mpiexec", "-n", "8", sys.executable, "t.py"] and env == {}
+
+
+def test_launcher_counts_physical_cores_as_open_mpi_does():
+    assert 1 <= run.physical_cores() <= (os.cpu_count() or 1)
 
 
 def test_launcher_without_mpiexec_says_what_to_install(monkeypatch, capsys):
