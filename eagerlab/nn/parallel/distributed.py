@@ -107,7 +107,7 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = previous
 
-    def bucket_sizes(self):
+    def bucket_names(self):
         """The parameters' names per bucket, in the order their all-reduces start."""
         return [list(b.names) for b in self._bucket_list]
 

@@ -37,7 +37,7 @@ for compiled in (False, True):
     ref_opt = el.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
     el.manual_seed(1000 * rank)  # every rank starts elsewhere: the broadcast at construction fixes that
     ddp = DistributedDataParallel(mlp(), bucket_cap_mb=0.004)  # several buckets: 40 + 5120 B, then fc1
-    assert ddp.bucket_sizes() == [["3.bias", "3.weight"], ["1.bias", "1.weight"]], ddp.bucket_sizes()
+    assert ddp.bucket_names() == [["3.bias", "3.weight"], ["1.bias", "1.weight"]], ddp.bucket_names()
     opt = el.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
     step = el.function(train_step) if compiled else train_step
     for i in range(20):
