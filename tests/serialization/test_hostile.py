@@ -5,6 +5,8 @@ import io
 import json
 import pickle
 import struct
+import time
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -144,7 +146,8 @@ CASES = [
     ("negative-storage-offset", build(header(storages=[store(offset=-8)]), DATA), "non-negative ints"),
     ("bad-digest", build(header(storages=[store(digest="XYZ")]), DATA), "32 lowercase hex digits"),
     ("storage-past-data", build(header(storages=[store(offset=64)]), DATA), "run past the end of the data section"),
-    ("storage-overlap", build(header({"list": [{"ndarray": 0}, {"ndarray": 1}]}, [entry(), entry(shape=(1,), storage=1)],
+    ("storage-overlap", build(header({"list": [{"ndarray": 0}, {"ndarray": 1}]},
+                                     [entry(), entry(shape=(1,), storage=1)],
                                      storages=[store(), store(offset=4, nbytes=4, digest="0" * 32)]), DATA),
      "overlap"),
     ("tensor-and-ndarray-share", build(header({"list": [{"tensor": 0, "device": "cpu"}, {"ndarray": 1}]},
@@ -179,6 +182,29 @@ def test_bad_files_raise_serialization_error(tmp_path, data, fragment):
     assert fragment in msg and str(tmp_path / "bad.el") in msg, msg
     assert isinstance(info.value, RuntimeError)  # what torch.load raises for corrupt files
     assert RAN == []
+
+
+@pytest.mark.parametrize("kind", ["eagerlab", "safetensors"])
+def test_a_million_empty_arrays_are_refused_before_parsing(kind):
+    """The issue's header (a million zero-size arrays took 11 s and 717 MB to load) is refused at memory speed."""
+    n = 1_000_000
+    if kind == "eagerlab":
+        one = json.dumps(entry(shape=(0,))).encode()
+        raw = b'{"root": null, "storages": [], "arrays": [' + (one + b", ") * (n - 1) + one + b'], "data_nbytes": 0}'
+        data, load = build(raw), el.load
+    else:
+        raw = b"{" + b", ".join(b'"t%d": {"dtype": "BOOL", "shape": [0], "data_offsets": [0, 0]}' % i
+                                 for i in range(n)) + b"}"
+        data, load = struct.pack("<Q", len(raw)) + raw, el.serialization.load_safetensors
+    tracemalloc.start()
+    try:
+        start = time.perf_counter()
+        with pytest.raises(SerializationError, match="more than the limit of 100000"):
+            load(io.BytesIO(data))
+        seconds, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 1.0 and peak < 2.5 * len(data), (seconds, peak)  # the bytes, not a million Python objects
 
 
 def test_pickle_payload_never_runs():
