@@ -50,6 +50,9 @@ the data section, without checksums.
 
 safetensors files (load_safetensors/save_safetensors) carry no checksum, by the design of that format: a damaged
 tensor byte loads as a different value. Use eagerlab.save where integrity matters.
+
+Saving to a path (both formats) is atomic and keeps the replaced file's mode and owner, writes through symlinks,
+and removes the temp files of killed saves to the same path (rules in _files.py; docs/serialization.md).
 """
 from ._native import load, save
 from ._safetensors import load_safetensors, safetensors_metadata, save_safetensors

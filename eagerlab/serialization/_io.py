@@ -106,7 +106,7 @@ class Source:
 
     def read(self, offset, n, what):
         self.check_range(offset, n, what)  # before allocating n bytes
-        return bytes(self.read_into(offset, bytearray(n), what))
+        return self.read_into(offset, bytearray(n), what)
 
     def read_array(self, offset, np_dtype, shape, what):
         """A new, writable array owning its memory, read straight from the file (no intermediate copy)."""

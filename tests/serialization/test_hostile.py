@@ -196,15 +196,18 @@ def test_a_million_empty_arrays_are_refused_before_parsing(kind):
         raw = b"{" + b", ".join(b'"t%d": {"dtype": "BOOL", "shape": [0], "data_offsets": [0, 0]}' % i
                                  for i in range(n)) + b"}"
         data, load = struct.pack("<Q", len(raw)) + raw, el.serialization.load_safetensors
+    start = time.thread_time()  # CPU time: other processes on a loaded machine do not count
+    with pytest.raises(SerializationError, match="more than the limit of 100000"):
+        load(io.BytesIO(data))
+    assert time.thread_time() - start < 1.0
     tracemalloc.start()
     try:
-        start = time.perf_counter()
-        with pytest.raises(SerializationError, match="more than the limit of 100000"):
+        with pytest.raises(SerializationError):
             load(io.BytesIO(data))
-        seconds, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert seconds < 1.0 and peak < 2.5 * len(data), (seconds, peak)  # the bytes, not a million Python objects
+    assert peak < 1.5 * len(data)  # the header's bytes once, not a million Python objects
 
 
 def test_pickle_payload_never_runs():
