@@ -5,6 +5,7 @@ import io
 import json
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -19,6 +20,7 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024
 MAX_ENTRIES = 100_000
 MAX_NDIM = 64  # numpy's own limit
 _HUGE_PAGE = 2 << 20
+_SUM_BEHIND_FROM = 1 << 20  # smaller storages are summed at once: a thread hand-off would cost more than it hides
 
 
 def is_path(f):
@@ -67,11 +69,14 @@ class Source:
         self.start = self._f.tell()
         self.size = self._f.seek(0, io.SEEK_END) - self.start
         self._readinto = getattr(self._f, "readinto", None)
+        self._summer, self._pending = None, []
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        if self._summer is not None:  # a load that failed otherwise: drop the checksums still queued
+            self._summer.shutdown(wait=True, cancel_futures=True)
         if self._owned:
             self._f.close()
 
@@ -119,20 +124,36 @@ class Source:
         return arr if np_dtype.isnative else arr.astype(np_dtype.newbyteorder("="))
 
     def read_storage(self, offset, nbytes, what, digest):
-        """A fresh uint8 buffer holding the `nbytes` at `offset`, verified against its Fletcher-64 hex `digest`
-        (None: files of format version 1 have none). Each chunk is summed right after it is read, while cached."""
+        """A fresh uint8 buffer holding the `nbytes` at `offset`, to be verified against its Fletcher-64 hex
+        `digest` (None: files of format version 1 have none). A large storage is summed chunk by chunk on a helper
+        thread while this one reads on (file reads and numpy sums both release the GIL): the caller must call
+        verify() before anything it built from the buffer leaves the load."""
         self.check_range(offset, nbytes, what)  # before allocating nbytes
         buf = _empty(nbytes)
         if digest is None:
             return self.read_into(offset, buf, what)
+        if nbytes < _SUM_BEHIND_FROM:
+            self._compare(Fletcher64().update(self.read_into(offset, buf, what)), digest, what)
+            return buf
+        if self._summer is None:  # one per load, shut down when it ends: no thread outlives it (or a fork)
+            self._summer = ThreadPoolExecutor(1, thread_name_prefix="eagerlab-load-checksum")
         running = Fletcher64()
-        for start in range(0, nbytes, CHUNK):
-            piece = buf[start:start + CHUNK]
-            running.update(self.read_into(offset + start, piece, what))
+        for start in range(0, nbytes, CHUNK):  # one worker runs the tasks in order: the sum sees chunks in order
+            piece = self.read_into(offset + start, buf[start:start + CHUNK], what)
+            self._pending.append(self._summer.submit(running.update, piece))
+        self._pending.append(self._summer.submit(self._compare, running, digest, what))
+        return buf
+
+    def verify(self):
+        """Wait for the checksums summed behind the reads; the first mismatch in file order is raised."""
+        pending, self._pending = self._pending, []
+        for task in pending:
+            task.result()
+
+    def _compare(self, running, digest, what):
         if running.hexdigest() != digest:
             raise self.error(f"{what}: checksum mismatch, the data is corrupt (stored Fletcher-64 {digest}, "
                              f"computed {running.hexdigest()})")
-        return buf
 
     def header_bytes(self, offset, length, what="header"):
         """Read a length-prefixed header after bounding its length by the limit and the file size."""

@@ -156,6 +156,7 @@ def load(f, map_location=None, *, weights_only=True):
     with Source(f, "load") as src:
         table = _read_header(src)
         out = _Decoder(src, table, place).node(table.root, ())
+        src.verify()  # every checksum, before anything built from the data is returned
         src.seek_end_of_record(table.data_start + table.data_nbytes)  # records can follow each other in a stream
     return out
 

@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import struct
+import threading
 import zlib
 
 import numpy as np
@@ -125,13 +126,17 @@ def test_header_change_is_caught_before_parsing(tmp_path):
         el.load(io.BytesIO(bytes(data)))
 
 
-def test_large_storage_is_verified_chunk_by_chunk(monkeypatch):
-    monkeypatch.setattr(_checksum, "CHUNK", 1024)
+@pytest.mark.parametrize("behind", [False, True], ids=["at-once", "summed-behind-the-reads"])
+def test_large_storage_is_verified_chunk_by_chunk(monkeypatch, behind):
     from eagerlab.serialization import _io
+    monkeypatch.setattr(_checksum, "CHUNK", 1024)
     monkeypatch.setattr(_io, "CHUNK", 1024)
+    monkeypatch.setattr(_io, "_SUM_BEHIND_FROM", 0 if behind else 1 << 30)
     x = el.tensor(np.arange(5000, dtype=np.float32))
-    data = bytearray(saved([x]))
+    data = bytearray(saved([x, el.ones(3000)]))
     assert el.load(io.BytesIO(bytes(data)))[0].tolist() == x.tolist()
-    data[-7000] ^= 0x10  # a middle chunk
-    with pytest.raises(SerializationError, match=r"obj\[0\].*checksum mismatch"):
+    data[-19000] ^= 0x10  # a middle chunk of the first storage
+    data[-7000] ^= 0x10  # and of the second: the first mismatch in file order is the one reported
+    with pytest.raises(SerializationError, match=r"obj\[0\] \(storage 0\).*checksum mismatch"):
         el.load(io.BytesIO(bytes(data)))
+    assert not [t for t in threading.enumerate() if t.name.startswith("eagerlab-load-checksum")]
