@@ -18,7 +18,7 @@ from eagerlab._tensor import Tensor
 from eagerlab.errors import SerializationError
 from eagerlab.serialization import load_safetensors, save_safetensors
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 HANG_S = 5  # one load of these small files takes milliseconds
 
 
