@@ -3,8 +3,9 @@ directory, eagerlab.save/load vs torch.save/torch.load. eagerlab.save also fsync
 atomic write); torch.save does not, so "save" is shown both ways. eagerlab.load verifies every array's checksum (and
 the header's); torch.load checks none of the data.
 
-Each library runs in its own process (PyTorch's idle worker threads would otherwise compete with eagerlab's
-checksum thread), alternating for a few rounds; each figure is the best time over all rounds."""
+Each library runs in its own process, alternating for a few rounds; each figure is the best time over all rounds.
+(In one process, right after a torch.load, eagerlab's load measured up to twice its time alone on a loaded 2-core
+machine; the cause, perhaps PyTorch's worker threads competing with the checksum thread, is not pinned down.)"""
 import io
 import json
 import os
