@@ -16,6 +16,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from _timing import try_torch  # noqa: E402
 CASES = [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"})]
 SEQ, BATCH, INPUT, HIDDEN = 35, 20, 32, 128
 
@@ -79,34 +81,33 @@ def _run(lib_name, threads):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def rows(threads=0, rounds=3):
-    libs = ["eagerlab"]
-    try:
-        import torch  # noqa: F401  (only whether it is installed: it runs in its own process)
+def rows(threads=(1, 0), rounds=3):
+    """Rows for each thread setting: 1 (both libraries on one thread, CPU-time clock) and 0 (defaults)."""
+    return [row for n in threads for row in _rows(n, rounds)]
 
-        libs.append("torch")
-    except ImportError:
-        pass
+
+def _rows(threads, rounds):
+    libs = ["eagerlab"] + (["torch"] if try_torch() else [])  # (each runs in its own process)
     best = {}
     for r in range(rounds):
         for lib_name in (libs if r % 2 == 0 else libs[::-1]):
             for label, us in _run(lib_name, threads).items():
                 key = (lib_name, label)
                 best[key] = min(best.get(key, us), us)
-    suffix = ", 1 thread" if threads == 1 else ""
+    suffix = ", 1 thread" if threads == 1 else ", default threads"
     return [(f"{label} {INPUT}->{HIDDEN} fwd+bwd, seq {SEQ} batch {BATCH}{suffix}", "us", best[("eagerlab", label)],
              best.get(("torch", label)), "lower") for label in (_label(n, k) for n, k in CASES)]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=0, help="1: both libraries on one thread (0: defaults)")
+    parser.add_argument("--threads", type=int, help="1: both libraries on one thread, 0: their defaults (both when "
+                        "not given)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_measure(args.child, args.threads)))
+        print(json.dumps(_measure(args.child, args.threads or 0)))
     else:
-        sys.path.insert(0, HERE)
         from run import print_table
 
-        print_table(rows(args.threads))
+        print_table(rows((args.threads,)) if args.threads is not None else rows())
