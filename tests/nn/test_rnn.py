@@ -7,7 +7,7 @@ import pytest
 
 import eagerlab as el
 import eagerlab.nn as nn
-from eagerlab.errors import DTypeError, ShapeError, UnsupportedError
+from eagerlab.errors import DTypeError, ShapeError
 
 from eagerlab.testing import load_into_torch
 
@@ -382,12 +382,20 @@ def test_one_graph_node_per_layer_and_direction_and_compiled_equals_eager():
         np.testing.assert_allclose(got, p.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_double_backward_through_the_fused_layer_raises_naming_it():
-    layer = nn.GRU(H_IN, H)
-    x = el.tensor(_x(L, N, H_IN), requires_grad=True)
-    (g,) = el.autograd.grad(layer(x)[0].sum(), x, create_graph=True)  # create_graph alone is fine
-    with pytest.raises(UnsupportedError, match=r"gru: double backward through the fused recurrent layer.*GRUCell"):
-        g.square().sum().backward()
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_double_backward_takes_the_composed_path(mode):
+    """create_graph=True gives a differentiable backward (a gradient penalty through the layer) equal to the
+    step-by-step composition's, in float64."""
+    name, extra = LAYERS[mode]
+    layer = getattr(nn, name)(H_IN, H, bidirectional=True, **extra).double()
+    x = el.tensor(_x(L, N, H_IN), dtype=el.float64, requires_grad=True)
+    states = [el.zeros(2, N, H, dtype=el.float64) for _ in range(2 if mode == "LSTM" else 1)]
+    results = []
+    for run in (lambda: layer(x)[0], lambda: _composed(mode, layer, x, states)[0]):
+        (g,) = el.autograd.grad(run().tanh().sum(), x, create_graph=True)
+        results.append(el.autograd.grad(g.square().sum(), [x, *layer.parameters()]))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_fused_op_errors_name_the_op_and_shapes():
