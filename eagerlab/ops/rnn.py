@@ -74,15 +74,12 @@ def _(ctx, gy, _gws, ghn, gcn=None):
         return (None,) * n
     if is_grad_enabled():  # create_graph: a backward that is itself differentiable
         return _composed_vjp(ctx, saved[:n], grads)
-    need_dx = ctx.needs[0]
-    outs = bind(rnn_layer_backward_p, *saved[:n], *saved[n:], *(g for g in grads if g is not None), **a,
-                grads=tuple(g is not None for g in grads), need_dx=need_dx)
-    if not need_dx:
-        outs = (None, *outs)
-    return tuple(g if need else None for g, need in zip(outs, ctx.needs))
+    outs = iter(bind(rnn_layer_backward_p, *saved[:n], *saved[n:], *(g for g in grads if g is not None), **a,
+                     grads=tuple(g is not None for g in grads), needs=tuple(ctx.needs)))
+    return tuple(next(outs) if need else None for need in ctx.needs)
 
 
-# ---- rnn_layer_backward: the gradients of every operand of rnn_layer but x unless need_dx --------------------------
+# ---- rnn_layer_backward: the gradients of the operands of rnn_layer that need one (`needs`) -----------------------
 def _split_backward_operands(values, mode, bias, proj, grads):
     n = len(_operands(mode, bias, proj))
     rest = iter(values[n + 2:])
@@ -90,18 +87,17 @@ def _split_backward_operands(values, mode, bias, proj, grads):
             tuple(next(rest) if present else None for present in grads))
 
 
-def _backward_infer(*avals, mode, reverse, bias, proj, grads, need_dx):
-    n = len(_operands(mode, bias, proj))
-    return tuple(avals[0 if need_dx else 1:n])
+def _backward_infer(*avals, mode, reverse, bias, proj, grads, needs):
+    return tuple(aval for aval, need in zip(avals, needs) if need)
 
 
-def _backward_impl(xp, *arrays, mode, reverse, bias, proj, grads, need_dx):
+def _backward_impl(xp, *arrays, mode, reverse, bias, proj, grads, needs):
     (x, w_ih, w_hh, h0, c0, _, _, w_hr), y, ws, (gy, ghn, gcn) = _split_backward_operands(
         arrays, mode, bias, proj, grads)
     dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr = _backward_kernel(
-        xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, need_dx)
-    named = dict(x=dx, w_ih=dw_ih, w_hh=dw_hh, h0=dh0, c0=dc0, b_ih=db_ih, b_hh=db_hh, w_hr=dw_hr)
-    return tuple(named[n] for n in _operands(mode, bias, proj)[0 if need_dx else 1:])
+        xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, needs[0], needs[3])
+    grads = (dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr)
+    return tuple(grads[_ALL.index(n)] for n, need in zip(_operands(mode, bias, proj), needs) if need)
 
 
 # no vjp: under create_graph the forward's vjp takes the composed path instead of binding this

@@ -192,9 +192,9 @@ def _simple_forward(xp, mode, x, w_ih, w_hh, h0, b_ih, b_hh, reverse, y):
 
 
 # ---- backward ------------------------------------------------------------------------------------------------------
-def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, need_dx):
-    """(dx or None, dw_ih, dw_hh, dh0, dc0 or None, db_ih, db_hh, dw_hr or None) from the gradients of y, h_n and
-    c_n (each None when nothing flowed into it)."""
+def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, need_dx=True, need_dh0=True):
+    """(dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr) from the gradients of y, h_n and c_n (each None when
+    nothing flowed into it); dx and dh0 are None unless needed, dc0 and dw_hr for the layers that have them."""
     steps, batch = x.shape[:2]
     hidden = w_ih.shape[0] // GATES[mode]
     d_y = xp.zeros_like(y) if gy is None else gy.astype(y.dtype, copy=True)  # dL/dy_t, completed step by step
@@ -204,14 +204,14 @@ def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse
     dc0 = dw_hr = None
     if mode == "LSTM":
         dc = xp.zeros_like(c0) if gcn is None else gcn.astype(c0.dtype, copy=True)
-        dg_x, dh0, dc0, dw_hr = _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden)
+        dg_x, dh0, dc0, dw_hr = _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0)
         dg_h = dg_x
         order = _lstm_order(xp, hidden)
         w_ih = w_ih[order]  # dG's gate order; the weight gradients' rows are put back in PyTorch's below
     elif mode == "GRU":
-        dg_x, dg_h, dh0 = _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden)
+        dg_x, dg_h, dh0 = _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0)
     else:
-        dg_x, dh0 = _simple_backward(xp, mode, w_hh, y, d_y, reverse)
+        dg_x, dh0 = _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0)
         dg_h = dg_x
 
     def flat(a):
@@ -228,7 +228,7 @@ def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse
     return dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr
 
 
-def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden):
+def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0):
     """(dG (T, B, 4H) in the kernels' gate order, dh0, dc0, dw_hr)."""
     steps, batch = d_y.shape[:2]
     H = hidden
@@ -266,7 +266,7 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden):
         if k:
             xp.matmul(d.reshape(batch, 4 * H), w_hh, out=back)
             d_y[order[k - 1]] += back
-        else:
+        elif need_dh0:
             dh0 = d.reshape(batch, 4 * H) @ w_hh
     dw_hr = None
     if w_hr is not None:
@@ -274,7 +274,7 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden):
     return dg.reshape(steps, batch, 4 * H), dh0, dc, dw_hr
 
 
-def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden):
+def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0):
     steps, batch = d_y.shape[:2]
     H = hidden
     act, hn = _carve(ws, steps, batch, H, (3, 1))
@@ -303,18 +303,19 @@ def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden):
         xp.multiply(dx3[:, 2], k_r[t], out=dh3[:, 0])
         xp.multiply(dh, k_z[t], out=dh3[:, 1])
         xp.multiply(dx3[:, 2], r[t], out=dh3[:, 2])
-        back = dh3.reshape(batch, 3 * H) @ w_hh
-        xp.multiply(dh, z[t], out=direct)
-        back += direct
-        if k:
-            d_y[order[k - 1]] += back
-        else:
-            dh0 = back
+        if k or need_dh0:
+            back = dh3.reshape(batch, 3 * H) @ w_hh
+            xp.multiply(dh, z[t], out=direct)
+            back += direct
+            if k:
+                d_y[order[k - 1]] += back
+            else:
+                dh0 = back
     dg_x[:, :, :2] = dg_h[:, :, :2]
     return dg_x.reshape(steps, batch, 3 * H), dg_h.reshape(steps, batch, 3 * H), dh0
 
 
-def _simple_backward(xp, mode, w_hh, y, d_y, reverse):
+def _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0):
     steps, batch = y.shape[:2]
     if mode == "RNN_TANH":
         slope = y * y
@@ -331,6 +332,6 @@ def _simple_backward(xp, mode, w_hh, y, d_y, reverse):
         if k:
             xp.matmul(dg[t], w_hh, out=back)
             d_y[order[k - 1]] += back
-        else:
+        elif need_dh0:
             dh0 = dg[t] @ w_hh
     return dg, dh0
