@@ -165,6 +165,10 @@ def run_layers(mode, input, hx, params, has_biases, num_layers, dropout, train, 
     """The layers in turn (dropout between them when training), each direction one rnn_layer. Returns
     (output, h_n) or, for LSTM, (output, h_n, c_n)."""
     name = _PUBLIC[mode]
+    pair = isinstance(hx, (tuple, list)) and len(hx) == 2
+    if mode == "LSTM" and not pair or mode != "LSTM" and not isinstance(hx, Tensor):
+        want = "a pair [h_0, c_0] of Tensors" if mode == "LSTM" else "a Tensor h_0"
+        raise TypeError(f"{name}: expected hx to be {want}, got {type(hx).__name__}")
     states = tuple(hx) if mode == "LSTM" else (hx,)
     if batch_first and isinstance(input, Tensor) and input.ndim == 3:
         input = input.transpose(0, 1)

@@ -410,5 +410,7 @@ def test_fused_op_errors_name_the_op_and_shapes():
     with pytest.raises(ShapeError, match=r"gru: layer 0 expects parameters of shapes \(12, 3\), \(12, 4\).*got "
                                          r"\(12, 2\), \(12, 4\)"):
         el.gru(x, h, [el.zeros(3 * H, 2), params[1]], False, 1, 0.0, False, False, False)
+    with pytest.raises(TypeError, match=r"lstm: expected hx to be a pair \[h_0, c_0\] of Tensors, got Tensor"):
+        el.lstm(x, h, params, False, 1, 0.0, False, False, False)
     with pytest.raises(DTypeError, match="gru: expected every state and parameter of the input's dtype float32"):
         el.gru(x, h.double(), params, False, 1, 0.0, False, False, False)
