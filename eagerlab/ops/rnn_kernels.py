@@ -6,17 +6,18 @@ kernel keeps the work per time step to one GEMM and a few in-place ufuncs on pre
 - forward: the input projection of the whole sequence is one GEMM, written straight into the gate buffer; each step
   adds one (B, P) @ (P, G) GEMM, and the gates' activations run in place. Sigmoid is 0.5 * tanh(x / 2) + 0.5: one
   tanh over all gate blocks (the 1/2 is folded into the weight rows of the sigmoid gates, which is exact, a power
-  of two), then one multiply-add by per-column constants turns the sigmoid blocks into sigmoids;
+  of two), then `* 0.5 + 0.5` over the sigmoid gates, which are one block (the LSTM kernels order the gates
+  o, i, f, g internally; GRU's r, z come first already);
 - backward: inside the loop only what the recurrence needs, dh_{t-1} = dG_t @ W_hh; the activation derivatives are
   computed for all steps at once before it, and the weight, bias and input gradients are one GEMM or sum each over
   the stored dG after it.
 
 Shapes: x (T, B, I) time-major; h0 (B, P) where P is the projection size (LSTM with proj_size) or H; c0 (B, H).
 Weights as PyTorch stores them: w_ih (G*H, I), w_hh (G*H, P), w_hr (P, H); gate blocks in PyTorch's order
-(LSTM i, f, g, o; GRU r, z, n). `ws` is the workspace the forward keeps for the backward, flat; `layout` carves it.
+(LSTM i, f, g, o; GRU r, z, n). `ws` is the workspace the forward keeps for the backward, flat; `_carve` cuts it.
 """
 
-# H-wide blocks the workspace holds per (step, batch row): LSTM gates i, f, g, o, then c_t, tanh(c_t) and, with a
+# H-wide blocks the workspace holds per (step, batch row): LSTM gates o, i, f, g, then c_t, tanh(c_t) and, with a
 # projection, h_t before it; GRU r, z, n and W_hn h + b_hn; the simple RNN needs none (its output is its state).
 _WS_BLOCKS = {"LSTM": 6, "GRU": 4, "RNN_TANH": 0, "RNN_RELU": 0}
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
