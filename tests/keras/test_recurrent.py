@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import eagerlab as el
 from eagerlab import keras
 from eagerlab.errors import ShapeError
 
@@ -130,3 +131,40 @@ def test_input_dropout_mask_is_shared_by_all_steps():
     assert out[0, 0] == out[1, 0] == out[2, 0] and 0 < out[0, 0] < 100
     with pytest.raises(ValueError, match="recurrent_dropout.*1.5"):
         layers.LSTM(2, recurrent_dropout=1.5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.LSTM(4, return_sequences=True, return_state=True),
+    lambda: layers.LSTM(3, go_backwards=True, use_bias=False, return_sequences=True),
+    lambda: layers.GRU(4, return_sequences=True, return_state=True),
+    lambda: layers.GRU(3, go_backwards=True, use_bias=False),
+    lambda: layers.SimpleRNN(4, activation="relu", return_sequences=True),
+    lambda: layers.SimpleRNN(3, go_backwards=True, return_state=True)])
+def test_fused_op_equals_the_step_by_step_loop(make):
+    """The layers whose math the fused recurrent op computes run it: same outputs, states and gradients as the
+    per-step loop they run otherwise."""
+    fused, loop = make(), make()
+    x = _x(2, 5, 3)
+    _set_random_weights(fused, x)
+    loop.build(x.shape)
+    loop.set_weights(fused.get_weights())
+    loop._fused_mode = lambda: None
+    assert fused._fused_mode() is not None
+    results = []
+    for layer in (fused, loop):
+        inputs = el.tensor(x, requires_grad=True)
+        outs = layer(inputs)
+        outs = outs if isinstance(outs, list) else [outs]
+        seeds = [np.random.default_rng(1).standard_normal(o.shape).astype(np.float32) for o in outs]
+        loss = sum((o * el.tensor(s)).sum() for o, s in zip(outs, seeds))
+        results.append([o.detach().numpy() for o in outs] +
+                       [g.numpy() for g in el.autograd.grad(loss, [inputs, *layer.trainable_weights])])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_layers_the_fused_op_does_not_cover_run_step_by_step():
+    assert layers.GRU(3, reset_after=False)._fused_mode() is None
+    assert layers.LSTM(3, recurrent_activation="relu")._fused_mode() is None
+    assert layers.SimpleRNN(3, activation="gelu")._fused_mode() is None
+    assert layers.LSTM(3)._fused_mode() == "LSTM" and layers.SimpleRNN(3)._fused_mode() == "RNN_TANH"

@@ -308,3 +308,109 @@ def test_constructor_errors_match_torch():
         nn.RNN(3.0, 4)
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         nn.GRU(3, 4, dropout=0.2)
+
+
+# ---- the fused layer against the step-by-step composition it replaced ----------------------------------------------
+def _composed(mode, layer, x, states):
+    """The sequence layer as the composition of the cells' per-step ops (how nn.LSTM/GRU/RNN ran before the fused
+    op), time-major: (output, final states)."""
+    from eagerlab.nn.modules.rnn_cells import KINDS, project_input
+
+    kind, directions = KINDS[mode], 2 if layer.bidirectional else 1
+    per_unit = list(zip(*(s.unbind(0) for s in states)))
+    finals = []
+    for k in range(layer.num_layers):
+        outs = []
+        for d in range(directions):
+            suffix = f"_l{k}" + ("_reverse" if d else "")
+            w_ih, w_hh, b_ih, b_hh, w_hr = (layer._parameters.get(n + suffix) for n in
+                                            ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
+            xw, b_hh = project_input(kind, x, w_ih, b_ih, b_hh)
+            state, hs = per_unit[k * directions + d], []
+            steps = xw.unbind(0)
+            for xw_t in (reversed(steps) if d else steps):
+                state = kind.step(xw_t, state, w_hh, b_hh, w_hr)
+                hs.append(state[0])
+            outs.append(el.stack(hs[::-1] if d else hs))
+            finals.append(state)
+        x = outs[0] if directions == 1 else el.cat(outs, -1)
+    return x, [el.stack([s[i] for s in finals]) for i in range(kind.states)]
+
+
+@pytest.mark.parametrize("mode,options", [
+    ("LSTM", dict(num_layers=2, bidirectional=True, batch_first=True)),
+    ("LSTM", dict(proj_size=2, bidirectional=True, bias=False)),
+    ("GRU", dict(num_layers=2, bidirectional=True)), ("GRU", dict(bias=False, batch_first=True)),
+    ("RNN_TANH", dict(num_layers=2, bidirectional=True, batch_first=True)), ("RNN_RELU", dict(bias=False))])
+def test_fused_layer_equals_the_step_by_step_composition(mode, options):
+    """Outputs, final states and the gradients of the input, the initial states and every parameter (float64)."""
+    name, extra = LAYERS[mode]
+    layer = getattr(nn, name)(H_IN, H, **options, **extra).double()
+    units = layer.num_layers * (2 if layer.bidirectional else 1)
+    x = el.tensor(_x(N, L, H_IN) if layer.batch_first else _x(L, N, H_IN), dtype=el.float64, requires_grad=True)
+    widths = [layer.proj_size or H, H][:2 if mode == "LSTM" else 1]
+    states = [el.tensor(_x(units, N, w), dtype=el.float64, requires_grad=True) for w in widths]
+    leaves = [x, *states, *layer.parameters()]
+    output, last = layer(x, tuple(states) if mode == "LSTM" else states[0])
+    got = [output, *_flat(last)]
+    want_out, want_last = _composed(mode, layer, x.transpose(0, 1) if layer.batch_first else x, states)
+    want = [want_out.transpose(0, 1) if layer.batch_first else want_out, *want_last]
+    seeds = [el.tensor(rng.standard_normal(t.shape)) for t in got]
+    grads = [el.autograd.grad(sum((t * s).sum() for t, s in zip(ts, seeds)), leaves) for ts in (got, want)]
+    for a, b in zip(got + list(grads[0]), want + list(grads[1])):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_one_graph_node_per_layer_and_direction_and_compiled_equals_eager():
+    layer = nn.LSTM(H_IN, H, 2, bidirectional=True)
+    x = el.tensor(_x(L, N, H_IN))
+
+    def step(x):
+        layer.zero_grad()
+        out, (h_n, c_n) = layer(x)
+        loss = out.square().sum() + c_n.sum()
+        loss.backward()
+        return loss.detach()
+
+    compiled = el.function(step)
+    loss = compiled(x)
+    ops = [n.name for n in compiled.graph.nodes()]
+    assert ops.count("rnn_layer") == 4 and ops.count("rnn_layer_backward") == 4, compiled.graph
+    grads = [p.grad.numpy().copy() for p in layer.parameters()]
+    np.testing.assert_allclose(loss.item(), step(x).item(), rtol=1e-6)
+    for got, p in zip(grads, layer.parameters()):
+        np.testing.assert_allclose(got, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_double_backward_takes_the_composed_path(mode):
+    """create_graph=True gives a differentiable backward (a gradient penalty through the layer) equal to the
+    step-by-step composition's, in float64."""
+    name, extra = LAYERS[mode]
+    layer = getattr(nn, name)(H_IN, H, bidirectional=True, **extra).double()
+    x = el.tensor(_x(L, N, H_IN), dtype=el.float64, requires_grad=True)
+    states = [el.zeros(2, N, H, dtype=el.float64) for _ in range(2 if mode == "LSTM" else 1)]
+    results = []
+    for run in (lambda: layer(x)[0], lambda: _composed(mode, layer, x, states)[0]):
+        (g,) = el.autograd.grad(run().tanh().sum(), x, create_graph=True)
+        results.append(el.autograd.grad(g.square().sum(), [x, *layer.parameters()]))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_fused_op_errors_name_the_op_and_shapes():
+    x, h = el.zeros(L, N, H_IN), el.zeros(1, N, H)
+    params = [el.zeros(3 * H, H_IN), el.zeros(3 * H, H)]
+    with pytest.raises(ShapeError, match=r"gru: expected a batched input of 3 dims \(L, N, H_in\).*got \(2, 3\)"):
+        el.gru(x[0], h, params, False, 1, 0.0, False, False, False)
+    with pytest.raises(ShapeError, match=r"gru: expected h_0 of shape \(1, 2, 4\).*got \(2, 2, 4\)"):
+        el.gru(x, el.zeros(2, N, H), params, False, 1, 0.0, False, False, False)
+    with pytest.raises(ValueError, match="gru: expected 4 parameters"):
+        el.gru(x, h, params, True, 1, 0.0, False, False, False)
+    with pytest.raises(ShapeError, match=r"gru: layer 0 expects parameters of shapes \(12, 3\), \(12, 4\).*got "
+                                         r"\(12, 2\), \(12, 4\)"):
+        el.gru(x, h, [el.zeros(3 * H, 2), params[1]], False, 1, 0.0, False, False, False)
+    with pytest.raises(TypeError, match=r"lstm: expected hx to be a pair \[h_0, c_0\] of Tensors, got Tensor"):
+        el.lstm(x, h, params, False, 1, 0.0, False, False, False)
+    with pytest.raises(DTypeError, match="gru: expected every state and parameter of the input's dtype float32"):
+        el.gru(x, h.double(), params, False, 1, 0.0, False, False, False)

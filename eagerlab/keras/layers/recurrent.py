@@ -1,11 +1,17 @@
 """SimpleRNN, LSTM and GRU with Keras's weights: kernel (in, gates * units), recurrent_kernel (units, gates * units),
-bias, gates in Keras's order (LSTM i, f, c, o; GRU z, r, h). The input projection of every step is one GEMM;
-only the recurrent projection and the gates run step by step."""
+bias, gates in Keras's order (LSTM i, f, c, o; GRU z, r, h).
+
+When the layer's math is one the fused recurrent op computes (eagerlab.ops.rnn: the activations PyTorch's layers
+use, GRU with reset_after, no recurrent dropout while training), the whole sequence is one fused op on the weights
+seen in PyTorch's layout; otherwise the input projection of every step is one GEMM and the recurrent projection and
+the gates run step by step."""
 from ...autograd.grad_mode import no_grad
 from ...errors import ShapeError
 from ...nn import functional as F
-from ...ops.creation import ones, zeros
+from ...ops.creation import ones, tensor, zeros
+from ...ops.index import index_select
 from ...ops.join import stack
+from ...ops.rnn import run_layers
 from .. import activations, initializers, regularizers
 from ..saving import register_builtin
 from .core import KernelLayer, last_dim, positive_int
@@ -62,6 +68,9 @@ class _RNN(KernelLayer):
             inputs = inputs * self._dropout_mask(self.dropout, batch, inputs.shape[2], inputs).unsqueeze(1)
         recurrent_mask = self._dropout_mask(self.recurrent_dropout, batch, self.units, inputs) \
             if training and self.recurrent_dropout else None
+        mode = self._fused_mode() if recurrent_mask is None else None
+        if mode is not None:
+            return self._call_fused(mode, inputs)
         projected = inputs.matmul(self.kernel)
         bias = self._input_bias()
         if bias is not None:
@@ -77,6 +86,28 @@ class _RNN(KernelLayer):
             outputs.append(state[0])
         output = stack(outputs, 1) if self.return_sequences else outputs[-1]
         return [output, *state] if self.return_state else output
+
+    def _fused_mode(self):
+        """The fused op's mode ('LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU') computing this layer's step, or None."""
+        return None
+
+    def _torch_weights(self):
+        """[w_ih, w_hh] and, with a bias, [b_ih, b_hh] in PyTorch's layout (gates, features) and gate order."""
+        weights = [self.kernel.T, self.recurrent_kernel.T]
+        if self.use_bias:  # one bias in Keras: PyTorch's second is zero
+            weights += [self.bias, zeros(self.bias.shape, dtype=self.bias.dtype, device=self.bias.device)]
+        return weights
+
+    def _call_fused(self, mode, inputs):
+        x = inputs.flip(1) if self.go_backwards else inputs  # Keras returns the steps in the order it ran them
+        states = [zeros((1, x.shape[0], self.units), dtype=x.dtype, device=x.device)
+                  for _ in range(self._state_count)]
+        params = self._torch_weights()
+        sequence, *finals = run_layers(mode, x, states if self._state_count == 2 else states[0], params,
+                                       len(params) == 4, 1, 0.0, False, False, True)
+        finals = [s.squeeze(0) for s in finals]
+        output = sequence if self.return_sequences else finals[0]
+        return [output, *finals] if self.return_state else output
 
     def compute_output_shape(self, input_shape):
         batch = input_shape[0]
@@ -99,11 +130,18 @@ class SimpleRNN(_RNN):
     def _step(self, x_t, state):
         return (self.activation(x_t + state[0].matmul(self.recurrent_kernel)),)
 
+    def _fused_mode(self):
+        return {activations.tanh: "RNN_TANH", activations.relu: "RNN_RELU"}.get(self.activation)
+
 
 class _GatedRNN(_RNN):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", **kwargs):
         super().__init__(units, activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
+
+    def _fused_mode(self):
+        standard = self.activation is activations.tanh and self.recurrent_activation is activations.sigmoid
+        return type(self).__name__ if standard else None
 
     def get_config(self):
         return {**super().get_config(),
@@ -158,6 +196,18 @@ class GRU(_GatedRNN):
         if not self.use_bias:
             return None
         return self.bias[0] if self.reset_after else self.bias
+
+    def _fused_mode(self):
+        return super()._fused_mode() if self.reset_after else None  # (PyTorch's GRU is the reset_after form)
+
+    def _torch_weights(self):
+        """Keras's gates z, r, h in PyTorch's order r, z, n; bias[0] is the input bias, bias[1] the recurrent."""
+        u = self.units
+        order = tensor(list(range(u, 2 * u)) + list(range(u)) + list(range(2 * u, 3 * u)), device=self.kernel.device)
+        weights = [index_select(w, -1, order).T for w in (self.kernel, self.recurrent_kernel)]
+        if self.use_bias:
+            weights += list(index_select(self.bias, -1, order).unbind(0))
+        return weights
 
     def _step(self, x_t, state):
         (h,) = state

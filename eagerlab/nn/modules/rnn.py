@@ -1,18 +1,18 @@
 """Recurrent sequence layers: RNN (tanh/relu), LSTM (with optional projections), GRU, with PyTorch's constructor
 arguments, parameter names (weight_ih_l0, ..., *_reverse), initialisation and forward semantics.
 
-Built from eagerlab ops, so autograd (and graph capture) see ordinary ops: per layer and direction the input
-projection of every time step is one GEMM; only the hidden projection and the gates run step by step.
+Each layer and direction is one fused op (eagerlab.ops.rnn: the input projection of the whole sequence is one
+GEMM, each step one more GEMM and in-place gate math), one tape node and one graph node; the cells in rnn_cells.py
+stay composed of ordinary ops.
 """
 import numbers
 import warnings
 
 from ...errors import ShapeError, fmt_shape
-from ...ops.join import cat, stack
-from .. import functional as F
+from ...ops.rnn import run_layers
 from .module import Module
 from .rnn_cells import (GRUCell, KINDS, LSTMCell, RNNCell, RNNCellBase, check_input_tensor, initial_states,
-                        new_parameter, nonlinearity_mode, project_input, reset_uniform)
+                        new_parameter, nonlinearity_mode, reset_uniform)
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
@@ -57,12 +57,6 @@ class RNNBase(Module):
     def all_weights(self):
         return [[self._parameters[name] for name in names] for names in self._all_weights]
 
-    def _direction_weights(self, layer, reverse):
-        """(w_ih, w_hh, b_ih, b_hh, w_hr) of one layer and direction, None for those the layer does not have."""
-        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
-        return tuple(self._parameters.get(name + suffix) for name in
-                     ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
-
     def forward(self, input, hx=None):
         """input (L, N, input_size), or (N, L, input_size) when batch_first, or unbatched (L, input_size);
         hx: h_0 (or for LSTM (h_0, c_0)) of shape (num_layers * num_directions, N, H), zeros when None.
@@ -80,37 +74,13 @@ class RNNBase(Module):
                                 "" if batched else " (unbatched input: no batch dim)")
         if not batched:  # run as a batch of one (after the time dim, as in PyTorch)
             input, states = input.unsqueeze(1), tuple(s.unsqueeze(1) for s in states)
-        per_direction = list(zip(*(s.unbind(0) for s in states)))
-        finals, x = [], input
-        for layer in range(self.num_layers):
-            outs = []
-            for direction in range(directions):
-                reverse = direction == 1
-                out, state = self._run_direction(kind, x, per_direction[layer * directions + direction],
-                                                 self._direction_weights(layer, reverse), reverse, time_dim)
-                outs.append(out)
-                finals.append(state)
-            x = outs[0] if directions == 1 else cat(outs, dim=-1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
-        last = tuple(stack([state[i] for state in finals]) for i in range(kind.states))
+        params = [self._parameters[name] for names in self._all_weights for name in names]
+        output, *last = run_layers(self.mode, input, states if kind.states == 2 else states[0], params, self.bias,
+                                   self.num_layers, self.dropout, self.training, self.bidirectional,
+                                   self.batch_first and batched)
         if not batched:
-            x, last = x.squeeze(1), tuple(s.squeeze(1) for s in last)
-        return x, (last if kind.states == 2 else last[0])
-
-    @staticmethod
-    def _run_direction(kind, x, state, weights, reverse, time_dim):
-        """One layer in one direction: the input projection of all steps in one GEMM, then the recurrence."""
-        w_ih, w_hh, b_ih, b_hh, w_hr = weights
-        xw, b_hh = project_input(kind, x, w_ih, b_ih, b_hh)
-        steps = xw.unbind(time_dim)
-        outputs = []
-        for xw_t in (reversed(steps) if reverse else steps):
-            state = kind.step(xw_t, state, w_hh, b_hh, w_hr)
-            outputs.append(state[0])
-        if reverse:
-            outputs.reverse()
-        return stack(outputs, time_dim), state
+            output, last = output.squeeze(1), [s.squeeze(1) for s in last]
+        return output, (tuple(last) if kind.states == 2 else last[0])
 
     def _check_input(self, input):
         layout = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"

@@ -1,70 +1,17 @@
-"""Recurrent cells (RNNCell, LSTMCell, GRUCell) and the one-step updates they share with the sequence layers in
-rnn.py. Gate order, parameter names and shapes follow PyTorch, so state dicts interchange."""
+"""Recurrent cells (RNNCell, LSTMCell, GRUCell): one step each, composed of ordinary ops (eagerlab.ops.rnn_steps),
+and what they share with the sequence layers in rnn.py. Gate order, parameter names and shapes follow PyTorch, so
+state dicts interchange."""
 import math
-from collections import namedtuple
 
 from ..._tensor import Tensor
 from ...errors import DTypeError, ShapeError, fmt_shape
-from ...ops.activation import relu, sigmoid, tanh
 from ...ops.creation import empty, zeros
-from .. import functional as F
+from ...ops.rnn_steps import KINDS, project_input
 from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-
-# ---- one time step ------------------------------------------------------------------------------------------
-# A step maps (xw, state) to the new state, a tuple: (h,) or, for LSTM, (h, c). xw = x @ W_ih^T + b_ih is computed
-# by the caller, for all time steps at once in the sequence layers; the step adds the hidden projection.
-def _split_gates(gates, n):
-    """The n gate blocks of (..., n * H) pre-activations as n (..., H) views: one unbind op, whose backward is a
-    single stack (n slices would each scatter their gradient into a zero tensor of the full size)."""
-    return gates.reshape(tuple(gates.shape[:-1]) + (n, gates.shape[-1] // n)).unbind(-2)
-
-
-def _simple_step(activation):
-    def step(xw, state, w_hh, b_hh, w_hr=None):
-        return (activation(xw + F.linear(state[0], w_hh, b_hh)),)
-
-    return step
-
-
-def _lstm_step(xw, state, w_hh, b_hh, w_hr=None):
-    """Gates i, f, g, o; c' = f * c + i * g, h' = o * tanh(c'), then h' @ W_hr^T when there is a projection."""
-    h, c = state
-    gates = xw + F.linear(h, w_hh, b_hh)
-    # one sigmoid over all four blocks (the g block's is unused) is fewer ops, forward and backward, than three
-    i, f, _, o = _split_gates(sigmoid(gates), 4)
-    hidden = gates.shape[-1] // 4
-    c = f * c + i * tanh(gates[..., 2 * hidden:3 * hidden])
-    h = o * tanh(c)
-    return (h if w_hr is None else F.linear(h, w_hr)), c
-
-
-def _gru_step(xw, state, w_hh, b_hh, w_hr=None):
-    """Gates r, z, n; r multiplies (W_hn h + b_hn), as in PyTorch and cuDNN; h' = (1 - z) * n + z * h."""
-    (h,) = state
-    xr, xz, xn = _split_gates(xw, 3)
-    hr, hz, hn = _split_gates(F.linear(h, w_hh, b_hh), 3)
-    r, z = sigmoid(xr + hr), sigmoid(xz + hz)
-    n = tanh(xn + r * hn)
-    return (n + z * (h - n),)
-
-
-# gates: how many blocks of hidden_size the input and hidden projections have; states: 2 for LSTM's (h, c);
-# fold_bias: b_hh may join b_ih in the input projection (not for GRU, whose b_hn must stay inside r * (...))
-Kind = namedtuple("Kind", ["gates", "step", "states", "fold_bias"])
-KINDS = {"RNN_TANH": Kind(1, _simple_step(tanh), 1, True), "RNN_RELU": Kind(1, _simple_step(relu), 1, True),
-         "LSTM": Kind(4, _lstm_step, 2, True), "GRU": Kind(3, _gru_step, 1, False)}
 _STATE_NAMES = ("h_0", "c_0")
-
-
-def project_input(kind, x, w_ih, b_ih, b_hh):
-    """(x @ W_ih^T + b_ih, the bias the step adds): b_hh is added here once rather than at every step where the
-    kind allows it, which also saves a bias-gradient sum per step."""
-    if b_ih is None or not kind.fold_bias:
-        return F.linear(x, w_ih, b_ih), b_hh
-    return F.linear(x, w_ih, b_ih + b_hh), None
 
 
 def new_parameter(shape, device, dtype):
