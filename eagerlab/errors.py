@@ -41,6 +41,12 @@ class FileFormatError(ValueError):
     checksum differs from the published one; the message names the file."""
 
 
+class ResourceLimitError(RuntimeError):
+    """A graph loaded from a file (eagerlab.load_exported) would go past a limit its loader set: intermediates larger
+    than `max_bytes` (refused at load), or more loop iterations in one call than `max_loop_iterations` (stopped when
+    reached). The message names the limit and how to raise it for a file you trust."""
+
+
 class TracingError(UnsupportedError):
     """Something @eagerlab.function cannot turn into a graph (a tensor's value needed while tracing, control flow
     AutoGraph cannot convert, an op whose output shape depends on data); the message says what to do instead."""
