@@ -8,6 +8,7 @@ from ... import errors
 from ...autograd.operands import typed_error
 from ...errors import DeviceError, DTypeError, ResourceLimitError, ShapeError, fmt_shape
 from ..codegen import CompiledGraph, LoopLimit
+from ..effects import WriteArgument
 from ..ir import Value
 from ..passes import lower
 from ..pytree import flatten, unflatten
@@ -32,6 +33,7 @@ class ExportedFunction:
         limit = None if max_loop_iterations is None else LoopLimit(max_loop_iterations, loop_limit_error(graph.name))
         self._compiled = CompiledGraph(*lower(graph, xp), xp, limit)
         self._lock = threading.Lock()
+        self._written = sorted({n.op.index for n in graph.nodes() if isinstance(n.op, WriteArgument)})
         self._leaves, self._tree = flatten(graph.output_template)
 
     @property
@@ -55,6 +57,9 @@ class ExportedFunction:
                 outs = iter(self._compiled.run([x._data for x in args]))
             except Exception as exc:  # a typed error naming the node, whatever the file's graph tripped over
                 raise _typed(self._compiled, exc) from exc
+            finally:
+                for k in self._written:  # arguments written in place: their versions move on, as eagerly
+                    args[k]._bump()
         leaves = [Tensor._make(next(outs), leaf.device) if isinstance(leaf, Value) else leaf
                   for leaf in self._leaves]
         return unflatten(self._tree, leaves)
