@@ -88,8 +88,12 @@ def _scatter_impl(xp, x, index, src, dim, reduce):
     return out
 
 
-scatter_p = primitive("scatter", lambda x, i, s, dim, reduce: Aval(x.shape, x.dtype, x.device),
-                      save_inputs=(1,))(_scatter_impl)
+def _scatter_infer(x, index, src, dim, reduce):
+    _gather_infer(x, index, dim)  # the same dim and index rank rules
+    return Aval(x.shape, x.dtype, x.device)
+
+
+scatter_p = primitive("scatter", _scatter_infer, save_inputs=(1,))(_scatter_impl)
 
 
 @scatter_p.defvjp

@@ -191,12 +191,7 @@ def logsumexp(input, dim, keepdim=False):
 
 
 # ---- running sums ------------------------------------------------------------------------------------------------
-def _cumsum_infer(x, dim):
-    shape_rules.norm_dim("cumsum", dim, x.ndim)  # (checked again: a loaded graph reaches the primitive directly)
-    return shape_rules.same(x)
-
-
-cumsum_p = primitive("cumsum", _cumsum_infer)(lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
+cumsum_p = primitive("cumsum", shape_rules.same_along_dim("cumsum"))(lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
 
 
 @cumsum_p.defvjp
