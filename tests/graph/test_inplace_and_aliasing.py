@@ -233,3 +233,6 @@ def test_an_exported_function_writes_into_its_argument_as_eagerly(tmp_path):
     x = eagerlab.zeros(2, 3)
     np.testing.assert_array_equal(f(x).numpy(), [[0, 0, 0], [2, 2, 2]])
     np.testing.assert_array_equal(x.numpy(), [[0, 0, 0], [1, 1, 1]])
+    pytest.importorskip("onnx")
+    with pytest.raises(eagerlab.errors.UnsupportedError, match="writes in place into argument 0.*cannot write"):
+        eagerlab.onnx.export(_into_a_slice, (eagerlab.zeros(2, 3),), str(tmp_path / "w.onnx"))
