@@ -120,6 +120,8 @@ def test_the_peak_of_intermediates_alive_at_once_counts():
     with pytest.raises(ResourceLimitError, match=r"f: running the graph needs about 768 bytes of intermediates"):
         check_memory(graph, 3 * 256 - 1, "f")
     check_memory(graph, None, "f")
+    total = eagerlab.function(lambda x: x.sum()).get_concrete_function(eagerlab.ones(1000)).graph
+    check_memory(total, 4, "total")  # the caller's 4000-byte input is in memory already: only the 4-byte sum counts
 
 
 def test_the_estimate_is_at_least_the_memory_plans_peak(tmp_path):

@@ -1,8 +1,9 @@
 """The limits a loaded exported graph runs under, so that a file from a stranger cannot take the host down:
 
-- memory: before anything is compiled or allocated, every value's size (views included: an op reading a view
-  the size of the machine's memory takes as long as if it were allocated) and the peak of the intermediates the
-  graph allocates at once (a liveness sweep, nested blocks included) must fit in `max_bytes`;
+- memory: before anything is compiled or allocated, the size of every value the graph computes (views included: an
+  op reading a view the size of the machine's memory takes as long as if it were allocated) and the peak of the
+  intermediates it allocates at once (a liveness sweep, nested blocks included) must fit in `max_bytes`; the
+  caller's inputs and the file's weights and constants are in memory already and do not count;
 - time: every iteration of every while loop counts against `max_loop_iterations` per call (a loop's own
   `maximum_iterations`, recorded by export when the traced code gave one, still ends it early and quietly, as
   eagerlab.while_loop does); past the limit the call stops with a ResourceLimitError instead of hanging.
@@ -45,8 +46,8 @@ def check_memory(graph, max_bytes, where):
             "max_bytes=")
     for v, node in _values(graph):
         if _nbytes(v) > max_bytes:
-            op = node.name if node is not None else "input"
-            raise ResourceLimitError(f"load_exported: {where}: value %{v.id} ({op}, {v.dtype}{fmt_shape(v.shape)}) "
+            raise ResourceLimitError(f"load_exported: {where}: value %{v.id} ({node.name}, {v.dtype}"
+                                     f"{fmt_shape(v.shape)}) "
                                      f"is {_human(_nbytes(v))}, more {hint}")
     peak = _peak(graph.body, set(id(v) for v in graph.outputs))
     if peak > max_bytes:
@@ -66,14 +67,12 @@ def loop_limit_error(name):
 
 
 def _values(graph):
-    """(value, the node that makes it) for every value: inputs, captures, and every node's outputs."""
-    for v in graph.inputs:
-        yield v, None
-    for n in graph.captures:
-        yield n.outputs[0], n
+    """(value, the node that makes it) for every value the graph computes (not its inputs, weights and constants:
+    the caller's tensors and the file's arrays are in memory already)."""
     for n in graph.nodes():
-        for v in n.outputs:
-            yield v, n
+        if n.kind in ("prim", "cond", "while"):
+            for v in n.outputs:
+                yield v, n
 
 
 def _peak(block, live_to_end):
