@@ -47,6 +47,12 @@ class ResourceLimitError(RuntimeError):
     reached). The message names the limit and how to raise it for a file you trust."""
 
 
+class DistributedError(RuntimeError):
+    """A collective that failed or timed out (the message names the ranks that did not respond), a process group
+    used before init_process_group or set up inconsistently (world sizes or ranks that disagree), or a
+    distributed engine (MPI, NCCL) that is missing."""
+
+
 class TracingError(UnsupportedError):
     """Something @eagerlab.function cannot turn into a graph (a tensor's value needed while tracing, control flow
     AutoGraph cannot convert, an op whose output shape depends on data); the message says what to do instead."""
