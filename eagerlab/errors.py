@@ -41,6 +41,12 @@ class FileFormatError(ValueError):
     checksum differs from the published one; the message names the file."""
 
 
+class ResourceLimitError(RuntimeError):
+    """A graph loaded from a file (eagerlab.load_exported) would go past a limit its loader set: intermediates larger
+    than `max_bytes` (refused at load), or more loop iterations in one call than `max_loop_iterations` (stopped when
+    reached). The message names the limit and how to raise it for a file you trust."""
+
+
 class DistributedError(RuntimeError):
     """A collective that failed or timed out (the message names the ranks that did not respond), a process group
     used before init_process_group or set up inconsistently (world sizes or ranks that disagree), or a

@@ -58,6 +58,11 @@ class Interpreter:
         """`target[...] = data`: the result of an in-place op lands in the target's memory."""
         target._data[...] = data
 
+    def view_base(self, tensor):
+        """The tensor whose memory `tensor` views (None when it is no view): in-place ops that autograd must track
+        are refused on views."""
+        return tensor._base
+
     def saved_copy(self, data):
         """What backward keeps of a tensor about to be overwritten in place: a copy of its array."""
         return data.copy()
@@ -159,10 +164,11 @@ def apply_inplace(prim, target, *args, **attrs):
                 f"{prim.name}_: a leaf Variable that requires grad (shape {fmt_shape(target.shape)}) is being used "
                 "in an in-place operation. Wrap it in `with eagerlab.no_grad():` or use the out-of-place op."
             )
-        if target._base is not None and (target._base.requires_grad or target.requires_grad or tensors):
+        base = interp.view_base(target)
+        if base is not None and (base.requires_grad or target.requires_grad or tensors):
             raise UnsupportedError(
                 f"{prim.name}_: in-place ops that autograd must track are not supported yet on views (this tensor "
-                f"of shape {fmt_shape(target.shape)} is a view of one of shape {fmt_shape(target._base.shape)}); "
+                f"of shape {fmt_shape(target.shape)} is a view of one of shape {fmt_shape(base.shape)}); "
                 "apply the op to the base tensor, or use the out-of-place op."
             )
         source = target

@@ -4,7 +4,7 @@ from .._tensor import Tensor
 from ..backend import CPU, Device
 from ..errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError, UnsupportedError, fmt_shape
 
-_TYPED = (ShapeError, DTypeError, IndexOutOfRange, DeviceError, UnsupportedError)
+TYPED_ERRORS = (ShapeError, DTypeError, IndexOutOfRange, DeviceError, UnsupportedError)
 
 
 class Aval:
@@ -73,15 +73,25 @@ def explain_failure(prim, args, attrs, exc):
     avals = [Aval.of(a) if isinstance(a, Tensor) else a for a in args]
     try:
         prim.infer(*avals, **attrs)
-    except _TYPED as e:
+    except TYPED_ERRORS as e:
         # shared infer rules (broadcasting, ...) do not know which op called them: name it here
         return e if str(e).startswith(prim.name) else type(e)(f"{prim.name}: {e}")
     except Exception:
         pass
-    if isinstance(exc, _TYPED):
+    if isinstance(exc, TYPED_ERRORS):
         return exc
     operands = ", ".join(describe(a) for a in args)
-    msg = f"{prim.name}: {exc} (operands: {operands}" + (f"; {attrs}" if attrs else "") + ")"
+    return typed_error(exc, f"{prim.name}: {exc} (operands: {operands}" + (f"; {attrs}" if attrs else "") + ")")
+
+
+def typed_error(exc, msg):
+    """The typed error carrying `msg` for `exc`: of exc's own type when it is one, else by the builtin it is
+    (IndexError -> IndexOutOfRange, TypeError -> DTypeError, ValueError -> ShapeError, others UnsupportedError)."""
+    if isinstance(exc, TYPED_ERRORS):
+        try:
+            return type(exc)(msg)
+        except Exception:  # a subclass with another constructor: keep it as it is
+            return exc
     if isinstance(exc, IndexError):
         return IndexOutOfRange(msg)
     if isinstance(exc, TypeError):

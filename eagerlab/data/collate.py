@@ -12,6 +12,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
+from ..backend.dtypes import result_type
 from ..errors import ShapeError, fmt_shape
 
 _ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
@@ -68,6 +69,12 @@ def default_convert(data):
 def collate_tensor_fn(batch, *, collate_fn_map=None):
     """Stack same-shape tensors: one array concatenation when no autograd history is needed, else eagerlab.stack."""
     elem = batch[0]
+    for k, t in enumerate(batch):
+        if not isinstance(t, Tensor):  # PyTorch's stack says the same, before internals trip over it
+            kind = type(t)
+            raise TypeError(f"default_collate: expected Tensor as element {k} of the batch (element 0 is a Tensor), "
+                            f"but got {kind.__module__ + '.' if kind.__module__ != 'builtins' else ''}"
+                            f"{kind.__qualname__}")
     dev, shape = elem._device, elem._data.shape
     grad = is_grad_enabled()
     if any(t._device is not dev or (grad and t.requires_grad) for t in batch):
@@ -76,6 +83,10 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
         _check_shapes([t._data for t in batch], shape, "tensor")
         return stack(batch, 0)  # mixed devices raise there; autograd history is kept
     arrays = [t._data for t in batch]
+    dtype = elem._data.dtype
+    if any(a.dtype != dtype for a in arrays):  # PyTorch's promotion, as stack (numpy's would give float32 +
+        dtype = result_type(*batch).np        # int64 -> float64)
+        arrays = [a.astype(dtype, copy=False) for a in arrays]
     return Tensor._make(_stack_arrays(dev.xp, arrays, shape, "tensor"), dev)
 
 

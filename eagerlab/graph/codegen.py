@@ -15,12 +15,15 @@ class CompiledGraph:
     """The callable for a graph: `run(input_arrays) -> output arrays` (flat lists). It follows `memory`, the graph's
     memory plan (passes.lower makes both): a value the plan gives a buffer is written into it, and the buffers are
     allocated here, once, and reused by every run. So two runs must never overlap: whoever calls `run` from several
-    threads holds a lock around it (Function, Backward, ExportedFunction do)."""
+    threads holds a lock around it (Function, Backward, ExportedFunction do).
+
+    `loop_limit` (a LoopLimit, or None): every iteration of every while loop counts against it, nested loops
+    included, so one run can never loop forever (graphs loaded from files that no one here wrote)."""
 
     __slots__ = ("graph", "source", "run", "filename", "line_nodes")
 
-    def __init__(self, graph, memory, xp):
-        gen = _Generator(graph, xp, memory)
+    def __init__(self, graph, memory, xp, loop_limit=None):
+        gen = _Generator(graph, xp, memory, loop_limit)
         self.graph, self.source, self.line_nodes = graph, gen.source, gen.line_nodes
         self.filename = f"<eagerlab.function {graph.name} #{next(_counter)}>"
         namespace = dict(gen.namespace)
@@ -41,14 +44,31 @@ def _name(v):
     return f"v{v.id}"
 
 
+class LoopLimit:
+    """The most loop iterations one run may make, all loops together; called with the loop's number (in program
+    order) when a run goes past it, it raises the error `exceeded(loop, limit)` returns."""
+
+    __slots__ = ("limit", "exceeded")
+
+    def __init__(self, limit, exceeded):
+        self.limit, self.exceeded = int(limit), exceeded
+
+    def __call__(self, loop):
+        raise self.exceeded(loop, self.limit)
+
+
 class _Generator:
-    def __init__(self, graph, xp, plan):
-        self.graph, self.xp, self.plan = graph, xp, plan
+    def __init__(self, graph, xp, plan, loop_limit=None):
+        self.graph, self.xp, self.plan, self.loop_limit = graph, xp, plan, loop_limit
         self.namespace = {"_asarray": xp.asarray}
         self.buffers = [self.bind(xp.empty(shape, dtype), "_b") for shape, dtype in plan.buffers]
         self.lines, self.line_nodes = [], {}
         self.copies = _values_to_copy(graph)
+        self.loops = 0
         self.emit(0, "def _graph_fn(_args):")
+        if loop_limit is not None:
+            self.namespace["_loop_limit"] = loop_limit
+            self.emit(1, "_loops = 0")
         if graph.inputs:
             self.emit(1, f"{', '.join(_name(v) for v in graph.inputs)}, = _args")
         for node in graph.captures:
@@ -133,6 +153,11 @@ class _Generator:
             self.emit(depth + 1, f"if {counter} >= {int(limit)}:")
             self.emit(depth + 2, "break")
             self.emit(depth + 1, f"{counter} += 1")
+        if self.loop_limit is not None:
+            self.emit(depth + 1, "_loops += 1")
+            self.emit(depth + 1, f"if _loops > {self.loop_limit.limit}:")
+            self.emit(depth + 2, f"_loop_limit({self.loops})", node)
+        self.loops += 1
         self.block(body.nodes, depth + 1)
         self.assign(node.outputs, body.outputs, depth + 1)
 

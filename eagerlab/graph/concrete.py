@@ -6,6 +6,7 @@ from .._tensor import Tensor
 from ..backend import CPU
 from . import autodiff
 from .codegen import CompiledGraph
+from .effects import WriteArgument
 from .ir import Value, storage_root
 from .passes import dead_code, lower, optimize
 from .pytree import flatten, unflatten
@@ -16,7 +17,7 @@ class ConcreteFunction:
     """One trace: the graph, its generated code, what to check before reusing it and how to build the result."""
 
     __slots__ = ("graph", "compiled", "memory", "guards", "outputs", "differentiable", "signature", "backward",
-                 "pinned")
+                 "pinned", "written")
 
     def __init__(self, trace, leaves):
         """From a Trace (trace_call) of the call whose argument leaves are `leaves`: the graph optimized, split into
@@ -34,6 +35,8 @@ class ConcreteFunction:
             user = graph.output_template[0]
             self.backward = Backward(trace.joint, backward, n_saved, xp, user)
         self.graph = graph
+        # the arguments the graph writes into in place: their version counters move on at each run, as eagerly
+        self.written = sorted({n.op.index for n in graph.nodes() if isinstance(n.op, WriteArgument)})
         lowered, self.memory = lower(graph, xp)
         self.compiled = CompiledGraph(lowered, self.memory, xp)
         self.outputs = output_plan(user)
@@ -46,6 +49,9 @@ class ConcreteFunction:
             outs = self.compiled.run(arrays)
         except Exception as exc:
             raise _explain(self.compiled, exc) from exc
+        finally:
+            for k in self.written:
+                leaves[positions[k]]._bump()
         treedef, plan, devices, again = self.outputs
         flat = [outs[x] if type(x) is int else x[0] for x in plan]
         for k in again:

@@ -20,6 +20,23 @@ class Assign:
         return f"into captured {tuple(self.tensor.shape)}"
 
 
+class WriteArgument:
+    """`argument[...] = value`: an in-place op on a tensor the function was called with (`x.add_(1)`, `x[0] = v`, a
+    write into a view of x), so the caller's tensor changes as it would eagerly. The array is the argument's own,
+    handed in at each run; the caller's version counter is bumped by whoever runs the graph (ConcreteFunction)."""
+
+    __slots__ = ("index", "name")
+
+    def __init__(self, index):
+        self.index, self.name = index, "assign"
+
+    def __call__(self, target, value):
+        target[...] = value
+
+    def describe(self):
+        return f"into argument {self.index}"
+
+
 class ReadGrad:
     """The `.grad` of a leaf when the graph runs (zeros if it has none), for backward to accumulate into."""
 

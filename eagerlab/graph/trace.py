@@ -20,6 +20,7 @@ from ..backend import from_numpy_dtype
 from ..errors import DeviceError, ShapeError, TracingError, fmt_shape
 from . import effects
 from .ir import Block, Graph, Operation, Value
+from .views import Views
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -59,6 +60,8 @@ class Tracer(Interpreter):
         self.grad_slots = {}  # id(leaf) -> [leaf, grad before tracing, Value last stored (or "none")]
         self.modules = {}  # id(module) -> (module, training): the trace is only valid for these flags
         self.effect_kinds = set()  # names of the effects recorded (assign, store_grad, call, ...)
+        self.arguments = {}  # id(abstract argument tensor) -> (it, its position among the graph's inputs)
+        self.views = Views()
 
     # ---- installing -----------------------------------------------------------------------------------------
     def __enter__(self):
@@ -120,6 +123,10 @@ class Tracer(Interpreter):
         self.frames[0].defined.add(id(v))
         return node
 
+    def argument(self, tensor):
+        """`tensor` stands for the last input emitted: in-place writes into it reach the caller's tensor."""
+        self.arguments[id(tensor)] = (tensor, len(self.graph.inputs) - 1)
+
     def constant(self, array, device):
         """A tensor created inside the traced function (tensor(), zeros(), arange(), ...): a graph constant."""
         node = Operation("const", array, where=user_frame())
@@ -144,23 +151,43 @@ class Tracer(Interpreter):
         node = Operation("prim", prim, inputs, attrs, where=user_frame())
         outs = self.new_values(node, out if isinstance(out, (tuple, list)) else (out,))
         self.emit(node)
-        return wrap_outputs(prim, args, attrs, outs[0] if prim.n_out == 1 else outs, dev, grad)
+        result = wrap_outputs(prim, args, attrs, outs[0] if prim.n_out == 1 else outs, dev, grad)
+        if prim.view and isinstance(args[0], Tensor):
+            self.views.note(prim, args, attrs, result)
+        return result
 
-    def write_into(self, target, value):
-        """`target[...] = value` from an in-place op: the tensor now stands for `value` (cast to its dtype); a
-        captured tensor also gets an `assign` effect so the write happens when the graph runs."""
+    def write_into(self, target, value, skip=None):
+        """`target[...] = value` from an in-place op: the tensor now stands for `value` (cast to its dtype). As
+        eagerly, the write lands in the memory target shares: a view's write is scattered into the tensor it views,
+        and the views taken of a tensor written read it anew (Views). A captured tensor or an argument also gets an
+        `assign` effect so the write happens, to the outside tensor, when the graph runs."""
         d = target._data
         if value.dtype != d.dtype:
             value = Tensor._make(value, target._device).to(from_numpy_dtype(d.dtype))._data
         frame = self.frames[-1]
+        base = self.views.base_of(target)
+        if base is not None:  # the base takes the write; target keeps the value itself (not a re-read of it)
+            self.write_into(base[0], self.views.scatter(base[0], base[1], target, value)._data, skip=target)
+            frame.undo.append((target, d, True, _where()))
+            target._data = value
+            return
         captured = type(d) is not Value or id(target) in self.captures
+        argument = self.arguments.get(id(target))
         if captured:  # (a second write targets the captured tensor too, not the value the first one wrote)
             cap = self.captures.get(id(target))
             cap = self.value_of(target) if cap is None else cap
             self.effect(effects.Assign(target), (cap, value))
             self._save_state(target)
-        frame.undo.append((target, d, captured or id(d) in frame.defined, _where()))
+        elif argument is not None:
+            self.effect(effects.WriteArgument(argument[1]), (self.graph.inputs[argument[1]], value))
+        # an argument written at the top level is handled (the effect); inside a branch or loop body, as a local
+        # tensor, the change must leave through the block's results (_check_carried)
+        handled = captured or argument is not None and frame is self.frames[0] or id(d) in frame.defined
+        frame.undo.append((target, d, handled, _where()))
         target._data = value
+        for view, fresh in self.views.reread(target, skip):
+            frame.undo.append((view, view._data, True, _where()))
+            view._data = fresh
 
     def effect(self, op, inputs=(), out_avals=()):
         node = Operation("effect", op, inputs, where=user_frame())
@@ -225,6 +252,10 @@ class Tracer(Interpreter):
 
     def saved_copy(self, data):
         return data  # a traced value is never overwritten: no copy needed
+
+    def view_base(self, tensor):
+        base = self.views.base_of(tensor)
+        return base[0] if base is not None else tensor._base
 
     def accumulate_grad(self, grad, g):
         return grad + g  # a new value, stored into .grad when the graph runs

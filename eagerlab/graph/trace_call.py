@@ -29,6 +29,7 @@ def trace_call(fn, name, leaves, treedef, shapes=None, root=None):
             if isinstance(x, Tensor):
                 node = tracer.emit_input(x, shapes[i] if shapes else None)
                 abstract.append(Tensor._make(node.outputs[0], x._device, x.requires_grad))
+                tracer.argument(abstract[-1])
             else:
                 abstract.append(x)
         args, kwargs = unflatten(treedef, abstract)

@@ -30,6 +30,24 @@ def same(x, **attrs):
     return Aval(x.shape, x.dtype, x.device)
 
 
+def same_along_dim(op):
+    """The infer rule of an op along one `dim` of its input whose output is like the input (softmax, cumsum): the
+    dim is checked again, as the public function did, since a graph loaded from a file reaches the primitive
+    directly."""
+    def infer(x, dim, **attrs):
+        norm_dim(op, dim, len(x.shape))
+        return Aval(x.shape, x.dtype, x.device)
+
+    return infer
+
+
+def new_dim(op, dim, ndim):
+    """`dim` where an op inserts a dimension into an `ndim`-d shape (unsqueeze, stack): 0..ndim, checked."""
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim <= ndim:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of [0, {ndim}], but got {dim!r})")
+    return dim
+
+
 def elementwise(*operands, **attrs):
     """Broadcast tensor operands; the dtype is the first tensor's (inputs are promoted before bind)."""
     tensors = [a for a in operands if isinstance(a, Aval)]

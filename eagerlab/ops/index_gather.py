@@ -43,7 +43,16 @@ def _gather_impl(xp, x, index, dim):
     return x[_grid(xp, index, dim)]
 
 
-gather_p = primitive("gather", lambda x, i, dim: Aval(i.shape, x.dtype, x.device), save_inputs=(1,))(_gather_impl)
+def _gather_infer(x, index, dim):
+    # what the public function checked, again: a graph loaded from a file reaches the primitive directly
+    shape_rules.norm_dim("gather", dim, x.ndim)
+    if x.ndim and index.ndim != x.ndim:
+        raise ShapeError(f"gather: index of shape {fmt_shape(index.shape)} must have as many dims as input "
+                         f"{fmt_shape(x.shape)}")
+    return Aval(index.shape, x.dtype, x.device)
+
+
+gather_p = primitive("gather", _gather_infer, save_inputs=(1,))(_gather_impl)
 
 
 def broadcast_zeros(like, shape):
@@ -79,8 +88,12 @@ def _scatter_impl(xp, x, index, src, dim, reduce):
     return out
 
 
-scatter_p = primitive("scatter", lambda x, i, s, dim, reduce: Aval(x.shape, x.dtype, x.device),
-                      save_inputs=(1,))(_scatter_impl)
+def _scatter_infer(x, index, src, dim, reduce):
+    _gather_infer(x, index, dim)  # the same dim and index rank rules
+    return Aval(x.shape, x.dtype, x.device)
+
+
+scatter_p = primitive("scatter", _scatter_infer, save_inputs=(1,))(_scatter_impl)
 
 
 @scatter_p.defvjp

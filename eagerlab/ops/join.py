@@ -77,6 +77,7 @@ def stack(tensors, dim=0):
 
 def _stack_infer(*xs, dim):
     first = xs[0]
+    shape_rules.new_dim("stack", dim, len(first.shape))  # (again: a loaded graph reaches the primitive directly)
     return Aval(first.shape[:dim] + (len(xs),) + first.shape[dim:], first.dtype, first.device)
 
 
@@ -86,6 +87,8 @@ stack_p.defvjp(lambda ctx, g: bind(unbind_p, g, dim=ctx.attrs["dim"]))
 
 
 def _unbind_infer(x, dim):
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < len(x.shape):  # (a loaded graph's dim)
+        raise IndexError(f"unbind: dim {dim!r} is out of range for a tensor of shape {fmt_shape(x.shape)}")
     return (Aval(x.shape[:dim] + x.shape[dim + 1:], x.dtype, x.device),) * x.shape[dim]
 
 

@@ -18,7 +18,7 @@ def _prod_infer(x, dims, keepdim):
 
 prod_p = primitive("prod", _prod_infer, save_inputs=(0,))(
     lambda xp, x, dims, keepdim: xp.prod(x, axis=dims, keepdims=keepdim, dtype=x.dtype))
-cumprod_p = primitive("cumprod", shape_rules.same, save_inputs=(0,), save_outputs=(0,))(
+cumprod_p = primitive("cumprod", shape_rules.same_along_dim("cumprod"), save_inputs=(0,), save_outputs=(0,))(
     lambda xp, x, dim: xp.cumprod(x, axis=dim, dtype=x.dtype))
 
 

@@ -148,7 +148,10 @@ Tensor.t = t
 
 
 def _expand_infer(x, shape):
-    return Aval(shape_rules.broadcast_shapes("expand", x.shape, shape), x.dtype, x.device)
+    out = shape_rules.broadcast_shapes("expand", x.shape, shape)
+    if tuple(out) != tuple(shape):  # (broadcasting is symmetric; expand only widens x)
+        raise ShapeError(f"expand: cannot expand a tensor of shape {fmt_shape(x.shape)} to {fmt_shape(shape)}")
+    return Aval(out, x.dtype, x.device)
 
 
 expand_p = primitive("expand", _expand_infer, view=True)(lambda xp, x, shape: xp.broadcast_to(x, shape))
@@ -196,6 +199,7 @@ expand = broadcast_to
 
 
 def _unsqueeze_infer(x, dim):
+    shape_rules.new_dim("unsqueeze", dim, len(x.shape))  # (again: a loaded graph reaches the primitive directly)
     return Aval(x.shape[:dim] + (1,) + x.shape[dim:], x.dtype, x.device)
 
 

@@ -77,6 +77,28 @@ def test_errors_name_the_offending_entry():
         default_collate([np.ones(2), np.ones(1)])
 
 
+@pytest.mark.parametrize("stranger,name", [(np.ones(2), "numpy.ndarray"), (3, "int"), (None, "NoneType"),
+                                           ([1.0, 2.0], "list")])
+def test_a_non_tensor_among_tensors_is_a_type_error_naming_its_type_and_position(stranger, name):
+    with pytest.raises(TypeError, match=rf"expected Tensor as element 2 .*but got {name}$"):
+        default_collate([el.ones(2), el.ones(2), stranger])
+    with pytest.raises(TypeError, match=rf"expected Tensor as element 1 .*but got {name}$"):
+        default_collate([el.ones(2, requires_grad=True), stranger])  # the autograd path checks too
+
+
+@pytest.mark.parametrize("dtypes,want", [(("float32", "int64"), "float32"), (("int32", "bool"), "int32"),
+                                         (("float16", "int64"), "float16"), (("int8", "uint8"), "int16"),
+                                         (("float32", "float64"), "float64")])
+def test_mixed_dtypes_promote_as_stack_and_pytorch(dtypes, want):
+    batch = [el.tensor([1, 0], dtype=getattr(el, d)) for d in dtypes]
+    out = default_collate(batch)
+    assert out.dtype == getattr(el, want) == el.stack(batch).dtype
+    np.testing.assert_array_equal(out.numpy(), [[1, 0], [1, 0]])
+    torch = pytest.importorskip("torch")
+    theirs = torch.utils.data.default_collate([torch.tensor([1, 0], dtype=getattr(torch, d)) for d in dtypes])
+    assert str(theirs.dtype) == f"torch.{want}"
+
+
 def test_default_convert():
     out = default_convert({"a": np.arange(3), "b": (np.float32(1.5), "s"), "c": [np.ones(2)], "d": 7})
     assert isinstance(out["a"], el.Tensor) and out["a"].dtype == el.int64

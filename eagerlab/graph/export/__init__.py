@@ -15,11 +15,13 @@ from ...errors import SerializationError
 from ...serialization import load, save
 from ...serialization._io import describe, strict_json
 from ._exported import ExportedFunction
+from ._limits import DEFAULT_MAX_LOOP_ITERATIONS, check_memory, checked_limit, default_max_bytes
 from ._read import read_graph
 from ._trace import trace_for_export
 from ._write import describe_graph
 
 FORMAT, VERSION = "eagerlab.exported", 1
+DEFAULT = object()  # max_bytes not given: default_max_bytes() of this machine
 
 
 def export(fn_or_module, example_inputs, path):
@@ -31,9 +33,14 @@ def export(fn_or_module, example_inputs, path):
     save({"format": FORMAT, "version": VERSION, "graph": graph, "weights": weights, "constants": constants}, path)
 
 
-def load_exported(path):
+def load_exported(path, *, max_bytes=DEFAULT, max_loop_iterations=DEFAULT_MAX_LOOP_ITERATIONS):
     """The function `export` wrote to `path`, as an ExportedFunction. The file is checked completely (a
-    SerializationError names what is wrong); nothing in it is executed."""
+    SerializationError names what is wrong); nothing in it is executed. It must not risk the host when called
+    (see _limits.py): a graph whose values or intermediates need more than `max_bytes` is refused here (default:
+    16 GiB or half the physical memory, the smaller), and a call that runs more than `max_loop_iterations` loop
+    iterations stops with a ResourceLimitError. Raise them (None: no limit) for files you trust."""
+    max_bytes = default_max_bytes() if max_bytes is DEFAULT else checked_limit("max_bytes", max_bytes)
+    max_loop_iterations = checked_limit("max_loop_iterations", max_loop_iterations)
     name = describe(path)
     obj = load(path)
     keys = {"format", "version", "graph", "weights", "constants"}
@@ -54,9 +61,10 @@ def load_exported(path):
     except ValueError as e:
         raise SerializationError(f"load_exported: {name}: the graph is not valid JSON: {e}") from None
     graph = read_graph(header, obj["weights"], obj["constants"], name)
+    check_memory(graph, max_bytes, name)  # before anything is compiled: codegen preallocates buffers
     names = [spec["name"] for spec in header["inputs"]]
     weights = {spec["weight"]: node.op for spec, node in zip(header["captures"], graph.captures)}
-    return ExportedFunction(graph, names, weights)
+    return ExportedFunction(graph, names, weights, max_loop_iterations)
 
 
 __all__ = ["export", "load_exported", "ExportedFunction"]

@@ -4,12 +4,16 @@ import threading
 from ..._tensor import Tensor
 from ...autograd import no_grad
 from ...backend import CPU, from_numpy_dtype
-from ...errors import DeviceError, DTypeError, ShapeError, fmt_shape
-from ..codegen import CompiledGraph
+from ... import errors
+from ...autograd.operands import typed_error
+from ...errors import DeviceError, DTypeError, ResourceLimitError, ShapeError, fmt_shape
+from ..codegen import CompiledGraph, LoopLimit
+from ..effects import WriteArgument
 from ..ir import Value
 from ..passes import lower
 from ..pytree import flatten, unflatten
 from ..spec import TensorSpec
+from ._limits import loop_limit_error
 
 
 class ExportedFunction:
@@ -19,15 +23,17 @@ class ExportedFunction:
     Thread safety: it may be called from several threads at once; its graph runs one call at a time (it writes
     intermediates into buffers it keeps across calls), and each call's results are its own arrays."""
 
-    def __init__(self, graph, input_names, weights):
+    def __init__(self, graph, input_names, weights, max_loop_iterations=None):
         self.graph = graph
         self.input_specs = tuple(TensorSpec(v.shape, from_numpy_dtype(v.dtype), name, v.device)
                                  for v, name in zip(graph.inputs, input_names))
         self._weights = dict(weights)
         devices = [v.device for v in graph.inputs] + [n.op._device for n in graph.captures]
         xp = (devices[0] if devices else CPU).xp
-        self._compiled = CompiledGraph(*lower(graph, xp), xp)
+        limit = None if max_loop_iterations is None else LoopLimit(max_loop_iterations, loop_limit_error(graph.name))
+        self._compiled = CompiledGraph(*lower(graph, xp), xp, limit)
         self._lock = threading.Lock()
+        self._written = sorted({n.op.index for n in graph.nodes() if isinstance(n.op, WriteArgument)})
         self._leaves, self._tree = flatten(graph.output_template)
 
     @property
@@ -47,7 +53,13 @@ class ExportedFunction:
         # the lock first: grad mode is process-wide for now, and calls that entered no_grad one after another must
         # leave it in the reverse order, or the last one out would leave grad disabled
         with self._lock, no_grad():
-            outs = iter(self._compiled.run([x._data for x in args]))
+            try:
+                outs = iter(self._compiled.run([x._data for x in args]))
+            except Exception as exc:  # a typed error naming the node, whatever the file's graph tripped over
+                raise _typed(self._compiled, exc) from exc
+            finally:
+                for k in self._written:  # arguments written in place: their versions move on, as eagerly
+                    args[k]._bump()
         leaves = [Tensor._make(next(outs), leaf.device) if isinstance(leaf, Value) else leaf
                   for leaf in self._leaves]
         return unflatten(self._tree, leaves)
@@ -68,3 +80,21 @@ def _check_argument(fn_name, i, spec, x):
                          f".to(eagerlab.{spec.dtype.name})")
     if x._device is not spec.device:
         raise DeviceError(f"{what} is on {x.device}, expected {spec.device}; move it with .to({str(spec.device)!r})")
+
+
+def _typed(compiled, exc):
+    """`exc` from a run of the graph as an eagerlab typed error naming the node it came from: a graph that passed
+    every check at load but fails on some data (an index out of range) says where, never with a raw IndexError or
+    KeyError (eagerlab's own errors keep their type; running out of memory stays a MemoryError)."""
+    if isinstance(exc, (ResourceLimitError, MemoryError)):
+        return exc
+    node = compiled.node_at(exc.__traceback__)
+    where = "" if node is None else (" [while running the loaded graph: op " + node.name + "(" + ", ".join(
+        f"{x.dtype}{fmt_shape(x.shape)}" if isinstance(x, Value) else repr(x) for x in node.inputs) + ")]")
+    msg = f"{compiled.graph.name}: {exc}{where}"
+    if type(exc).__module__ == errors.__name__:
+        try:
+            return type(exc)(msg)
+        except Exception:
+            return exc
+    return typed_error(exc, msg)

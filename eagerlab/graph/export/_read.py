@@ -13,6 +13,7 @@ from ...backend import array_to_device, from_numpy_dtype
 from ...errors import DeviceError
 from ...ops import PRIMITIVES
 from ...autograd.operands import Aval
+from ..effects import WriteArgument
 from ..ir import Block, Graph, Operation, Value
 from ._codec import DTYPES, bad, decode, decode_device
 
@@ -20,7 +21,8 @@ MAX_NDIM, MAX_NESTING = 64, 64
 _AVAL = {"id", "shape", "dtype", "device"}
 _NODE_KEYS = {"prim": {"kind", "op", "inputs", "attrs", "outputs"}, "const": {"kind", "array", "outputs"},
               "cond": {"kind", "inputs", "attrs", "blocks", "outputs"},
-              "while": {"kind", "inputs", "attrs", "blocks", "outputs"}}
+              "while": {"kind", "inputs", "attrs", "blocks", "outputs"},
+              "write_argument": {"kind", "argument", "inputs", "outputs"}}
 
 
 def read_graph(header, weights, constants, name):
@@ -30,6 +32,7 @@ def read_graph(header, weights, constants, name):
 
 class _Reader:
     def __init__(self, weights, constants, name):
+        self.inputs = []
         self.arrays = {"weight": weights, "constant": constants}
         self.used = set()
         self.name, self.scopes, self.ids = name, [{}], set()
@@ -43,6 +46,7 @@ class _Reader:
             node = Operation("input", None)
             node.outputs = (self.define(spec, node, 0, f"{where}, input {i}", {"name"}),)
             graph.inputs.append(node.outputs[0])
+            self.inputs.append(node.outputs[0])
             _str(spec["name"], f"{where}, input {i}")
         for i, spec in enumerate(_list(header["captures"], where)):
             at = f"{where}, capture {i}"
@@ -130,6 +134,8 @@ class _Reader:
             return node
         if kind == "prim":
             return self.prim(obj, outs, where)
+        if kind == "write_argument":
+            return self.write_argument(obj, outs, where)
         inputs = [self.value_ref(x, f"{where}, input {i}") for i, x in enumerate(_list(obj["inputs"], where))]
         node = Operation(kind, None, inputs, self.control_attrs(kind, obj["attrs"], where))
         blocks = _list(obj["blocks"], where)
@@ -173,6 +179,17 @@ class _Reader:
                 raise bad(where, f"output {i} is recorded as {v.dtype}{list(v.shape)} on {v.device}, but the op "
                                  f"gives {e.dtype.name}{list(e.shape)} on {e.device}")
         return node
+
+    def write_argument(self, obj, outs, where):
+        k = obj["argument"]
+        if type(k) is not int or not 0 <= k < len(self.inputs) or outs:
+            raise bad(where, f"a write_argument node names one of the {len(self.inputs)} arguments and has no "
+                             f"outputs, got argument {k!r} and {len(outs)} outputs")
+        inputs = [self.value_ref(x, f"{where}, input {i}") for i, x in enumerate(_list(obj["inputs"], where))]
+        if len(inputs) != 2 or inputs[0] is not self.inputs[k]:
+            raise bad(where, f"a write into argument {k} takes that argument and the value written")
+        _same_avals(where, "the value written", inputs[1:], inputs[:1])
+        return Operation("effect", WriteArgument(k), inputs)
 
     def define_outputs(self, node, outs, where, expect=None):
         if expect is not None and len(outs) != expect:

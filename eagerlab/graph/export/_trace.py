@@ -4,6 +4,7 @@ import inspect
 from ..._tensor import Tensor
 from ...autograd import no_grad
 from ...errors import AutogradError, UnsupportedError
+from ..effects import WriteArgument
 from ..protocols import TracedModule
 
 
@@ -39,7 +40,8 @@ def trace_for_export(fn_or_module, example_inputs, what):
                                "function under no_grad, so a training step (backward, optimizer.step) cannot be "
                                "exported: export the model instead") from e
     for node in graph.nodes():
-        if node.kind == "effect":
+        if node.kind == "effect" and not isinstance(node.op, WriteArgument):  # (a write into an argument is the
+            # caller's business, as eagerly: the exported graph writes into the tensor it is called with)
             line = f" at {node.where[0]}:{node.where[1]}" if node.where else ""
             raise UnsupportedError(
                 f"{what}: the traced function has a side effect ({node.op.name} {node.op.describe()}{line}), so it "

@@ -9,13 +9,16 @@
     NODE  = {"kind": "prim", "op": "linear", "inputs": [TAGGED, ...], "attrs": {name: TAGGED}, "outputs": [AVAL]}
           | {"kind": "const", "array": "const.0", "outputs": [AVAL]}
           | {"kind": "cond" | "while", "inputs": [...], "attrs": {...}, "blocks": [BLOCK, BLOCK], "outputs": [...]}
+          | {"kind": "write_argument", "argument": 0, "inputs": [TAGGED, TAGGED], "outputs": []}
+                                   an in-place write into argument 0 (inputs: that argument's value, the new value)
     AVAL  = {"id": 7, "shape": [64, 10], "dtype": "float32", "device": "cpu"}
 
 TAGGED values are the encoding of _codec.py. Effects (a training step's writes, .grad stores, optimizer calls) have
-no place here: export refuses them before writing.
+no place here: export refuses them before writing (but writes into the function's own arguments).
 """
 from ...backend import CPU, array_to_device, from_numpy_dtype
 from ...errors import UnsupportedError
+from ..effects import WriteArgument
 from . import _codec
 
 
@@ -55,6 +58,10 @@ class _Writer:
         if node.kind == "const":
             out["array"] = name = f"const.{len(self.constants)}"
             self.constants[name] = array_to_device(node.op, CPU)
+            return out
+        if node.kind == "effect" and isinstance(node.op, WriteArgument):
+            out.update(kind="write_argument", argument=node.op.index,
+                       inputs=[_codec.encode(x, f"{where}, input {i}") for i, x in enumerate(node.inputs)])
             return out
         if node.kind not in ("prim", "cond", "while"):
             raise UnsupportedError(f"export: {where} is a {node.kind} node, which an exported graph cannot hold")

@@ -26,6 +26,10 @@ def export(model_or_fn, example_inputs, path, opset=17, input_names=None, output
     if opset < 17:
         raise ValueError(f"onnx.export: opset {opset} is too old; LayerNormalization needs opset 17 or newer")
     traced = trace_for_export(model_or_fn, example_inputs, "onnx.export")
+    for node in traced.graph.nodes():  # (trace_for_export lets only writes into the function's arguments through)
+        if node.kind == "effect":
+            raise UnsupportedError(f"onnx.export: the function writes in place {node.op.describe()}; an ONNX graph "
+                                   "cannot write into its inputs: return the new value instead")
     model = _Builder(onnx, traced, opset).model(input_names, output_names, dynamic_batch)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, path)
