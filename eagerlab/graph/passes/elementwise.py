@@ -1,6 +1,7 @@
 """Which primitives can write their result into a given buffer (`out=`), and how: the table fusion and memory
 planning share. An entry computes exactly what the primitive's impl computes (same ufunc, same operand dtypes),
 so a lowered node gives bit-identical results."""
+from ...backend import kernels
 from ...backend.blas import matmul as gemm
 from ..ir import Value
 
@@ -37,7 +38,7 @@ def elementwise_step(xp, node):
         return lambda out, x: x.astype(dtype) if out is None else _copy(xp, out, x)
     ufunc = getattr(xp, UFUNCS[node.op.name])
     if node.op.name == "relu":
-        return lambda out, x: ufunc(x, 0, out=out)
+        return lambda out, x: kernels.relu(xp, x, out)
     return lambda out, *xs: ufunc(*xs, out=out)
 
 
