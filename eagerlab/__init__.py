@@ -14,6 +14,8 @@ from ._tensor import Size, Tensor, is_tensor  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promote_types, result_type, \
     set_default_dtype
+from .backend.blas import get_num_threads, set_num_threads
+from .backend.denormals import set_flush_denormal
 from .backend.device import Device as device
 from .backend.dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
 from .serialization import load, save

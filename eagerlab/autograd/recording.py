@@ -58,9 +58,12 @@ def record(prim, args, attrs, out, dev):
                 link_view(t, args[0])
             outs.append(t)
         result = tuple(outs)
-    if prim.save_inputs or prim.save_outputs:
+    save_inputs, save_outputs = prim.save_inputs, prim.save_outputs
+    if save_outputs == (0,) and not save_inputs:
+        node.save_output(outs[0])
+    elif save_inputs or save_outputs:
         n = len(args)  # ops with a variable number of inputs declare the largest range they may save
-        node.save([args[i] for i in prim.save_inputs if i < n], [outs[i] for i in prim.save_outputs])
+        node.save([args[i] for i in save_inputs if i < n], [outs[i] for i in save_outputs])
     return result
 
 

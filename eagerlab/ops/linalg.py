@@ -3,6 +3,7 @@ dot/outer, tensordot (einsum: linalg_einsum.py)."""
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.blas import matmul as gemm
 from ..errors import DTypeError, ShapeError, fmt_shape
 from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
@@ -30,8 +31,8 @@ def _matmul_impl(xp, a, b):
     if a.ndim > 2 and b.ndim == 2:
         # one GEMM over all rows instead of numpy's loop of small GEMMs per batch entry (a view when a is contiguous);
         # the row count is spelled out because reshape cannot infer -1 when the inner dim is 0
-        return xp.matmul(a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
-    return xp.matmul(a, b)
+        return gemm(xp, a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+    return gemm(xp, a, b)
 
 
 matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1))(_matmul_impl)
@@ -156,9 +157,9 @@ def _linear_infer(x, w, b=None):
 
 def _linear_impl(xp, x, w, b=None):
     if x.ndim > 2:
-        out = xp.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + w.shape[:1])
+        out = gemm(xp, x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + w.shape[:1])
     else:
-        out = xp.matmul(x, w.T)  # w.T is a view: BLAS reads it transposed, W is never copied
+        out = gemm(xp, x, w.T)  # w.T is a view: BLAS reads it transposed, W is never copied
     if b is not None:
         out += b
     return out

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.blas import matmul as gemm
 from ..backend.dtypes import FLOAT, INT
 from ..errors import DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
@@ -172,7 +173,7 @@ def _ce_impl(xp, x, t, w=None, *, ignore_index, reduction, label_smoothing):
         loss *= wt
     if ls:
         # the loss against the uniform distribution: -sum_c w_c log_softmax_c = lse * sum(w) - sum_c w_c s_c
-        smooth = lse * c - s.sum(axis=1) if w is None else lse * w.sum() - xp.matmul(xp.moveaxis(s, 1, -1), w)
+        smooth = lse * c - s.sum(axis=1) if w is None else lse * w.sum() - gemm(xp, xp.moveaxis(s, 1, -1), w)
         loss = (1 - ls) * loss + (ls / c) * (smooth if keep is None else smooth * keep)
     p /= total[:, None]
     return _reduce_impl(loss, wt, t, reduction), p

@@ -9,6 +9,7 @@ so double backward works.
 """
 import numpy as np
 
+from ..backend.blas import matmul as gemm
 from ..backend.dtypes import int64
 from ._registry import Aval, Sample, bind, op, primitive
 from .pool import as_2d, check_dtype, common_samples, from_4d, geometry, np_pool, out_len, pool_args, pool_shape, \
@@ -92,7 +93,7 @@ def _avg_impl(xp, x, *, kernel, stride, padding, ceil_mode, count_include_pad, d
         # the blocks are the rows of a (-1, kh*W) reshape: one matrix-vector product sums them, 5x faster than the
         # kh + W taps (and than numpy's sum over a short axis)
         blocks = x.reshape(N, C, H * W)[:, :, :outs[0] * kernel[0] * W].reshape(-1, kernel[0] * W)
-        total = xp.matmul(blocks, xp.ones(kernel[0] * W, x.dtype)).reshape(N, C, outs[0], 1)
+        total = gemm(xp, blocks, xp.ones(kernel[0] * W, x.dtype)).reshape(N, C, outs[0], 1)
     else:
         total = _box(xp, x, rows, cols, outs, adjoint=False)
     div = _divisor(xp, x.shape, x.dtype, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)

@@ -1,6 +1,8 @@
 """Which primitives can write their result into a given buffer (`out=`), and how: the table fusion and memory
 planning share. An entry computes exactly what the primitive's impl computes (same ufunc, same operand dtypes),
 so a lowered node gives bit-identical results."""
+from ...backend import kernels
+from ...backend.blas import matmul as gemm
 from ..ir import Value
 
 # elementwise primitives -> the ufunc their impl applies (relu is maximum(x, 0); comparisons give bool)
@@ -36,7 +38,7 @@ def elementwise_step(xp, node):
         return lambda out, x: x.astype(dtype) if out is None else _copy(xp, out, x)
     ufunc = getattr(xp, UFUNCS[node.op.name])
     if node.op.name == "relu":
-        return lambda out, x: ufunc(x, 0, out=out)
+        return lambda out, x: kernels.relu(xp, x, out)
     return lambda out, *xs: ufunc(*xs, out=out)
 
 
@@ -60,10 +62,10 @@ def _linear(xp, node):
     if not (isinstance(x, Value) and x.ndim == 2 and len(node.inputs) in (2, 3)):
         return None
     if len(node.inputs) == 2:
-        return lambda out, x, w: xp.matmul(x, w.T, out=out)
+        return lambda out, x, w: gemm(xp, x, w.T, out)
 
     def run(out, x, w, b):
-        xp.matmul(x, w.T, out=out)
+        gemm(xp, x, w.T, out)
         out += b  # the impl's `out += b`
         return out
 
@@ -73,7 +75,7 @@ def _linear(xp, node):
 def _matmul(xp, node):
     a, b = node.inputs
     if a.ndim == 2 and b.ndim == 2:  # the impl's path for matrices is one xp.matmul
-        return lambda out, a, b: xp.matmul(a, b, out=out)
+        return lambda out, a, b: gemm(xp, a, b, out)
     return None
 
 

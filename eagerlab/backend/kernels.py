@@ -1,0 +1,27 @@
+"""Elementwise kernels whose fastest form differs by array module.
+
+relu: numpy's `maximum` has a vectorized loop for two contiguous arrays but not for an array and a scalar, so
+`maximum(x, 0)` runs 2.5x slower than `maximum(x, zeros)` (measured on a float32 (64, 6, 24, 24) input, 84 vs 34 us;
+(32, 128): 2.4 vs 1.4 us). Both give the same bits, NaN and -0.0 included (maximum is one ufunc either way). The
+zeros come from one read-only buffer per float dtype, grown to the largest input seen, so the cost is that buffer
+(the size of the largest activation a relu has seen), not an allocation per call. cupy's kernels take the scalar.
+"""
+import numpy as np
+
+_ZEROS = {}  # float dtype -> read-only zero vector
+
+
+def _zeros(dtype, shape, size):
+    buf = _ZEROS.get(dtype)
+    if buf is None or buf.size < size:
+        buf = np.zeros(size, dtype)
+        buf.flags.writeable = False
+        _ZEROS[dtype] = buf
+    return buf[:size].reshape(shape)
+
+
+def relu(xp, x, out=None):
+    """max(x, 0) elementwise (NaN propagates), into `out` when given."""
+    if xp is np and x.dtype.kind == "f":
+        return np.maximum(x, _zeros(x.dtype, x.shape, x.size), out=out)
+    return xp.maximum(x, 0, out=out)
