@@ -3,8 +3,12 @@ that each is one a machine with every optional extra installed may still have: n
 depend on the machine at all. A skip for a missing package (pytest.importorskip) fails here: CI (.ci/run) installs
 every extra (see its EXTRAS line), so such a skip means an extra or a CI line is missing.
 
+The check is strict where CI=true (as .ci/run runs it, with every extra installed); elsewhere, where an extra or
+PyTorch may be missing on purpose, it only lists the skips.
+
 This test runs after all others (tests/conftest.py orders it last) and sees the skips of the tests run with it: a
 subset run checks that subset's skips; run alone it has nothing to check."""
+import os
 import re
 
 import pytest
@@ -36,7 +40,7 @@ def test_only_allowed_skips_remain(request):
                         sorted(by_reason.items(), key=lambda kv: -len(kv[1])))
     print(f"\n{len(skips)} skips in this session:\n{listing}")
     unexpected = {reason: ids for reason, ids in by_reason.items() if classify(reason) is None}
-    if unexpected:
+    if unexpected and os.environ.get("CI") == "true":
         pytest.fail("skips that a CI machine with every optional extra should not have (install the extra, or add a "
                     "reason that does not depend on the machine to ALLOWED in tests/test_skips.py):\n" +
                     "\n".join(f"  {reason}: {len(ids)} tests, e.g. {ids[0]}" for reason, ids in unexpected.items()),

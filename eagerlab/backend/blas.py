@@ -6,13 +6,16 @@ joining the second thread costs more than it saves, and on a shared machine, whe
 core, a 30 us GEMM can take milliseconds. So a GEMM below SMALL_GEMM_FLOPS runs on one thread and a larger one on
 `get_num_threads()` (docs/performance.md has the measurements behind the threshold).
 
-The count is switched through threadpoolctl (the maintained library for it; imported on the first CPU GEMM, so
-`import eagerlab` does not pay for it) by calling the BLAS controllers' `set_num_threads` only when the wanted
+The count is switched through threadpoolctl (the maintained library for it, the optional extra `threads`;
+imported on the first CPU GEMM, so `import eagerlab` does not pay for it; without it GEMMs keep OpenBLAS's own
+threading) by calling the BLAS controllers' `set_num_threads` only when the wanted
 count differs from the one last set: a run of small GEMMs costs one comparison each, a switch about 1 us
 (threadpoolctl's `limit()` context manager costs ~10 us per use, as much as a small GEMM's whole gain).
 The count is process-wide, as OpenBLAS keeps it; the policy assumes nothing else changes it behind eagerlab's back
 (use eagerlab.set_num_threads rather than threadpoolctl's limits around eagerlab code).
 """
+import warnings
+
 import numpy as np
 
 # 2*m*n*k below which a GEMM runs on one thread: on a 2-core AMD EPYC, 20x128x512 (2.6 MFLOP) and 128x32x784
@@ -30,7 +33,7 @@ def _load():
     global _libs, _limit
     try:
         from threadpoolctl import ThreadpoolController
-    except ImportError:  # a dependency; without it GEMMs keep the BLAS's own threading
+    except ImportError:  # the optional extra: without it GEMMs keep the BLAS's own threading
         _libs = ()
     else:
         _libs = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
@@ -77,6 +80,9 @@ def set_num_threads(n):
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
     if _libs is None:
         _load()
+    if not _libs:
+        warnings.warn("set_num_threads: the BLAS thread count cannot be set without threadpoolctl; install it with "
+                      "`pip install eagerlab[threads]`", RuntimeWarning, stacklevel=2)
     _limit, _current = int(n), -1
 
 
