@@ -21,6 +21,7 @@ LAYERS = [
     ["eagerlab.graph"],
     ["eagerlab.nn"],
     ["eagerlab.optim"],
+    ["eagerlab.multiprocessing"],
     ["eagerlab.data"],
     ["eagerlab.datasets"],
     ["eagerlab.training", "eagerlab.utils.tensorboard"],
