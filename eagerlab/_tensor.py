@@ -109,6 +109,13 @@ class Tensor:
     def is_cuda(self):
         return self._device.type == "cuda"
 
+    @property
+    def is_cpu(self):
+        return self._device.type == "cpu"
+
+    # device kinds eagerlab has no backend for (PyTorch programs test them before choosing a path)
+    is_mps = is_xpu = is_meta = property(lambda self: False)
+
     def is_contiguous(self):
         return bool(self._data.flags.c_contiguous)
 
