@@ -6,8 +6,7 @@ backend arrays in the parameters' dtype; the loop's scalars are numpy/cupy scala
 mixed in are weak, NEP 50), so float32 arithmetic rounds as PyTorch's float32 tensors do.
 """
 from .._tensor import Tensor
-from ..autograd import enable_grad
-from ..errors import DeviceError, DTypeError, UnsupportedError
+from ..errors import DeviceError, DTypeError
 from ._line_search import strong_wolfe
 from ._update import _scalar
 from .optimizer import Optimizer
@@ -73,15 +72,11 @@ class LBFGS(Optimizer):
             p._data[...] = a
             p._bump()
 
-    def _loss(self, closure):
-        with enable_grad():
-            return closure()
-
     # ---- the step ---------------------------------------------------------------------------------------------
     def step(self, closure=None):
         """Up to max_iter L-BFGS iterations; returns the loss the closure gave at the start."""
         if closure is None:
-            raise UnsupportedError("LBFGS.step needs a closure that re-evaluates the model and returns the loss: "
+            raise TypeError("LBFGS.step needs a closure that re-evaluates the model and returns the loss: "
                                    "optimizer.step(closure)")
         group = self.param_groups[0]
         lr = _scalar(group["lr"])
@@ -91,7 +86,7 @@ class LBFGS(Optimizer):
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
-        orig_loss = self._loss(closure)
+        orig_loss = self._closure_loss(closure)
         loss = float(orig_loss)
         evals = 1
         state["func_evals"] += 1
@@ -127,7 +122,7 @@ class LBFGS(Optimizer):
 
                 def evaluate(t):
                     self._add_to_params(t, h.d)
-                    value = float(self._loss(closure))
+                    value = float(self._closure_loss(closure))
                     g = self._flat_grad()
                     self._set_params(x0)
                     return value, g
@@ -139,7 +134,7 @@ class LBFGS(Optimizer):
                 self._add_to_params(h.t, h.d)
                 optimal = False
                 if n_iter != max_iter:  # the last iteration's loss is the next step's first evaluation
-                    loss = float(self._loss(closure))
+                    loss = float(self._closure_loss(closure))
                     flat_grad = self._flat_grad()
                     optimal = abs(flat_grad).max() <= tolerance_grad
                     ls_evals = 1
