@@ -58,7 +58,7 @@ def is_floating_point(input):
 
 
 # imported on first attribute access, so `import eagerlab` stays fast
-_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils", "autograph", "testing", "keras")
+_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils", "autograph", "testing", "keras", "multiprocessing")
 
 
 # graph capture, also on first use: name -> (module, attribute or None for the module itself)

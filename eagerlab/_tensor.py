@@ -3,6 +3,7 @@
 import numpy as np
 
 from .backend import CPU, Device, array_to_device, from_numpy_dtype
+from .backend.shared_memory import segment_of, shared_copy, view_into
 from .errors import AutogradError, DeviceError, DTypeError, UnsupportedError, fmt_shape
 
 
@@ -34,6 +35,14 @@ class Tensor:
     __slots__ = ("_data", "_device", "_node", "_out", "_vc", "_base", "requires_grad", "grad", "_hooks",
                  "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy defers `ndarray + tensor` to Tensor.__radd__
+    # called with every subclass defined (eagerlab.multiprocessing registers its pickler's reducer for each: pickle
+    # picks reducers by exact type)
+    _subclass_hooks = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for hook in Tensor._subclass_hooks:
+            hook(cls)
 
     @classmethod
     def _make(cls, data, device, requires_grad=False):
@@ -100,8 +109,49 @@ class Tensor:
     def is_cuda(self):
         return self._device.type == "cuda"
 
+    @property
+    def is_cpu(self):
+        return self._device.type == "cpu"
+
+    # device kinds eagerlab has no backend for (PyTorch programs test them before choosing a path)
+    is_mps = is_xpu = is_meta = property(lambda self: False)
+
     def is_contiguous(self):
         return bool(self._data.flags.c_contiguous)
+
+    def is_shared(self):
+        """True when the memory is shared with other processes (after share_memory_(), or when the tensor arrived
+        from another process through eagerlab.multiprocessing)."""
+        return segment_of(self._data) is not None
+
+    def share_memory_(self):
+        """Move the memory into shared memory (nothing to do when it is there already); returns self.
+
+        Children started afterwards by fork, and processes the tensor is sent to through eagerlab.multiprocessing
+        (Process arguments under spawn, Queues), read and write the same memory: the hogwild pattern. A view shares
+        its base tensor's memory with it; other views made before keep the old memory, so share a tensor before
+        taking the views that should follow it."""
+        if self._device is not CPU:
+            raise UnsupportedError(f"share_memory_: only CPU tensors can be shared between processes by eagerlab; "
+                                   f"this one (shape {fmt_shape(self.shape)}) is on {self.device}")
+        if segment_of(self._data) is not None:
+            return self
+        base = self._base
+        if base is None:
+            self._data = shared_copy(self._data)
+            return self
+        # a view (of a tensor made by reshape, say): share its base's memory and view the same place in it
+        what = f"share_memory_: this tensor (shape {fmt_shape(self.shape)}) is a view of a tensor (shape " \
+               f"{fmt_shape(base.shape)})"
+        if segment_of(base._data) is not None:
+            raise UnsupportedError(f"{what} that was moved to shared memory after this view was taken; the view "
+                                   "still sees the old memory: take it again from the shared tensor")
+        if not base._data.flags.c_contiguous:
+            raise UnsupportedError(f"{what} that is not contiguous; share a contiguous copy")
+        old, view = base._data, self._data
+        base.share_memory_()
+        self._data = view_into(base._data, view, old)
+        return self
 
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)

@@ -22,6 +22,7 @@ LAYERS = [
     ["eagerlab.distributed"],
     ["eagerlab.nn"],
     ["eagerlab.optim"],
+    ["eagerlab.multiprocessing"],
     ["eagerlab.data"],
     ["eagerlab.datasets"],
     ["eagerlab.training", "eagerlab.utils.tensorboard"],

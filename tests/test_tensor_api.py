@@ -14,6 +14,7 @@ def test_shape_size_and_friends():
     assert t.size(1) == 3 and t.size(-1) == 4 and t.shape.numel() == 24 and repr(t.shape) == "eagerlab.Size([2, 3, 4])"
     assert t.ndim == t.dim() == 3 and t.numel() == 24 and el.numel(t) == 24
     assert t.dtype is el.float32 and t.device == el.device("cpu") and str(t.device) == "cpu" and not t.is_cuda
+    assert t.is_cpu and not (t.is_mps or t.is_xpu or t.is_meta)  # PyTorch's device-kind flags
     assert t.is_floating_point() and not el.arange(2).is_floating_point() and t.element_size() == 4
     assert el.tensor(3.0).shape == () and el.tensor(3.0).ndim == 0 and el.tensor(3.0).numel() == 1
     with pytest.raises(IndexError, match="size"):

@@ -1,5 +1,5 @@
 """Image transforms with torchvision.transforms' names and semantics, on tensors laid out (..., H, W) or
-(..., C, H, W): Compose, ToTensor, Normalize, Lambda, RandomHorizontalFlip, RandomCrop.
+(..., C, H, W): Compose, ToTensor, Normalize, Lambda, RandomHorizontalFlip, RandomCrop, Resize, CenterCrop.
 
 Random transforms draw from eagerlab's default generator, so `eagerlab.manual_seed` makes them reproducible (and
 DataLoader workers seed it per worker). A transform that also works on a stacked batch, giving what applying it
@@ -13,7 +13,8 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import CPU, default_generator, get_default_dtype
-from ..errors import ShapeError, fmt_shape
+from ..errors import ShapeError, UnsupportedError, fmt_shape
+from ..ops.resize import interpolate
 
 
 def batched(transform):
@@ -234,3 +235,94 @@ class RandomCrop:
 
     def __repr__(self):
         return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+_RESIZE_MODES = {"nearest": "nearest", "nearest-exact": "nearest-exact", "bilinear": "bilinear", "bicubic": "bicubic"}
+
+
+def _resized_size(name, h, w, size, max_size):
+    """torchvision's rule: an int matches the smaller edge (keeping the aspect ratio, capped by max_size), a pair
+    is (height, width)."""
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    short = size[0] if isinstance(size, (list, tuple)) and len(size) == 1 else size
+    if not isinstance(short, numbers.Integral):
+        raise TypeError(f"{name}: size should be an int or a sequence of 1 or 2 ints, got {size!r}")
+    small, large = min(h, w), max(h, w)
+    new_small, new_large = int(short), int(short * large / small)
+    if max_size is not None and new_large > max_size:
+        new_small, new_large = int(max_size * new_small / new_large), max_size
+    return (new_small, new_large) if h <= w else (new_large, new_small)
+
+
+class Resize:
+    """Resize the last two dims (H, W) to `size`: an int matches the smaller edge, keeping the aspect ratio
+    (at most max_size on the larger one); a pair is (height, width). interpolation: "bilinear" (default),
+    "nearest", "nearest-exact", "bicubic" (or torchvision's InterpolationMode of that value). uint8 images are
+    interpolated in float and rounded back, as torchvision does for tensors.
+
+    Not supported yet: antialiased downscaling (antialias=True, torchvision's default, when an edge shrinks with
+    bilinear or bicubic) raises; pass antialias=False to downscale without it."""
+
+    def __init__(self, size, interpolation="bilinear", max_size=None, antialias=True):
+        mode = getattr(interpolation, "value", interpolation)
+        if mode not in _RESIZE_MODES:
+            raise ValueError(f"Resize: interpolation should be one of {sorted(_RESIZE_MODES)}, got {interpolation!r}")
+        self.size, self.mode, self.max_size, self.antialias = size, mode, max_size, antialias
+        _resized_size("Resize", 1, 1, size, max_size)  # checks size now
+
+    def __call__(self, img):
+        img = _tensor_input("Resize", img)
+        if img.ndim < 2:
+            raise ShapeError(f"Resize: expected an image (..., H, W), got shape {fmt_shape(img.shape)}")
+        h, w = img.shape[-2:]
+        out = _resized_size("Resize", h, w, self.size, self.max_size)
+        if out == (h, w):
+            return img
+        if self.antialias and self.mode in ("bilinear", "bicubic") and (out[0] < h or out[1] < w):
+            raise UnsupportedError(f"Resize: antialiased downscaling ({h}x{w} to {out[0]}x{out[1]}) is not "
+                                   "supported yet; pass antialias=False")
+        batch = img.reshape(-1, 1, h, w)
+        x = batch if batch.dtype.is_floating_point else batch.to(get_default_dtype())
+        y = interpolate(x, size=out, mode=_RESIZE_MODES[self.mode],
+                        align_corners=False if self.mode in ("bilinear", "bicubic") else None)
+        if not batch.dtype.is_floating_point:  # back to the integer dtype: rounded (half to even), in range
+            xp, a = img._device.xp, y._data
+            if self.mode in ("bilinear", "bicubic"):
+                a = xp.rint(a)
+            if self.mode == "bicubic":
+                info = np.iinfo(batch._data.dtype)
+                a = xp.clip(a, info.min, info.max)
+            y = Tensor._make(a.astype(batch._data.dtype), img._device)
+        return y.reshape(*img.shape[:-2], *out)
+
+    def __repr__(self):
+        return f"Resize(size={self.size}, interpolation={self.mode}, max_size={self.max_size}, " \
+               f"antialias={self.antialias})"
+
+
+class CenterCrop:
+    """Crop the central size[0] x size[1] window of the last two dims; an image smaller than that is first padded
+    with zeros on both sides (as torchvision)."""
+
+    def __init__(self, size):
+        self.size = _pair("CenterCrop", size, "size")
+
+    def __call__(self, img):
+        img = _tensor_input("CenterCrop", img)
+        if img.ndim < 2:
+            raise ShapeError(f"CenterCrop: expected an image (..., H, W), got shape {fmt_shape(img.shape)}")
+        th, tw = self.size
+        h, w = img.shape[-2:]
+        if th > h or tw > w:
+            left, top = max(tw - w, 0) // 2, max(th - h, 0) // 2
+            right, bottom = max(tw - w + 1, 0) // 2, max(th - h + 1, 0) // 2
+            arr = img._data
+            widths = [(0, 0)] * (arr.ndim - 2) + [(top, bottom), (left, right)]
+            img = Tensor._make(img._device.xp.pad(arr, widths), img._device)
+            h, w = img.shape[-2:]
+        i, j = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
+        return img[..., i:i + th, j:j + tw]
+
+    def __repr__(self):
+        return f"CenterCrop(size={self.size})"

@@ -148,3 +148,52 @@ def test_random_crop_pad_if_needed_and_errors():
     with pytest.raises(ValueError, match="size should be an int or a sequence of 1 or 2 ints"):
         T.RandomCrop((1, 2, 3))
     assert T.RandomCrop([3]).size == (3, 3)
+
+
+# ---- Resize / CenterCrop ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_resize_upscales_as_torchvision_does_on_tensors(mode):
+    """torchvision resizes tensors with F.interpolate (half-pixel centres), rounding uint8 results back."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    img = image(2, 28, 20)
+    kw = dict(align_corners=False) if mode != "nearest" else {}
+    want = F.interpolate(torch.from_numpy(img).float()[:, None], size=(44, 32), mode=mode, **kw)[:, 0]
+    want = want.round().clamp(0, 255).to(torch.uint8) if mode != "nearest" else want.to(torch.uint8)
+    got = T.Resize(32, interpolation=mode)(el.from_numpy(img))  # the smaller edge 20 -> 32, 28 -> int(32 * 28 / 20)
+    assert got.dtype == el.uint8 and got.shape == (2, 44, 32)
+    diff = np.abs(got.numpy().astype(int) - want.numpy().astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01  # float32 rounding decides a few .5 cases either way
+    f = el.from_numpy(img.astype(np.float32) / 255)
+    want_f = F.interpolate(torch.from_numpy(f.numpy())[:, None], size=(30, 25), mode=mode, **kw)[:, 0]
+    np.testing.assert_allclose(T.Resize((30, 25), interpolation=mode)(f).numpy(), want_f.numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_resize_sizes_max_size_and_errors():
+    img = el.from_numpy(image(1, 10, 40))
+    assert T.Resize(20)(img).shape == (1, 20, 80)
+    assert T.Resize(20, max_size=60)(img).shape == (1, 15, 60)
+    assert T.Resize([12])(el.from_numpy(image(40, 10))).shape == (48, 12)  # (H, W) images too
+    assert T.Resize(10)(img) is img
+    assert T.Resize((5, 20), interpolation="nearest")(img).shape == (1, 5, 20)  # nearest may shrink
+    assert T.Resize((5, 20), antialias=False)(img).shape == (1, 5, 20)
+    with pytest.raises(el.errors.UnsupportedError, match=r"antialiased downscaling \(10x40 to 5x20\)"):
+        T.Resize((5, 20))(img)
+    with pytest.raises(ValueError, match="interpolation should be one of"):
+        T.Resize(3, interpolation="lanczos")
+    with pytest.raises(TypeError, match="size should be an int"):
+        T.Resize(2.5)
+    with pytest.raises(ShapeError, match=r"Resize: expected an image \(\.\.\., H, W\), got shape \(4,\)"):
+        T.Resize(3)(el.zeros(4))
+
+
+def test_center_crop_crops_the_middle_and_pads_small_images():
+    arr = image(3, 7, 8)
+    got = T.CenterCrop((3, 4))(el.from_numpy(arr))
+    np.testing.assert_array_equal(got.numpy(), arr[:, 2:5, 2:6])  # round((7 - 3) / 2) = 2, round((8 - 4) / 2) = 2
+    np.testing.assert_array_equal(T.CenterCrop(8)(el.from_numpy(arr)).numpy(),
+                                  np.pad(arr, [(0, 0), (0, 1), (0, 0)])[:, :, :])  # pad (top 0, bottom 1)
+    small = T.CenterCrop(5)(el.from_numpy(image(2, 2)))
+    assert small.shape == (5, 5) and small.numpy()[:1].sum() == 0 and small.numpy()[1:3, 1:3].sum() > 0
+    assert repr(T.CenterCrop(3)) == "CenterCrop(size=(3, 3))"

@@ -100,10 +100,33 @@ def test_compiled_step_runs_update_and_matches_eager_bits(cls, kw):
     assert len(runs) >= 4 and all(pool is runs[0] for pool in runs) and runs[0], pools
 
 
+CLOSURE_DRIVEN = {optim.LBFGS}  # they re-evaluate the model through a closure: not compiled (see below)
+
+
 def test_every_optimizer_is_covered():
     """A new optimizer joins CASES, so that its compiled step is checked too."""
     exported = {obj for obj in vars(optim).values() if inspect.isclass(obj) and issubclass(obj, optim.Optimizer)}
-    assert exported - {optim.Optimizer} == {cls for cls, _ in CASES}
+    assert exported - {optim.Optimizer} - CLOSURE_DRIVEN == {cls for cls, _ in CASES}
+
+
+def test_a_closure_driven_optimizer_refuses_to_compile_with_a_clear_error():
+    model = nn.Linear(3, 1)
+    opt = optim.LBFGS(model.parameters())
+    x = eagerlab.randn(4, 3)
+
+    def closure():
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        return loss
+
+    @eagerlab.function
+    def step():
+        return opt.step(closure)
+
+    with pytest.raises(eagerlab.errors.TracingError, match=r"LBFGS\.step\(closure\) inside eagerlab\.function"):
+        step()
+    opt.step(closure)  # eagerly it runs
 
 
 def test_compiled_step_runs_hooks_registered_after_tracing():

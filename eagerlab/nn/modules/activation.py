@@ -1,5 +1,6 @@
 """Activation layers: thin modules over nn.functional."""
 from .. import functional as F
+from .attention import MultiheadAttention
 from .module import Module
 
 
@@ -54,3 +55,7 @@ LogSigmoid = _activation("LogSigmoid", F.logsigmoid)
 Softsign = _activation("Softsign", F.softsign)
 Softmax = _activation("Softmax", F.softmax, dim=None)
 LogSoftmax = _activation("LogSoftmax", F.log_softmax, dim=None)
+
+# MultiheadAttention lives in attention.py; PyTorch serves it from this module too (torch.nn.modules.activation)
+__all__ = ["ELU", "GELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish",
+           "MultiheadAttention", "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Softplus", "Softsign", "Tanh"]

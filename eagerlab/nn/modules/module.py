@@ -309,6 +309,11 @@ class Module:
     def cpu(self):
         return self.to("cpu")
 
+    def share_memory(self):
+        """Move every parameter and buffer into shared memory (Tensor.share_memory_), so processes started
+        afterwards train this same model (the hogwild pattern; gradients stay per process)."""
+        return self._apply(lambda t: t.share_memory_())
+
     def cuda(self, device=None):
         return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
 
