@@ -56,7 +56,8 @@ def is_floating_point(input):
 
 
 # imported on first attribute access, so `import eagerlab` stays fast
-_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils", "autograph", "testing", "keras")
+_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils", "autograph", "testing", "keras", "onnx", "accelerator",
+                    "backends")
 
 
 # graph capture, also on first use: name -> (module, attribute or None for the module itself)
@@ -66,7 +67,6 @@ _LAZY_ATTRIBUTES = {
     "functions_run_eagerly": ("eagerlab.graph.function", "functions_run_eagerly"),
     "export": ("eagerlab.graph.export", "export"),
     "load_exported": ("eagerlab.graph.export", "load_exported"),
-    "onnx": ("eagerlab.graph.onnx", None),
 }
 
 

@@ -49,10 +49,11 @@ class Node:
         self.hooks.append(fn)
 
     def save(self, inputs, outputs):
-        """Keep the declared inputs (Tensors or plain values) and outputs (wrapped on use) for backward."""
+        """Keep the declared inputs (Tensors or plain values) and outputs (wrapped on use) for backward; a None
+        (something the op's gradients will not read) stays None."""
         versions = [(x._vc[0] if x._vc is not None else 0) if isinstance(x, Tensor) else None for x in inputs]
-        self._saved = (*inputs, *map(_SavedOutput, outputs))
-        self._versions = (*versions, *(0,) * len(outputs))
+        self._saved = (*inputs, *(None if o is None else _SavedOutput(o) for o in outputs))
+        self._versions = (*versions, *(None if o is None else 0 for o in outputs))
 
     @property
     def saved(self):

@@ -60,7 +60,16 @@ def record(prim, args, attrs, out, dev):
         result = tuple(outs)
     if prim.save_inputs or prim.save_outputs:
         n = len(args)  # ops with a variable number of inputs declare the largest range they may save
-        node.save([args[i] for i in prim.save_inputs if i < n], [outs[i] for i in prim.save_outputs])
+        inputs = [args[i] for i in prim.save_inputs if i < n]
+        outputs = [outs[i] for i in prim.save_outputs]
+        if prim.save_when is not None:
+            for pos, readers in prim.save_when.items():
+                if not any(needs[i] for i in readers):
+                    if pos < len(inputs):
+                        inputs[pos] = None
+                    else:
+                        outputs[pos - len(inputs)] = None
+        node.save(inputs, outputs)
     return result
 
 

@@ -1,0 +1,4 @@
+"""`eagerlab.nn.parallel`, as torch.nn.parallel."""
+from .data_parallel import DataParallel
+
+__all__ = ["DataParallel"]
