@@ -52,8 +52,11 @@ class Node:
         """Keep the declared inputs (Tensors or plain values) and outputs (wrapped on use) for backward; a None
         (something the op's gradients will not read) stays None."""
         versions = [(x._vc[0] if x._vc is not None else 0) if isinstance(x, Tensor) else None for x in inputs]
-        self._saved = (*inputs, *(None if o is None else _SavedOutput(o) for o in outputs))
-        self._versions = (*versions, *(None if o is None else 0 for o in outputs))
+        if outputs:
+            self._saved = (*inputs, *[None if o is None else _SavedOutput(o) for o in outputs])
+            self._versions = (*versions, *[None if o is None else 0 for o in outputs])
+        else:
+            self._saved, self._versions = tuple(inputs), tuple(versions)
 
     @property
     def saved(self):

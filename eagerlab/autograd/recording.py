@@ -60,16 +60,12 @@ def record(prim, args, attrs, out, dev):
         result = tuple(outs)
     if prim.save_inputs or prim.save_outputs:
         n = len(args)  # ops with a variable number of inputs declare the largest range they may save
-        inputs = [args[i] for i in prim.save_inputs if i < n]
-        outputs = [outs[i] for i in prim.save_outputs]
-        if prim.save_when is not None:
-            for pos, readers in prim.save_when.items():
-                if not any(needs[i] for i in readers):
-                    if pos < len(inputs):
-                        inputs[pos] = None
-                    else:
-                        outputs[pos - len(inputs)] = None
-        node.save(inputs, outputs)
+        if prim.save_when is None:
+            node.save([args[i] for i in prim.save_inputs if i < n], [outs[i] for i in prim.save_outputs])
+        else:  # only what the gradients of the inputs that need one read (-1: not kept)
+            keep_in, keep_out = prim.save_plan(node.needs)
+            node.save([args[i] if i >= 0 else None for i in keep_in if i < n],
+                      [outs[i] if i >= 0 else None for i in keep_out])
     return result
 
 

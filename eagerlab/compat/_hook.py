@@ -3,6 +3,7 @@
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 
 HINT = "see docs/compat.md"
@@ -69,17 +70,43 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
 
 
 _finder = TorchAliasFinder()
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding eagerlab
+
+
+def _spawn_command_with_the_hook(original):
+    """multiprocessing's spawn command line, starting the child with the hook installed: a spawned child re-runs the
+    script's imports (`import torch`) before the parent's code reaches it. Forked children inherit the hook."""
+
+    def get_command_line(**kwds):
+        cmd = original(**kwds)
+        if "-c" in cmd:
+            i = cmd.index("-c") + 1
+            cmd[i] = (f"import sys; sys.path.insert(0, {_ROOT!r}); import eagerlab.compat as _compat; "
+                      f"_compat.install(); {cmd[i]}")
+        return cmd
+
+    get_command_line.original = original
+    return get_command_line
 
 
 def install():
     """Serve torch/torchvision imports from eagerlab in this interpreter (first on sys.meta_path, so an installed
-    PyTorch is not reached). Modules named torch* that are already imported stay as they are."""
+    PyTorch is not reached), and in the processes it spawns. Modules named torch* already imported stay as they
+    are."""
+    import multiprocessing.spawn as spawn
+
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    if not hasattr(spawn.get_command_line, "original"):
+        spawn.get_command_line = _spawn_command_with_the_hook(spawn.get_command_line)
 
 
 def uninstall():
     """Undo install(), and forget the torch/torchvision names it served."""
+    import multiprocessing.spawn as spawn
+
+    if hasattr(spawn.get_command_line, "original"):
+        spawn.get_command_line = spawn.get_command_line.original
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     for name in [n for n in sys.modules if n.partition(".")[0] in _ROOTS]:

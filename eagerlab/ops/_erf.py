@@ -38,6 +38,7 @@ def _clenshaw(t, coefficients):
 
 
 def erf_float64(xp, x):
+    x = xp.asarray(x)  # compiled code may hand over a numpy scalar for a 0-d value
     out = x.copy()  # NaN stays NaN
     ax = xp.abs(x)
     (lo0, hi0, small), *tails = _tables()

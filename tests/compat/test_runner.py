@@ -139,3 +139,8 @@ def test_torchvision_transforms_and_save_image_through_the_runner(tmp_path):
     pixels = _png_pixels(out.read_bytes())
     assert pixels.shape == (2 * 10 + 2, 3 * 10 + 2, 3)  # 6 images of 8x8, 3 to a row, padding 2
     assert pixels[0].max() == 0 and pixels[2:10, 2:10].max() > 200  # padding black, normalized images bright
+
+
+def test_a_spawned_child_process_gets_eagerlab_too():
+    out = last_json(run_compat([os.path.join(PROGRAMS, "spawned.py")]).stdout)
+    assert out == {"parent": "eagerlab", "child": ["eagerlab", 2.0], "exitcode": 0}
