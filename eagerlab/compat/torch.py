@@ -7,23 +7,29 @@ import os
 import re
 import runpy
 import sys
+import types
 
 from ._hook import HINT, install
 
 USAGE = "usage: python -m eagerlab.compat.torch script.py [args...]  |  -m module [args...]"
 
-# what Python says about a missing name in one of eagerlab's modules, and the torch name the script used
-_MISSING = re.compile(r"(?:module '|cannot import name '\w+' from ')(eagerlab[\w.]*)'")
+# what Python says about a name missing from one of eagerlab's modules (`from torch.nn import X`)
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '(eagerlab[\w.]*)'")
 
 
-def _torch_name(message):
-    """The torch spelling of the eagerlab name a failed lookup names (None if it names no eagerlab module)."""
-    found = _MISSING.search(message)
-    if found is None:
-        return None
-    attr = re.search(r"(?:attribute|name) '(\w+)'", message)
-    module = "torch" + found.group(1)[len("eagerlab"):]
-    return f"{module}.{attr.group(1)}" if attr else module
+def _torch_name(exc):
+    """The torch spelling of the eagerlab name a failed lookup missed (None when it is not eagerlab's)."""
+    if isinstance(exc, AttributeError) and exc.obj is not None and exc.name:
+        owner = exc.obj
+        if isinstance(owner, types.ModuleType):
+            module = owner.__name__
+            return f"torch{module[len('eagerlab'):]}.{exc.name}" if module.partition(".")[0] == "eagerlab" else None
+        cls = owner if isinstance(owner, type) else type(owner)
+        if cls.__module__.partition(".")[0] != "eagerlab":
+            return None
+        return f"{'torch.Tensor' if cls.__module__ == 'eagerlab._tensor' else cls.__name__}.{exc.name}"
+    found = _CANNOT_IMPORT.search(str(exc)) if isinstance(exc, ImportError) else None
+    return f"torch{found.group(2)[len('eagerlab'):]}.{found.group(1)}" if found else None
 
 
 def run(argv):
@@ -46,7 +52,7 @@ def run(argv):
             sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
             runpy.run_path(argv[0], run_name="__main__")
     except (AttributeError, ImportError) as e:
-        name = _torch_name(str(e))
+        name = _torch_name(e)
         if name is not None and HINT not in str(e):
             e.add_note(f"eagerlab has no {name}; {HINT}")
         raise

@@ -73,6 +73,10 @@ def test_view_as_reshape_as_type_as():
     a, b = el.arange(6.0), el.zeros(2, 3, dtype=el.int64)
     assert a.view_as(b).shape == (2, 3) and a.reshape_as(b.T).shape == (3, 2)
     assert a.type_as(b).dtype is el.int64 and a.type(el.LongTensor).dtype is el.int64
+    if torch is not None:
+        ta, tb = torch.arange(6.0), torch.zeros(2, 3, dtype=torch.int64)
+        assert ta.view_as(tb).shape == a.view_as(b).shape and ta.reshape_as(tb.T).shape == a.reshape_as(b.T).shape
+        assert str(ta.type_as(tb).dtype).split(".")[1] == a.type_as(b).dtype.name
 
 
 def test_the_new_family_keeps_dtype_and_device():
@@ -80,6 +84,9 @@ def test_the_new_family_keeps_dtype_and_device():
     for made in (t.new_tensor([1, 2]), t.new_zeros(2, 3), t.new_ones((2,)), t.new_full((2,), 7), t.new_empty(4)):
         assert made.dtype is el.float64 and made.device == t.device
     assert t.new_full((2,), 7).tolist() == [7.0, 7.0]
+    if torch is not None:
+        tt = torch.zeros(2, dtype=torch.float64)
+        assert tt.new_full((2,), 7).tolist() == t.new_full((2,), 7).tolist() and tt.new_empty(4).shape == (4,)
 
 
 @pytest.mark.parametrize("spec", ["+.2f", ".3e", "8.1f", ""])
@@ -115,6 +122,9 @@ def test_legacy_constructors():
     assert el.FloatTensor([1, 2]).dtype is el.float32 and el.LongTensor(2, 2).dtype is el.int64
     assert el.DoubleTensor([1]).dtype is el.float64 and el.ByteTensor([1]).dtype is el.uint8
     assert isinstance(el.zeros(2), el.FloatTensor) and not isinstance(el.zeros(2), el.LongTensor)
+    if torch is not None:
+        assert torch.Tensor(3, 4).shape == (3, 4) and torch.Tensor().shape == (0,)
+        assert torch.LongTensor(2, 2).dtype == torch.int64 and isinstance(torch.zeros(2), torch.FloatTensor)
 
 
 def test_range_objects_index_like_lists():
@@ -137,6 +147,9 @@ def test_accelerator_backends_and_cuda_extras_on_a_cpu_machine():
     with pytest.raises(el.errors.DeviceError, match="CUDA is not available"):
         el.cuda.set_device(0)
     assert el.backends.mps.is_available() is False
+    if torch is not None and not torch.cuda.is_available():
+        assert torch.accelerator.is_available() is False and torch.accelerator.current_accelerator() is None
+        assert torch.cuda.is_bf16_supported() is False
 
 
 def test_backend_switches_are_kept():

@@ -49,6 +49,8 @@ def test_the_scripts_folder_is_importable_and_module_mode_works(tmp_path):
 @pytest.mark.parametrize("code, error, hint", [
     ("import torch\ntorch.compile", "AttributeError", "eagerlab has no torch.compile; see docs/compat.md"),
     ("from torch.nn import NoSuchLayer", "ImportError", "eagerlab has no torch.nn.NoSuchLayer; see docs/compat.md"),
+    ("import torch\ntorch.ones(2).no_such_method()", "AttributeError",
+     "eagerlab has no torch.Tensor.no_such_method; see docs/compat.md"),
 ])
 def test_a_missing_name_fails_normally_with_a_hint(tmp_path, code, error, hint):
     script = tmp_path / "missing.py"
