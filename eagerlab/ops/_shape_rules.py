@@ -89,7 +89,7 @@ _INT_BOUNDS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
 def wrapped_int(value, np_dtype):
     """A Python int as an operand of an integer tensor: wrapped into the tensor's dtype when it does not fit
     (int8 * 1000 computes with 1000 mod 256, as PyTorch does), where numpy would refuse it."""
-    lo, hi = _INT_BOUNDS[np.dtype(np_dtype)]
+    lo, hi = _INT_BOUNDS[np_dtype]
     if lo <= value <= hi:
         return value
     return int(np.array(value, dtype=np.int64).astype(np_dtype))
