@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPTS = ["op_overhead", "optimizer_step", "mlp_step", "graph_step", "compiled_call", "cnn_step", "dataloader",
-           "serialization", "keras_fit", "lightning_fit"]
+           "serialization", "checksums", "keras_fit", "lightning_fit"]
 
 
 def print_table(rows):

@@ -19,6 +19,7 @@ LAYERS = [
     ["eagerlab.ops"],
     ["eagerlab.serialization"],
     ["eagerlab.graph"],
+    ["eagerlab.distributed"],
     ["eagerlab.nn"],
     ["eagerlab.optim"],
     ["eagerlab.data"],

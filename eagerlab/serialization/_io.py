@@ -1,18 +1,26 @@
-"""File plumbing shared by the eagerlab and safetensors formats: atomic writes, bounded reads at checked offsets,
-strict header JSON, and the checks that every array extent lies inside the file without overlapping another."""
+"""Reading plumbing shared by the eagerlab and safetensors formats: bounded reads at checked offsets, checksummed
+storage reads, strict header JSON within size and entry bounds, and the checks that every array extent lies inside
+the file without overlapping another. (Writing to a path is in _files.py.)"""
 import io
 import json
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..errors import SerializationError
+from ._checksum import CHUNK, Fletcher64
 
-# Both formats refuse a larger header before allocating it (the safetensors limit; 100k tensors need ~10 MB).
+# Headers are bounded before they are read or parsed: by their length (the safetensors limit; an eagerlab header
+# holding 100k arrays needs ~10 MB) and by the number of array entries, which is counted in the raw bytes before
+# the JSON is parsed, so that a header listing a million empty arrays is refused in milliseconds, not parsed for
+# seconds into hundreds of MB of Python objects.
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_ENTRIES = 100_000
 MAX_NDIM = 64  # numpy's own limit
 _HUGE_PAGE = 2 << 20
+_SUM_BEHIND_FROM = 1 << 20  # smaller storages are summed at once: a thread hand-off would cost more than it hides
 
 
 def is_path(f):
@@ -23,46 +31,6 @@ def describe(f):
     """How an error names the file: its path, a file object's name, or its type."""
     name = os.fspath(f) if is_path(f) else getattr(f, "name", None)
     return repr(name) if isinstance(name, str) else f"<{type(f).__name__}>"
-
-
-def write_to(f, op, write):
-    """Call write(binary_file) on a path, atomically, or on an open writable binary file object."""
-    if is_path(f):
-        _write_atomic(os.fspath(f), write)
-    elif not hasattr(f, "write"):
-        raise TypeError(f"{op}: f must be a path or a writable binary file object, got {type(f).__name__}")
-    elif isinstance(f, io.TextIOBase):
-        raise TypeError(f"{op}: {describe(f)} is open in text mode; open it in binary mode ('wb')")
-    else:
-        write(f)
-
-
-def _write_atomic(path, write):
-    """Write a temp file beside `path`, fsync it, rename it over `path`, fsync the directory: a reader (or a crash)
-    sees the old file or the new one, never a torn one; a failure removes the temp file and keeps the old file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: the directory {directory!r} of {path!r} does not exist")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.urandom(8).hex()}.tmp")
-    # os.open with mode 0o666 lets the umask apply, so the file gets the permissions open() would give it
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable; some platforms/filesystems cannot open or fsync a directory
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
 
 
 def host_bytes(x):
@@ -101,11 +69,14 @@ class Source:
         self.start = self._f.tell()
         self.size = self._f.seek(0, io.SEEK_END) - self.start
         self._readinto = getattr(self._f, "readinto", None)
+        self._summer, self._pending = None, []
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        if self._summer is not None:  # a load that failed otherwise: drop the checksums still queued
+            self._summer.shutdown(wait=True, cancel_futures=True)
         if self._owned:
             self._f.close()
 
@@ -140,7 +111,7 @@ class Source:
 
     def read(self, offset, n, what):
         self.check_range(offset, n, what)  # before allocating n bytes
-        return bytes(self.read_into(offset, bytearray(n), what))
+        return self.read_into(offset, bytearray(n), what)
 
     def read_array(self, offset, np_dtype, shape, what):
         """A new, writable array owning its memory, read straight from the file (no intermediate copy)."""
@@ -152,12 +123,52 @@ class Source:
             raise self.error(f"{what}: cannot make an array of shape {list(shape)}: {e}") from None
         return arr if np_dtype.isnative else arr.astype(np_dtype.newbyteorder("="))
 
-    def header_json(self, offset, length, what="header"):
-        """Read and parse a length-prefixed JSON header after bounding its length by the limit and the file size."""
+    def read_storage(self, offset, nbytes, what, digest):
+        """A fresh uint8 buffer holding the `nbytes` at `offset`, to be verified against its Fletcher-64 hex
+        `digest` (None: files of format version 1 have none). A large storage is summed chunk by chunk on a helper
+        thread while this one reads on (file reads and numpy sums both release the GIL): the caller must call
+        verify() before anything it built from the buffer leaves the load."""
+        self.check_range(offset, nbytes, what)  # before allocating nbytes
+        buf = _empty(nbytes)
+        if digest is None:
+            return self.read_into(offset, buf, what)
+        if nbytes < _SUM_BEHIND_FROM:
+            self._compare(Fletcher64().update(self.read_into(offset, buf, what)), digest, what)
+            return buf
+        if self._summer is None:  # one per load, shut down when it ends: no thread outlives it (or a fork)
+            self._summer = ThreadPoolExecutor(1, thread_name_prefix="eagerlab-load-checksum")
+        running = Fletcher64()
+        for start in range(0, nbytes, CHUNK):  # one worker runs the tasks in order: the sum sees chunks in order
+            piece = self.read_into(offset + start, buf[start:start + CHUNK], what)
+            self._pending.append(self._summer.submit(running.update, piece))
+        self._pending.append(self._summer.submit(self._compare, running, digest, what))
+        return buf
+
+    def verify(self):
+        """Wait for the checksums summed behind the reads; the first mismatch in file order is raised."""
+        pending, self._pending = self._pending, []
+        for task in pending:
+            task.result()
+
+    def _compare(self, running, digest, what):
+        if running.hexdigest() != digest:
+            raise self.error(f"{what}: checksum mismatch, the data is corrupt (stored Fletcher-64 {digest}, "
+                             f"computed {running.hexdigest()})")
+
+    def header_bytes(self, offset, length, what="header"):
+        """Read a length-prefixed header after bounding its length by the limit and the file size."""
         if length > MAX_HEADER_BYTES:
             raise self.error(f"{what} declares {length} bytes, more than the {MAX_HEADER_BYTES}-byte limit "
                              "(corrupt or hostile file)")
-        raw = self.read(offset, length, what)
+        return self.read(offset, length, what)
+
+    def parse_header(self, raw, entry_key, what="header"):
+        """Parse header bytes after bounding the number of array entries by the occurrences of the string
+        `entry_key` (which every entry has as a key) in the raw bytes: an upper bound, found at memory speed."""
+        count = raw.count(b'"%s"' % entry_key.encode())
+        if count > MAX_ENTRIES:
+            raise self.error(f"{what} lists about {count} arrays, more than the limit of {MAX_ENTRIES} (corrupt or "
+                             "hostile file; save fewer, larger arrays)")
         try:
             return strict_json(raw.decode("utf-8"))
         except ValueError as e:
@@ -165,11 +176,20 @@ class Source:
 
 
 def strict_json(text):
-    """Parse JSON refusing duplicate keys, NaN/Infinity and excessive nesting; every failure is a ValueError."""
+    """Parse JSON refusing duplicate keys, NaN/Infinity, numbers that overflow to infinity (1e999) and excessive
+    nesting; every failure is a ValueError."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant,
+                          parse_float=_finite_float)
     except RecursionError:
         raise ValueError("the JSON nests too deeply") from None
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is not a finite float")
+    return value
 
 
 def _empty(nbytes):

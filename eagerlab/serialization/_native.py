@@ -10,11 +10,15 @@ from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device
 from ..backend.dtypes import ALL
 from ..errors import DeviceError, SerializationError
-from ._io import Source, check_extent, check_layout, check_shape, write_arrays, write_to
+from . import _storages
+from ._checksum import fletcher64, header_crc
+from ._files import write_to
+from ._io import MAX_ENTRIES, MAX_HEADER_BYTES, Source, check_extent, check_layout, check_shape
 
 MAGIC = b"EAGERLAB"
-VERSION = 1
-PREFIX = struct.Struct("<8sIQ")  # magic, format version, header length
+VERSION = 2
+PREFIX_V1 = struct.Struct("<8sIQ")  # magic, format version, header length
+PREFIX = struct.Struct("<8sIQI")  # version 2 adds the CRC-32 of the version, length and header
 ALIGN = 64  # header end and every array start at a multiple of 64 bytes (cache lines, SIMD, future mmap)
 MAX_DEPTH = 64  # containers nested deeper are refused on save and on load (a deeper one is likely a cycle)
 
@@ -39,26 +43,23 @@ def _short(value):
 
 
 class _Encoder:
-    """Turns obj into the header's JSON tree while laying out the arrays it holds."""
+    """Turns obj into the header's JSON tree while collecting the arrays it holds."""
 
     def __init__(self):
-        self.entries, self.items, self.end = [], [], 0
+        self.arrays, self.kinds, self.names = [], [], []
         self._memo = {}  # id(object) -> array index: the same tensor object twice is stored once, loaded as one
 
-    def array(self, key, data, path, allowed):
+    def array(self, key, data, kind, path, allowed):
         idx = self._memo.get(id(key))
         if idx is not None:
             return idx
-        name = data.dtype.name
-        if name not in allowed:
+        if data.dtype.name not in allowed:
             raise SerializationError(f"save: cannot save an array of dtype {data.dtype} at {_where(path)}; "
                                      f"supported dtypes: {', '.join(allowed)}")
-        offset = -(-self.end // ALIGN) * ALIGN
-        nbytes = math.prod(data.shape) * data.dtype.itemsize
-        self.entries.append({"dtype": name, "shape": list(data.shape), "offset": offset, "nbytes": nbytes})
-        self.items.append((offset, data))
-        self.end = offset + nbytes
-        self._memo[id(key)] = idx = len(self.entries) - 1
+        self.arrays.append(data)
+        self.kinds.append(kind)
+        self.names.append(data.dtype.name)
+        self._memo[id(key)] = idx = len(self.arrays) - 1
         return idx
 
     def node(self, obj, path):
@@ -68,11 +69,11 @@ class _Encoder:
         if obj is None or obj is True or obj is False:
             return obj
         if isinstance(obj, Tensor):
-            return {"tensor": self.array(obj, obj, path, TENSOR_DTYPES), "device": str(obj._device)}
+            return {"tensor": self.array(obj, obj._data, "tensor", path, TENSOR_DTYPES), "device": str(obj._device)}
         if isinstance(obj, np.ndarray):
-            return {"ndarray": self.array(obj, obj, path, ARRAY_DTYPES)}
+            return {"ndarray": self.array(obj, obj, "ndarray", path, ARRAY_DTYPES)}
         if isinstance(obj, np.generic):  # before int/float: np.float64 subclasses float but should come back as is
-            return {"npscalar": self.array(obj, np.asarray(obj), path, ARRAY_DTYPES)}
+            return {"npscalar": self.array(obj, np.asarray(obj), "npscalar", path, ARRAY_DTYPES)}
         if isinstance(obj, int):
             return int(obj)
         if isinstance(obj, float):
@@ -86,6 +87,23 @@ class _Encoder:
             return {"list": items} if isinstance(obj, list) else {"tuple": items}
         raise SerializationError(f"save: cannot save object of type {type(obj).__name__!r} at {_where(path)} "
                                  f"(supported: {_SUPPORTED}; save a Module's state_dict(), not the Module)")
+
+    def layout(self):
+        """The storages and array entries of the header, and the (offset, storage) pairs to write."""
+        storages, placed = _storages.plan(self.arrays, self.kinds)
+        entries = [{"dtype": name, "shape": list(arr.shape), "storage": s, "offset": offset, "strides": strides}
+                   for name, arr, (s, offset, strides) in zip(self.names, self.arrays, placed)]
+        table, items, end = [], [], 0
+        for storage in storages:
+            offset = -(-end // ALIGN) * ALIGN
+            data = storage.bytes(self.arrays)
+            table.append({"offset": offset, "nbytes": storage.nbytes, "fletcher64": fletcher64(data)})
+            items.append((offset, storage))
+            end = offset + storage.nbytes
+        if max(len(table), len(entries)) > MAX_ENTRIES:
+            raise SerializationError(f"save: obj holds {len(entries)} arrays in {len(table)} storages, more than "
+                                     f"the {MAX_ENTRIES} that load accepts; save fewer, larger arrays")
+        return table, entries, items, end
 
 
 def _key(k, path):
@@ -102,33 +120,44 @@ def save(obj, f):
     obj may nest dict (str/int keys), list, tuple, Tensor, numpy arrays/scalars, bool, int, float, str, None."""
     enc = _Encoder()
     root = enc.node(obj, ())
+    storages, arrays, items, data_nbytes = enc.layout()
     try:
-        header = json.dumps({"root": root, "arrays": enc.entries, "data_nbytes": enc.end},
+        header = json.dumps({"root": root, "storages": storages, "arrays": arrays, "data_nbytes": data_nbytes},
                             separators=(",", ":"), allow_nan=False).encode()
     except ValueError as e:  # e.g. an int with more digits than Python will print
         raise SerializationError(f"save: cannot encode obj: {e}") from None
     header += b" " * (-(PREFIX.size + len(header)) % ALIGN)
-    prefix = PREFIX.pack(MAGIC, VERSION, len(header))
+    if len(header) > MAX_HEADER_BYTES:
+        raise SerializationError(f"save: the header would take {len(header)} bytes, more than the "
+                                 f"{MAX_HEADER_BYTES} that load accepts; keep large data in arrays, not lists")
+    fields = struct.pack("<IQ", VERSION, len(header))
+    prefix = MAGIC + fields + struct.pack("<I", header_crc(fields, header))
 
     def write(out):
         out.write(prefix)
         out.write(header)
-        write_arrays(out, enc.items)
+        pos = 0
+        for offset, storage in items:
+            out.write(bytes(offset - pos))
+            out.write(storage.bytes(enc.arrays))
+            pos = offset + storage.nbytes
 
     write_to(f, "save", write)
 
 
 def load(f, map_location=None, *, weights_only=True):
-    """Load what save() wrote: the same structure, with tensors of the exact dtype and shape (requires_grad False).
+    """Load what save() wrote: the same structure, with tensors of the exact dtype and shape (requires_grad False),
+    and arrays that shared memory when saved sharing it again. Every checksum is verified.
 
     map_location: None (the saved device; an unavailable one raises DeviceError), a device for every tensor,
     or a dict {saved device: target device}. weights_only is accepted for PyTorch compatibility: loading never
     runs code from the file, whatever its value."""
     place = _placement(map_location)
     with Source(f, "load") as src:
-        arrays, root, data_start, data_nbytes = _read_header(src)
-        out = _Decoder(src, arrays, data_start, place).node(root, ())
-        src.seek_end_of_record(data_start + data_nbytes)  # several records can follow each other in one stream
+        table = _read_header(src)
+        out = _Decoder(src, table, place).node(table.root, ())
+        src.verify()  # every checksum, before anything built from the data is returned
+        src.seek_end_of_record(table.data_start + table.data_nbytes)  # records can follow each other in a stream
     return out
 
 
@@ -153,41 +182,131 @@ def _map_device(d):
         raise DeviceError(f"load: map_location: {e}") from None
 
 
+class _Table:
+    """A checked header: storages [(offset from the file start, nbytes, digest or None)], arrays [(dtype name,
+    numpy dtype, shape, storage index, byte offset of element 0, strides)], the root node."""
+
+    __slots__ = ("storages", "arrays", "root", "data_start", "data_nbytes")
+
+
 def _read_header(src):
-    """Check the prefix and header; returns the array table [(dtype name, np dtype, shape, offset)], the root."""
-    head = src.read(0, min(src.size, PREFIX.size), "the prefix")
+    head = src.read(0, min(src.size, PREFIX_V1.size), "the prefix")
     if head[:len(MAGIC)] != MAGIC:
         raise src.error(_not_ours(head))
-    src.check_range(0, PREFIX.size, "the prefix")
-    _, version, hlen = PREFIX.unpack(head)
-    if version != VERSION:
-        raise src.error(f"format version {version}, but this eagerlab reads version {VERSION} "
-                        "(was it written by a newer eagerlab?)")
-    header = src.header_json(PREFIX.size, hlen)
-    if type(header) is not dict or header.keys() != {"root", "arrays", "data_nbytes"}:
-        raise src.error(f"header must be an object with keys root, arrays, data_nbytes; got {_short(header)}")
-    data_start, data_nbytes, table = PREFIX.size + hlen, header["data_nbytes"], header["arrays"]
-    if type(data_nbytes) is not int or data_nbytes < 0:
-        raise src.error(f"bad data_nbytes {data_nbytes!r}")
-    src.check_range(data_start, data_nbytes, "the data section")
-    if type(table) is not list:
-        raise src.error(f"arrays must be a list, got {_short(table)}")
-    arrays, extents = [], []
+    src.check_range(0, PREFIX_V1.size, "the prefix")
+    _, version, hlen = PREFIX_V1.unpack(head)
+    if version not in (1, VERSION):
+        raise src.error(f"format version {version}, but this eagerlab reads versions 1 and {VERSION} "
+                        "(was it written by a newer eagerlab, or is the file corrupt?)")
+    prefix_size = PREFIX_V1.size if version == 1 else PREFIX.size
+    src.check_range(0, prefix_size, "the prefix")
+    raw = src.header_bytes(prefix_size, hlen)
+    if version != 1:
+        (stored,) = struct.unpack("<I", src.read(PREFIX_V1.size, 4, "the header checksum"))
+        computed = header_crc(head[len(MAGIC):], raw)
+        if stored != computed:
+            raise src.error(f"header checksum mismatch, the header or the prefix is corrupt (stored CRC-32 "
+                            f"{stored:08x}, computed {computed:08x})")
+    header = src.parse_header(raw, "dtype")
+    keys = {"root", "arrays", "data_nbytes"} | ({"storages"} if version != 1 else set())
+    if type(header) is not dict or header.keys() != keys:
+        raise src.error(f"header must be an object with keys {', '.join(sorted(keys))}; got {_short(header)}")
+    table = _Table()
+    table.root, table.data_start, table.data_nbytes = header["root"], prefix_size + hlen, header["data_nbytes"]
+    if type(table.data_nbytes) is not int or table.data_nbytes < 0:
+        raise src.error(f"bad data_nbytes {table.data_nbytes!r}")
+    src.check_range(table.data_start, table.data_nbytes, "the data section")
+    if version == 1:
+        table.storages, table.arrays = _v1_arrays(src, _entries(src, header, "arrays"))
+    else:
+        table.storages = _v2_storages(src, _entries(src, header, "storages"))
+        table.arrays = _v2_arrays(src, _entries(src, header, "arrays"), table.storages)
+    check_layout(src, [(f"storage {i}", offset, offset + nbytes) for i, (offset, nbytes, _) in
+                       enumerate(table.storages)], table.data_nbytes, contiguous=False)
+    table.storages = [(table.data_start + offset, nbytes, digest) for offset, nbytes, digest in table.storages]
+    return table
+
+
+def _entries(src, header, key):
+    entries = header[key]
+    if type(entries) is not list:
+        raise src.error(f"{key} must be a list, got {_short(entries)}")
+    if len(entries) > MAX_ENTRIES:
+        raise src.error(f"{key} lists {len(entries)} entries, more than the limit of {MAX_ENTRIES}")
+    return entries
+
+
+def _fields(src, what, e, keys):
+    if type(e) is not dict or e.keys() != keys:
+        raise src.error(f"{what}: expected an object with keys {', '.join(sorted(keys))}; got {_short(e)}")
+    return e
+
+
+def _dtype(src, what, name):
+    dtype = ARRAY_DTYPES.get(name) if type(name) is str else None
+    if dtype is None:
+        raise src.error(f"{what}: dtype {name!r} is not allowed (allowed: {', '.join(ARRAY_DTYPES)})")
+    return dtype
+
+
+def _v1_arrays(src, table):
+    """Version 1: each array has its own bytes, C order ({dtype, shape, offset, nbytes}), and no checksum."""
+    storages, arrays = [], []
     for i, e in enumerate(table):
         what = f"array {i}"
-        if type(e) is not dict or e.keys() != {"dtype", "shape", "offset", "nbytes"}:
-            raise src.error(f"{what}: expected an object with keys dtype, shape, offset, nbytes; got {_short(e)}")
-        dtype = ARRAY_DTYPES.get(e["dtype"]) if type(e["dtype"]) is str else None
-        if dtype is None:
-            raise src.error(f"{what}: dtype {e['dtype']!r} is not allowed (allowed: {', '.join(ARRAY_DTYPES)})")
+        _fields(src, what, e, {"dtype", "shape", "offset", "nbytes"})
+        dtype = _dtype(src, what, e["dtype"])
         shape, offset, nbytes = check_shape(src, what, e["shape"]), e["offset"], e["nbytes"]
         if type(offset) is not int or type(nbytes) is not int:
             raise src.error(f"{what}: offset and nbytes must be ints, got {offset!r} and {nbytes!r}")
         check_extent(src, what, offset, offset + nbytes, dtype, shape)
-        arrays.append((e["dtype"], dtype, shape, offset))
-        extents.append((what, offset, offset + nbytes))
-    check_layout(src, extents, data_nbytes, contiguous=False)
-    return arrays, header["root"], data_start, data_nbytes
+        storages.append((offset, nbytes, None))
+        arrays.append((e["dtype"], dtype, shape, i, 0, tuple(_storages.c_strides(shape, dtype.itemsize))))
+    return storages, arrays
+
+
+def _v2_storages(src, table):
+    storages = []
+    for i, e in enumerate(table):
+        what = f"storage {i}"
+        _fields(src, what, e, {"offset", "nbytes", "fletcher64"})
+        offset, nbytes, digest = e["offset"], e["nbytes"], e["fletcher64"]
+        if type(offset) is not int or type(nbytes) is not int or offset < 0 or nbytes < 0:
+            raise src.error(f"{what}: offset and nbytes must be non-negative ints, got {offset!r} and {nbytes!r}")
+        if type(digest) is not str or len(digest) != 32 or digest.strip("0123456789abcdef"):
+            raise src.error(f"{what}: fletcher64 must be 32 lowercase hex digits, got {_short(digest)}")
+        storages.append((offset, nbytes, digest))
+    return storages
+
+
+def _v2_arrays(src, table, storages):
+    """Version 2: {dtype, shape, storage, offset, strides}; every element must lie inside the storage, aligned to
+    the item size, and no two elements of one array may share memory."""
+    arrays = []
+    for i, e in enumerate(table):
+        what = f"array {i}"
+        _fields(src, what, e, {"dtype", "shape", "storage", "offset", "strides"})
+        dtype = _dtype(src, what, e["dtype"])
+        shape, s, offset, strides = check_shape(src, what, e["shape"]), e["storage"], e["offset"], e["strides"]
+        if type(s) is not int or not 0 <= s < len(storages):
+            raise src.error(f"{what}: storage index {_short(s)} is out of range ({len(storages)} storages)")
+        size, nbytes = dtype.itemsize, storages[s][1]
+        if (type(strides) is not list or len(strides) != len(shape)
+                or any(type(st) is not int or abs(st) >= 2 ** 63 or st % size for st in strides)):
+            raise src.error(f"{what}: strides must be a list of {len(shape)} ints, multiples of the item size "
+                            f"{size}, got {_short(strides)}")
+        if type(offset) is not int or offset < 0 or offset % size:
+            raise src.error(f"{what}: offset must be a non-negative multiple of the item size {size}, got "
+                            f"{_short(offset)}")
+        if math.prod(shape):
+            lo, hi = _storages.extent(shape, strides, size)
+            if offset + lo < 0 or offset + hi > nbytes:
+                raise src.error(f"{what}: its elements span bytes [{offset + lo}, {offset + hi}) of storage {s}, "
+                                f"which has {nbytes}")
+            if _storages.overlaps_itself(shape, strides, size):
+                raise src.error(f"{what}: shape {list(shape)} with strides {strides} makes elements share memory")
+        arrays.append((e["dtype"], dtype, shape, s, offset, tuple(strides)))
+    return arrays
 
 
 def _not_ours(head):
@@ -205,11 +324,16 @@ def _not_ours(head):
 
 
 class _Decoder:
-    """Validates the header's tree node by node while rebuilding the objects; arrays are read when first met."""
+    """Validates the header's tree node by node while rebuilding the objects; storages are read (and their checksums
+    verified) when first met. Arrays of one storage are views of one buffer; tensors of one storage also share a
+    version counter, so that autograd sees an in-place change made through any of them."""
 
-    def __init__(self, src, arrays, data_start, place):
-        self.src, self.arrays, self.data_start, self.place = src, arrays, data_start, place
+    def __init__(self, src, table, place):
+        self.src, self.table, self.place = src, table, place
         self._cache = {}  # (kind, index, device) -> object, so a tensor stored once loads as one object
+        self._host = {}  # storage index -> its verified bytes on the host
+        self._moved = {}  # (storage index, device) -> (its bytes on that device, the version counter)
+        self._users = {}  # storage index -> (kind, saved device, path) of the first object made from it
 
     def node(self, n, path):
         if len(path) > MAX_DEPTH:
@@ -231,7 +355,11 @@ class _Decoder:
             return float(val)
         if tag == "tensor":
             return self._tensor(val, n["device"], path)
-        arr = self._array(val, path, ARRAY_DTYPES)
+        key = (tag, val)
+        if key not in self._cache:
+            _, dtype, shape, s, offset, strides = self._entry(val, path, tag, None)
+            self._cache[key] = self._view(self._host_bytes(s, path), dtype, shape, offset, strides, np, path)
+        arr = self._cache[key]
         if tag == "npscalar":
             if arr.ndim:
                 raise self.src.error(f"numpy scalar at {_where(path)} has shape {list(arr.shape)}")
@@ -255,17 +383,39 @@ class _Decoder:
             out[k] = self.node(pair[1], path + (k,))
         return out
 
-    def _array(self, idx, path, allowed):
-        if type(idx) is not int or not 0 <= idx < len(self.arrays):
+    def _entry(self, idx, path, kind, saved):
+        """The array entry `idx`, after checking that its storage is shared only in the allowed way: by tensors
+        saved on one device, or by numpy arrays; never by a tensor and an ndarray (writing to the array would
+        change the tensor behind autograd's back)."""
+        arrays = self.table.arrays
+        if type(idx) is not int or not 0 <= idx < len(arrays):
             raise self.src.error(f"array index {_short(idx)} at {_where(path)} is out of range "
-                                 f"({len(self.arrays)} arrays)")
-        name, dtype, shape, offset = self.arrays[idx]
-        if name not in allowed:
-            raise self.src.error(f"{_where(path)}: a tensor cannot have dtype {name}")
-        key = ("array", idx)
-        if key not in self._cache:
-            self._cache[key] = self.src.read_array(self.data_start + offset, dtype, shape, f"array {idx}")
-        return self._cache[key]
+                                 f"({len(arrays)} arrays)")
+        entry = arrays[idx]
+        if kind == "tensor" and entry[0] not in TENSOR_DTYPES:
+            raise self.src.error(f"{_where(path)}: a tensor cannot have dtype {entry[0]}")
+        s = entry[3]
+        first = self._users.setdefault(s, (kind, saved, path))
+        if first[:2] != (kind, saved):
+            raise self.src.error(f"{_where(path)} ({_kind(kind, saved)}) and {_where(first[2])} "
+                                 f"({_kind(*first[:2])}) share storage {s}; only tensors saved on one device, or "
+                                 "only numpy arrays, may share memory")
+        return entry
+
+    def _host_bytes(self, s, path):
+        buf = self._host.get(s)
+        if buf is None:
+            offset, nbytes, digest = self.table.storages[s]
+            buf = self._host[s] = self.src.read_storage(offset, nbytes, f"the data of {_where(path)} "
+                                                        f"(storage {s})", digest)
+        return buf
+
+    def _view(self, buf, dtype, shape, offset, strides, xp, path):
+        try:
+            arr = _storages.view(buf, dtype, shape, offset, strides, xp)
+        except ValueError as e:  # an empty shape like (0, 2**62) that numpy cannot represent
+            raise self.src.error(f"{_where(path)}: cannot make an array of shape {list(shape)}: {e}") from None
+        return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))  # big-endian hosts: a copy
 
     def _tensor(self, idx, saved, path):
         try:
@@ -276,6 +426,7 @@ class _Decoder:
         key = ("tensor", idx, dev)
         if key in self._cache:
             return self._cache[key]
+        _, dtype, shape, s, offset, strides = self._entry(idx, path, "tensor", str(saved))
         if dev is not CPU:
             try:
                 dev.xp
@@ -283,6 +434,18 @@ class _Decoder:
                 raise DeviceError(f"load: {self.src.name}: the tensor at {_where(path)} was saved on {saved}, "
                                   f"which is not usable here ({e}). Pass map_location='cpu' (or a dict such as "
                                   f"{{'{saved}': 'cpu'}}) to load it elsewhere.") from None
-        arr = self._array(idx, path, TENSOR_DTYPES)
-        self._cache[key] = t = Tensor._make(arr if dev is CPU else array_to_device(arr, dev), dev)
+        moved = self._moved.get((s, dev))
+        if moved is None:
+            host = self._host_bytes(s, path)
+            if dev is not CPU:
+                del self._host[s]  # every later user of this storage is a tensor bound for the same device
+            moved = self._moved[s, dev] = (host if dev is CPU else array_to_device(host, dev), [0])
+        buf, version = moved
+        arr = self._view(buf, dtype, shape, offset, strides, dev.xp, path)
+        self._cache[key] = t = Tensor._make(arr, dev)
+        t._vc = version
         return t
+
+
+def _kind(kind, saved):
+    return f"a tensor saved on {saved}" if kind == "tensor" else f"a numpy {'array' if kind == 'ndarray' else kind}"

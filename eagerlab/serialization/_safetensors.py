@@ -2,7 +2,12 @@
 (github.com/huggingface/safetensors, "Format"): an 8-byte little-endian header length N; N bytes of JSON
 {name: {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ..., "__metadata__": {str: str}}, padded
 with spaces; then the tensors' bytes, little-endian, C order, contiguous with no gaps, offsets relative to the data
-start. The optional `safetensors` package is not needed; when installed, the tests check both directions."""
+start. The optional `safetensors` package is not needed; when installed, the tests check both directions.
+
+safetensors has no checksum, by design: a flipped bit in a tensor's bytes loads as a silently different value, and
+a header that is damaged into another valid header (a renamed tensor, F32 read as I32) cannot be told from the
+original. The header is checked as strictly as eagerlab's own (offsets, sizes, overlaps, bounds); for files whose
+integrity matters, eagerlab.save's format checksums every array and its header."""
 import json
 import math
 import struct
@@ -11,7 +16,8 @@ from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device
 from ..backend.dtypes import ALL
 from ..errors import SerializationError
-from ._io import Source, check_extent, check_layout, check_shape, write_arrays, write_to
+from ._files import write_to
+from ._io import MAX_ENTRIES, Source, check_extent, check_layout, check_shape, write_arrays
 
 _HEADER_LEN = struct.Struct("<Q")
 _ALIGN = 8  # the safetensors writer pads the header so the data starts 8-byte aligned
@@ -76,9 +82,11 @@ def safetensors_metadata(path):
 def _read_header(src):
     """Validate the whole header; returns [(name, np dtype, shape, absolute offset)] and the metadata."""
     (n,) = _HEADER_LEN.unpack(src.read(0, _HEADER_LEN.size, "the header length"))
-    header = src.header_json(_HEADER_LEN.size, n)
+    header = src.parse_header(src.header_bytes(_HEADER_LEN.size, n), "dtype")
     if type(header) is not dict:
         raise src.error(f"header must be a JSON object, got {type(header).__name__}")
+    if len(header) > MAX_ENTRIES + 1:
+        raise src.error(f"header lists {len(header)} entries, more than the limit of {MAX_ENTRIES}")
     meta = header.pop("__metadata__", None)
     if meta is not None and (type(meta) is not dict or not all(type(v) is str for v in meta.values())):
         raise src.error(f"__metadata__ must map str to str, got {meta!r:.80}")

@@ -37,7 +37,9 @@ SERVED = {
     "torch.nn.init": "xavier_uniform_ xavier_normal_ kaiming_uniform_ kaiming_normal_ normal_ uniform_ zeros_ ones_ "
                      "constant_ orthogonal_",
     "torch.nn.utils": "clip_grad_norm_ clip_grad_value_ parameters_to_vector vector_to_parameters",
-    "torch.nn.parallel": "DataParallel",
+    "torch.nn.parallel": "DataParallel DistributedDataParallel",
+    "torch.distributed": "init_process_group destroy_process_group is_initialized is_available get_rank "
+                         "get_world_size all_reduce broadcast barrier ReduceOp",
     "torch.nn.modules.activation": "ReLU GELU",
     "torch.optim": "Optimizer SGD Adam AdamW RMSprop Adagrad Adadelta lr_scheduler",
     "torch.optim.lr_scheduler": "StepLR MultiStepLR ExponentialLR CosineAnnealingLR LambdaLR OneCycleLR "
@@ -45,7 +47,7 @@ SERVED = {
     "torch.autograd": "grad backward Function gradcheck gradgradcheck",
     "torch.utils.data": "Dataset IterableDataset TensorDataset Subset DataLoader random_split Sampler "
                         "SequentialSampler RandomSampler SubsetRandomSampler WeightedRandomSampler BatchSampler "
-                        "default_collate",
+                        "default_collate DistributedSampler",
     "torch.utils.tensorboard": "SummaryWriter",
     "torch.onnx": "export",
     "torch.testing": "assert_close",

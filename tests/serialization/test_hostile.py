@@ -5,6 +5,9 @@ import io
 import json
 import pickle
 import struct
+import time
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -24,22 +27,55 @@ class Evil:
         return _payload, ()
 
 
-def build(header, data=b"", *, version=1, magic=b"EAGERLAB", hlen=None):
+def build(header, data=b"", *, version=2, magic=b"EAGERLAB", hlen=None, crc=None):
+    """A version-2 file: prefix (magic, version, header length, CRC-32 of those two fields and the header)."""
     raw = header if isinstance(header, bytes) else json.dumps(header).encode()
-    raw += b" " * (-(20 + len(raw)) % 64)
-    return magic + struct.pack("<IQ", version, len(raw) if hlen is None else hlen) + raw + data
+    raw += b" " * (-(24 + len(raw)) % 64)
+    fields = struct.pack("<IQ", version, len(raw) if hlen is None else hlen)
+    crc = zlib.crc32(raw, zlib.crc32(fields)) if crc is None else crc
+    return magic + fields + struct.pack("<I", crc) + raw + data
 
 
-def entry(dtype="float32", shape=(2,), offset=0, nbytes=8):
-    return {"dtype": dtype, "shape": list(shape), "offset": offset, "nbytes": nbytes}
-
-
-def header(root=None, arrays=None, data_nbytes=8):
-    root = {"tensor": 0, "device": "cpu"} if root is None else root
-    return {"root": root, "arrays": [entry()] if arrays is None else arrays, "data_nbytes": data_nbytes}
+def fletcher64(data):
+    """The documented checksum, written out in plain Python."""
+    data += bytes(-len(data) % 8)
+    words = [int.from_bytes(data[i:i + 8], "little") for i in range(0, len(data), 8)]
+    a = sum(words) % 2 ** 64
+    b = sum((i + 1) * w for i, w in enumerate(words)) % 2 ** 64
+    return f"{a:016x}{b:016x}"
 
 
 DATA = np.array([1.5, -2.0], np.float32).tobytes()
+
+
+def entry(dtype="float32", shape=(2,), storage=0, offset=0, strides=(4,)):
+    return {"dtype": dtype, "shape": list(shape), "storage": storage, "offset": offset, "strides": list(strides)}
+
+
+def store(offset=0, nbytes=8, digest=None):
+    return {"offset": offset, "nbytes": nbytes, "fletcher64": fletcher64(DATA) if digest is None else digest}
+
+
+def header(root=None, arrays=None, data_nbytes=8, storages=None):
+    root = {"tensor": 0, "device": "cpu"} if root is None else root
+    return {"root": root, "storages": [store()] if storages is None else storages,
+            "arrays": [entry()] if arrays is None else arrays, "data_nbytes": data_nbytes}
+
+
+def build_v1(header, data=b""):
+    """A version-1 file (no checksums): 20-byte prefix, arrays as {dtype, shape, offset, nbytes}."""
+    raw = json.dumps(header).encode()
+    raw += b" " * (-(20 + len(raw)) % 64)
+    return b"EAGERLAB" + struct.pack("<IQ", 1, len(raw)) + raw + data
+
+
+def entry_v1(dtype="float32", shape=(2,), offset=0, nbytes=8):
+    return {"dtype": dtype, "shape": list(shape), "offset": offset, "nbytes": nbytes}
+
+
+def header_v1(root=None, arrays=None, data_nbytes=8):
+    root = {"tensor": 0, "device": "cpu"} if root is None else root
+    return {"root": root, "arrays": [entry_v1()] if arrays is None else arrays, "data_nbytes": data_nbytes}
 
 
 def load_bytes(tmp_path, data):
@@ -70,13 +106,24 @@ CASES = [
     ("pickle", pickle.dumps(Evil()), "looks like a pickle"),
     ("safetensors", struct.pack("<Q", 2) + b"{}", "load_safetensors"),
     ("short-prefix", b"EAGERLAB\x01\x00", "truncated"),
-    ("newer-version", build(header(), DATA, version=2), "format version 2"),
+    ("newer-version", build(header(), DATA, version=3), "format version 3"),
     ("huge-header", build(header(), DATA, hlen=2 ** 62), "more than the 104857600-byte limit"),
     ("header-past-end", build(header(), DATA, hlen=10 ** 6), "truncated"),
+    ("header-checksum", build(header(), DATA, crc=12345), "header checksum mismatch"),
+    ("data-checksum", build(header(), np.array([1.5, -2.5], np.float32).tobytes()),
+     "the data of obj (storage 0): checksum mismatch"),
+    ("too-many-arrays", build(header(arrays=[entry(shape=(0,))] * 100_001), DATA), "more than the limit of 100000"),
+    ("too-many-storages", build(header(storages=[store()] * 100_001), DATA), "more than the limit of 100000"),
+    ("float-overflow", build(b'{"root": 1e999, "storages": [], "arrays": [], "data_nbytes": 0}'),
+     "1e999 is not a finite float"),
+    ("v1-data-nbytes-past-end", build_v1(header_v1(data_nbytes=80), DATA), "truncated"),
+    ("v1-nbytes-mismatch", build_v1(header_v1(arrays=[entry_v1(nbytes=4)]), DATA), "need 8"),
+    ("v1-negative-offset", build_v1(header_v1(arrays=[entry_v1(offset=-8)]), DATA), "bad byte range"),
+    ("v1-storages-key", build_v1(header(), DATA), "keys arrays, data_nbytes, root; got"),
     ("truncated-data", build(header(), DATA)[:-3], "truncated"),
     ("not-json", build(b"{root: 1"), "not valid JSON"),
     ("not-utf8", build(b"\xff\xfe\x00"), "not valid JSON"),
-    ("nan-constant", build(b'{"root": NaN, "arrays": [], "data_nbytes": 0}'), "NaN"),
+    ("nan-constant", build(b'{"root": NaN, "storages": [], "arrays": [], "data_nbytes": 0}'), "NaN"),
     ("duplicate-json-key", build(b'{"root": 1, "root": 2, "arrays": [], "data_nbytes": 0}'), "duplicate key 'root'"),
     ("json-too-deep", build(b"[" * 100_000 + b"]" * 100_000), "nests too deeply"),
     ("header-not-object", build([1, 2]), "header must be an object"),
@@ -89,12 +136,26 @@ CASES = [
     ("dtype-not-str", build(header(arrays=[entry(["float32"])]), DATA), "is not allowed"),
     ("bad-shape", build(header(arrays=[entry(shape=[-2])]), DATA), "shape must be"),
     ("bool-shape", build(header(arrays=[entry(shape=[True, 2])]), DATA), "shape must be"),
-    ("nbytes-mismatch", build(header(arrays=[entry(nbytes=4)]), DATA), "need 8"),
-    ("negative-offset", build(header(arrays=[entry(offset=-8)]), DATA), "bad byte range"),
-    ("offset-past-data", build(header(arrays=[entry(offset=64)]), DATA), "run past the end of the data section"),
-    ("overlap", build(header({"list": [{"ndarray": 0}, {"ndarray": 1}]},
-                             [entry(shape=(2,)), entry(shape=(1,), offset=4, nbytes=4)]), DATA), "overlap"),
-    ("unallocatable-shape", build(header(arrays=[entry(shape=[0, 2 ** 62], nbytes=0)]), DATA),
+    ("elements-past-storage", build(header(arrays=[entry(shape=(3,))]), DATA), "span bytes [0, 12) of storage 0"),
+    ("negative-stride-before-storage", build(header(arrays=[entry(strides=(-4,))]), DATA), "span bytes [-4, 4)"),
+    ("misaligned-offset", build(header(arrays=[entry(shape=(1,), offset=2)]), DATA), "multiple of the item size 4"),
+    ("misaligned-stride", build(header(arrays=[entry(strides=(2,))]), DATA), "multiples of the item size 4"),
+    ("stride-count", build(header(arrays=[entry(strides=())]), DATA), "strides must be a list of 1 ints"),
+    ("self-overlap", build(header(arrays=[entry(strides=(0,))]), DATA), "makes elements share memory"),
+    ("storage-index", build(header(arrays=[entry(storage=1)]), DATA), "storage index 1 is out of range"),
+    ("negative-storage-offset", build(header(storages=[store(offset=-8)]), DATA), "non-negative ints"),
+    ("bad-digest", build(header(storages=[store(digest="XYZ")]), DATA), "32 lowercase hex digits"),
+    ("storage-past-data", build(header(storages=[store(offset=64)]), DATA), "run past the end of the data section"),
+    ("storage-overlap", build(header({"list": [{"ndarray": 0}, {"ndarray": 1}]},
+                                     [entry(), entry(shape=(1,), storage=1)],
+                                     storages=[store(), store(offset=4, nbytes=4, digest="0" * 32)]), DATA),
+     "overlap"),
+    ("tensor-and-ndarray-share", build(header({"list": [{"tensor": 0, "device": "cpu"}, {"ndarray": 1}]},
+                                              [entry(), entry(shape=(1,), offset=4)]), DATA),
+     "obj[1] (a numpy array) and obj[0] (a tensor saved on cpu) share storage 0"),
+    ("devices-share", build(header({"list": [{"tensor": 0, "device": "cpu"}, {"tensor": 1, "device": "cuda:0"}]},
+                                   [entry(), entry(shape=(1,))]), DATA), "share storage 0"),
+    ("unallocatable-shape", build(header(arrays=[entry(shape=[0, 2 ** 62], strides=[4, 4])]), DATA),
      "cannot make an array of shape"),
     ("missing-entry-key", build(header(arrays=[{"dtype": "float32", "shape": [2]}]), DATA), "expected an object"),
     ("index-out-of-range", build(header({"tensor": 3, "device": "cpu"}), DATA), "out of range (1 arrays)"),
@@ -121,6 +182,29 @@ def test_bad_files_raise_serialization_error(tmp_path, data, fragment):
     assert fragment in msg and str(tmp_path / "bad.el") in msg, msg
     assert isinstance(info.value, RuntimeError)  # what torch.load raises for corrupt files
     assert RAN == []
+
+
+@pytest.mark.parametrize("kind", ["eagerlab", "safetensors"])
+def test_a_million_empty_arrays_are_refused_before_parsing(kind):
+    """The issue's header (a million zero-size arrays took 11 s and 717 MB to load) is refused at memory speed."""
+    n = 1_000_000
+    if kind == "eagerlab":
+        one = json.dumps(entry(shape=(0,))).encode()
+        raw = b'{"root": null, "storages": [], "arrays": [' + (one + b", ") * (n - 1) + one + b'], "data_nbytes": 0}'
+        data, load = build(raw), el.load
+    else:  # one name repeated: the count is refused before the JSON (and its duplicate keys) is parsed
+        one = b'"t": {"dtype": "BOOL", "shape": [0], "data_offsets": [0, 0]}'
+        raw = b"{" + (one + b", ") * (n - 1) + one + b"}"
+        data, load = struct.pack("<Q", len(raw)) + raw, el.serialization.load_safetensors
+    tracemalloc.start()
+    try:
+        start = time.thread_time()  # CPU time: other processes on a loaded machine do not count
+        with pytest.raises(SerializationError, match="more than the limit of 100000"):
+            load(io.BytesIO(data))
+        seconds, peak = time.thread_time() - start, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 1.0 and peak < 1.5 * len(data), (seconds, peak)  # the bytes once, not a million objects
 
 
 def test_pickle_payload_never_runs():

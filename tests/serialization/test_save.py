@@ -9,7 +9,7 @@ import pytest
 
 import eagerlab as el
 from eagerlab.errors import SerializationError
-from eagerlab.serialization import _io
+from eagerlab.serialization import _storages
 
 
 class Foo:
@@ -71,16 +71,18 @@ def test_bad_file_arguments():
         el.load("/nonexistent-dir-for-eagerlab/x.el")
 
 
-def _fail_on_second_array(monkeypatch, exc):
-    real, calls = _io.host_bytes, []
+def _fail_writing_second_array(monkeypatch, exc):
+    """Each storage's bytes are asked for twice: to checksum them (before the file is opened), then to write them.
+    With two storages, the fourth call is the write of the second, after the first was written."""
+    real, calls = _storages.Storage.bytes, []
 
-    def flaky(x):
-        calls.append(x)
-        if len(calls) == 2:
+    def flaky(self, arrays):
+        calls.append(self)
+        if len(calls) == 4:
             raise exc
-        return real(x)
+        return real(self, arrays)
 
-    monkeypatch.setattr(_io, "host_bytes", flaky)
+    monkeypatch.setattr(_storages.Storage, "bytes", flaky)
     return calls
 
 
@@ -90,10 +92,10 @@ def test_failure_mid_save_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatc
     path = tmp_path / "ckpt.el"
     el.save({"w": el.ones(3)}, path)
     old = path.read_bytes()
-    calls = _fail_on_second_array(monkeypatch, exc)
+    calls = _fail_writing_second_array(monkeypatch, exc)
     with pytest.raises(type(exc)):
         el.save({"a": el.zeros(1000), "b": el.zeros(1000)}, path)
-    assert len(calls) == 2  # it did fail midway, after writing the first array
+    assert len(calls) == 4  # it did fail midway, after writing the first array
     assert path.read_bytes() == old and os.listdir(tmp_path) == ["ckpt.el"]
     monkeypatch.undo()
     assert el.load(path)["w"].tolist() == [1, 1, 1]

@@ -1,4 +1,5 @@
-"""`eagerlab.nn.parallel`, as torch.nn.parallel."""
+"""Data-parallel wrappers (torch.nn.parallel): DistributedDataParallel, and DataParallel for one device."""
 from .data_parallel import DataParallel
+from .distributed import DistributedDataParallel
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
