@@ -58,7 +58,8 @@ def is_floating_point(input):
 
 
 # imported on first attribute access, so `import eagerlab` stays fast
-_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils", "autograph", "testing", "keras", "multiprocessing")
+_LAZY_SUBMODULES = ("nn", "optim", "data", "datasets", "utils", "autograph", "testing", "keras", "multiprocessing",
+                     "onnx", "accelerator", "backends")
 
 
 # graph capture, also on first use: name -> (module, attribute or None for the module itself)
@@ -68,7 +69,6 @@ _LAZY_ATTRIBUTES = {
     "functions_run_eagerly": ("eagerlab.graph.function", "functions_run_eagerly"),
     "export": ("eagerlab.graph.export", "export"),
     "load_exported": ("eagerlab.graph.export", "load_exported"),
-    "onnx": ("eagerlab.graph.onnx", None),
 }
 
 

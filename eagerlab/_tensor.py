@@ -259,6 +259,12 @@ class Tensor:
     def __complex__(self):
         return complex(self.item())
 
+    def __format__(self, spec):
+        # a 0-d tensor formats as its number ('{:+.2f}'.format(loss)), as in PyTorch; others only without a spec
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     __hash__ = object.__hash__
 
     def cpu(self):
@@ -268,12 +274,23 @@ class Tensor:
         return self.to(Device("cuda", device) if isinstance(device, int) else Device(device or "cuda"))
 
     def type(self, dtype=None):
+        """The type's name, or this tensor converted to `dtype` (a dtype, or a legacy type like FloatTensor)."""
         if dtype is None:
             return f"eagerlab.{self.dtype.name}"
-        return self.to(dtype)
+        return self.to(getattr(dtype, "dtype", dtype) if isinstance(dtype, type) else dtype)
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+    def pin_memory(self, device=None):
+        """This CPU tensor: eagerlab copies host arrays to the GPU from ordinary memory, so there is nothing to pin
+        (DataLoader(pin_memory=True) is accepted the same way)."""
+        if self._device.type != "cpu":
+            raise DeviceError(f"pin_memory: cannot pin '{self._device}' memory; only CPU tensors can be pinned")
+        return self
+
+    def is_pinned(self, device=None):
+        return False
 
     # ---- autograd ---------------------------------------------------------------------------------------
     def detach(self):
@@ -319,6 +336,7 @@ class Tensor:
             if t is not None:
                 t.grad = g.detach() if t.grad is None else t.grad + g.detach()
 
+        keep.retains_grad = True
         self._node_hooks().append(keep)
 
     def _node_hooks(self):
@@ -332,7 +350,9 @@ class Tensor:
         if not self.requires_grad:
             raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
         hooks = self._node_hooks() if self._node is not None else self._leaf_hooks()
-        hooks.append(hook)
+        # the retained .grad sees every hook's result, whenever retain_grad() was called (as in PyTorch >= 2.0)
+        before = next((i for i, h in enumerate(hooks) if getattr(h, "retains_grad", False)), len(hooks))
+        hooks.insert(before, hook)
         return _RemovableHandle(hooks, hook)
 
     def _leaf_hooks(self):

@@ -1,5 +1,11 @@
-"""`eagerlab.cuda`: is CUDA usable here, and how many devices."""
-from .backend import cuda_available, cuda_device_count, manual_seed as _manual_seed
+"""`eagerlab.cuda`: is CUDA usable here, how many devices, and the runtime calls PyTorch scripts make
+(synchronize, set_device, capability). Without CUDA the device calls raise DeviceError, as PyTorch's do."""
+from .backend import cuda_available, cuda_device_count, dtypes as _dtypes, manual_seed as _manual_seed
+from .backend.cuda_runtime import current_device, set_device, synchronize
+from .backend.cuda_runtime import capability as get_device_capability
+
+__all__ = ["current_device", "device_count", "get_device_capability", "is_available", "is_bf16_supported",
+           "manual_seed", "manual_seed_all", "set_device", "synchronize"]
 
 
 def is_available():
@@ -17,3 +23,11 @@ def manual_seed(seed):
 
 
 manual_seed_all = manual_seed
+
+
+def is_bf16_supported():
+    """True when eagerlab can compute in bfloat16 on the current GPU (compute capability 8.0 or newer, and a
+    bfloat16 dtype in eagerlab); False without CUDA."""
+    if not hasattr(_dtypes, "bfloat16") or not cuda_available():
+        return False
+    return get_device_capability() >= (8, 0)

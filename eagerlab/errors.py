@@ -17,6 +17,11 @@ class AutogradError(RuntimeError):
     """Misuse of autograd: stale saved tensors, backward twice, in-place on a leaf that requires grad."""
 
 
+class DivisionByZeroError(ZeroDivisionError, RuntimeError):
+    """Integer division or remainder by zero. A ZeroDivisionError, as Python's own; also a RuntimeError, which is
+    what PyTorch raises (with the message "ZeroDivisionError")."""
+
+
 class IndexOutOfRange(IndexError):
     """An index outside a dimension's size."""
 

@@ -13,7 +13,7 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # transformation of op sequences, and reaches modules and optimizers only through the interpreter protocol.
 LAYERS = [
     ["eagerlab.errors"],
-    ["eagerlab.backend", "eagerlab.utils.printing", "eagerlab.cuda"],
+    ["eagerlab.backend", "eagerlab.utils.printing", "eagerlab.cuda", "eagerlab.accelerator", "eagerlab.backends"],
     ["eagerlab._tensor"],
     ["eagerlab.autograd"],
     ["eagerlab.ops"],
@@ -28,9 +28,10 @@ LAYERS = [
     ["eagerlab.training", "eagerlab.utils.tensorboard"],
     ["eagerlab.keras"],
     ["eagerlab.testing"],
+    ["eagerlab.compat"],
 ]
 # The public namespaces, which re-export every layer: nothing inside the package may import them.
-FACADES = {"eagerlab", "eagerlab.autograph", "eagerlab.utils", "eagerlab.utils.data"}
+FACADES = {"eagerlab", "eagerlab.autograph", "eagerlab.utils", "eagerlab.utils.data", "eagerlab.onnx"}
 
 
 def _modules():

@@ -172,7 +172,7 @@ def apply_inplace(prim, target, *args, **attrs):
                 "apply the op to the base tensor, or use the out-of-place op."
             )
         source = target
-        if 0 in prim.save_inputs:
+        if _saves_target(prim, target, args):
             source = Tensor._make(interp.saved_copy(target._data), target._device, target.requires_grad)
             source._node, source._out = target._node, target._out
         result = interp.bind(prim, (source, *args), attrs)
@@ -182,6 +182,17 @@ def apply_inplace(prim, target, *args, **attrs):
         interp.bind_into(prim, target, args, attrs)
     target._bump()
     return target
+
+
+def _saves_target(prim, target, args):
+    """Does the op's backward keep its first input (the in-place target's old value), given what needs grad?"""
+    if 0 not in prim.save_inputs:
+        return False
+    readers = prim.save_when.get(prim.save_inputs.index(0)) if prim.save_when is not None else None
+    if readers is None:
+        return True
+    operands = (target, *args)
+    return any(i < len(operands) and isinstance(operands[i], Tensor) and operands[i].requires_grad for i in readers)
 
 
 def checked_result(prim, target, data):

@@ -49,11 +49,12 @@ class Node:
         self.hooks.append(fn)
 
     def save(self, inputs, outputs):
-        """Keep the declared inputs (Tensors or plain values) and outputs (wrapped on use) for backward."""
+        """Keep the declared inputs (Tensors or plain values) and outputs (wrapped on use) for backward; a None
+        (something the op's gradients will not read) stays None."""
         versions = [(x._vc[0] if x._vc is not None else 0) if isinstance(x, Tensor) else None for x in inputs]
         if outputs:  # (list appends: ~0.4 us cheaper per op than unpacking into tuples)
-            inputs = inputs + [_SavedOutput(t) for t in outputs]
-            versions += [0] * len(outputs)
+            inputs = inputs + [None if t is None else _SavedOutput(t) for t in outputs]
+            versions += [None if t is None else 0 for t in outputs]
         self._saved = tuple(inputs)
         self._versions = tuple(versions)
 

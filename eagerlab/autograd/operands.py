@@ -2,9 +2,10 @@
 needs-grad), and the typed errors that name the op and its operands."""
 from .._tensor import Tensor
 from ..backend import CPU, Device
-from ..errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError, UnsupportedError, fmt_shape
+from ..errors import (DeviceError, DivisionByZeroError, DTypeError, IndexOutOfRange, ShapeError, UnsupportedError,
+                      fmt_shape)
 
-TYPED_ERRORS = (ShapeError, DTypeError, IndexOutOfRange, DeviceError, UnsupportedError)
+TYPED_ERRORS = (ShapeError, DTypeError, IndexOutOfRange, DeviceError, UnsupportedError, DivisionByZeroError)
 
 
 class Aval:

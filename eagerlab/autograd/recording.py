@@ -59,11 +59,16 @@ def record(prim, args, attrs, out, dev):
             outs.append(t)
         result = tuple(outs)
     save_inputs, save_outputs = prim.save_inputs, prim.save_outputs
-    if save_outputs == (0,) and not save_inputs:
+    if save_outputs == (0,) and not save_inputs and prim.save_when is None:
         node.save_output(outs[0])
     elif save_inputs or save_outputs:
         n = len(args)  # ops with a variable number of inputs declare the largest range they may save
-        node.save([args[i] for i in save_inputs if i < n], [outs[i] for i in save_outputs])
+        if prim.save_when is None:
+            node.save([args[i] for i in save_inputs if i < n], [outs[i] for i in save_outputs])
+        else:  # only what the gradients of the inputs that need one read (-1: not kept)
+            keep_in, keep_out = prim.save_plan(node.needs)
+            node.save([args[i] if i >= 0 else None for i in keep_in if i < n],
+                      [outs[i] if i >= 0 else None for i in keep_out])
     return result
 
 

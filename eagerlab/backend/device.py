@@ -20,6 +20,9 @@ def _load_cupy():
 
             cupy.cuda.runtime.getDeviceCount()
             _cupy = cupy
+            from .cuda_runtime import apply_settings
+
+            apply_settings(cupy)
         except Exception as e:  # ImportError, or a CUDA driver/runtime error
             _cupy_error = f"{type(e).__name__}: {e}"
     return _cupy

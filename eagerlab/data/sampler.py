@@ -1,9 +1,10 @@
 """Samplers (PyTorch's names and checks): the order in which a DataLoader visits a map-style dataset.
 
-The index samplers here also draw a whole epoch as one int64 array (`_epoch`), which `index_batches` slices into
-batches so the DataLoader's fast path never touches Python ints; iterating a sampler yields Python ints as in
-PyTorch. Random samplers without a generator draw a fresh seed from eagerlab's default generator per epoch, so
-`eagerlab.manual_seed` makes shuffling reproducible.
+The index samplers here also draw an epoch as int64 arrays (`_chunks`: one array, or a stream of bounded chunks
+when the epoch is drawn lazily), which `index_batches` slices into batches so the DataLoader's fast path never
+touches Python ints; iterating a sampler yields Python ints as in PyTorch. Random samplers without a generator
+draw a fresh seed from eagerlab's default generator per epoch, so `eagerlab.manual_seed` makes shuffling
+reproducible.
 """
 import itertools
 from types import GenericAlias
@@ -37,14 +38,23 @@ def _epoch_generator(generator):
     return Generator().manual_seed(int(default_generator().integers(0, 2**62, ())))
 
 
+# draws with replacement come in chunks of this many indices: a sampler of 1e10 draws (GPT training scripts ask
+# for that) holds 8 MiB at a time, not 75 GiB
+_CHUNK = 1 << 20
+
+
 class _IndexSampler(Sampler):
-    """A sampler whose epoch is an int64 array of indices."""
+    """A sampler whose epoch is int64 arrays of indices: `_epoch()` the whole of it, or `_chunks()` in pieces."""
 
     def _epoch(self):
         raise NotImplementedError
 
+    def _chunks(self):
+        yield self._epoch()
+
     def __iter__(self):
-        return iter(self._epoch().tolist())
+        for chunk in self._chunks():
+            yield from chunk.tolist()
 
 
 class SequentialSampler(_IndexSampler):
@@ -81,14 +91,19 @@ class RandomSampler(_IndexSampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _epoch(self):
+        return np.concatenate(list(self._chunks()))
+
+    def _chunks(self):
         from ..ops.random import randint, randperm
 
         n, k = len(self.data_source), self.num_samples
         gen = _epoch_generator(self.generator)
-        if self.replacement:
-            return randint(0, n, (k,), generator=gen)._host()
+        if self.replacement:  # drawn lazily, chunk by chunk, so num_samples may be huge
+            for start in range(0, k, _CHUNK):
+                yield randint(0, n, (min(_CHUNK, k - start),), generator=gen)._host()
+            return
         perms = [randperm(n, generator=gen)._host() for _ in range(k // n + 1)]
-        return np.concatenate(perms)[:k]
+        yield np.concatenate(perms)[:k]
 
     def __len__(self):
         return self.num_samples
@@ -168,6 +183,18 @@ def index_batches(batch_sampler):
     if type(batch_sampler) is not BatchSampler or not isinstance(batch_sampler.sampler, _IndexSampler) \
             or type(batch_sampler.sampler).__iter__ not in (_IndexSampler.__iter__, SequentialSampler.__iter__):
         return iter(batch_sampler)
-    epoch, size = batch_sampler.sampler._epoch(), batch_sampler.batch_size
-    stop = len(epoch) - len(epoch) % size if batch_sampler.drop_last else len(epoch)
-    return (epoch[i:i + size] for i in range(0, stop, size))
+    return _batches(batch_sampler.sampler._chunks(), batch_sampler.batch_size, batch_sampler.drop_last)
+
+
+def _batches(chunks, size, drop_last):
+    """Slices of `size` from a stream of index chunks (a batch may span two chunks)."""
+    rest = None
+    for chunk in chunks:
+        if rest is not None and len(rest):
+            chunk = np.concatenate([rest, chunk])
+        stop = len(chunk) - len(chunk) % size
+        for i in range(0, stop, size):
+            yield chunk[i:i + size]
+        rest = chunk[stop:]
+    if rest is not None and len(rest) and not drop_last:
+        yield rest

@@ -4,10 +4,12 @@ table (OpInfo) that the generic tests walk.
 A Primitive is the unit of the IR: `impl(xp, *arrays, **attrs)` computes on raw backend arrays, `infer(*avals,
 **attrs)` gives output shapes/dtypes without computing (the tracer and error messages use it), `vjp(ctx, *grads)`
 is the backward written in eagerlab ops (so higher-order gradients and traced backward come free), and
-`save_inputs`/`save_outputs` say exactly what the backward keeps. A vjp may return a gradient of an input's
-broadcast shape: `reduce_grad` sums it back to the input's shape (the backward engine asks the op's record, so
-autograd itself imports no op). An optional `impl_inplace(xp, target, *arrays, **attrs)` lets the eager interpreter
-write an in-place op straight into its target when nothing is recorded.
+`save_inputs`/`save_outputs` say exactly what the backward keeps, and `save_when` drops what the gradients asked for
+cannot use: {position in ctx.saved: the inputs whose gradients read it}; a value none of those inputs needs is
+saved as None (so `a * 2` keeps nothing, and a later in-place change of `a` breaks no backward). A vjp may return
+a gradient of an input's broadcast shape: `reduce_grad` sums it back to the input's shape (the backward engine asks
+the op's record, so autograd itself imports no op). An optional `impl_inplace(xp, target, *arrays, **attrs)` lets
+the eager interpreter write an in-place op straight into its target when nothing is recorded.
 
 `bind` (eagerlab.autograd.interpreter, re-exported here for op files) hands a primitive to the thread's current
 interpreter: eager (run impl, record a tape Node when a gradient is needed) or, while a function is being traced,
@@ -27,16 +29,17 @@ __all__ = ["Aval", "Primitive", "apply_inplace", "bind", "export", "method", "op
 class Primitive:
     """One op of the IR. See the module docstring for the fields."""
 
-    __slots__ = ("name", "impl", "infer", "vjp", "save_inputs", "save_outputs", "n_out", "view",
-                 "nondiff_outputs", "dynamic_shape", "backward_name", "impl_inplace")
+    __slots__ = ("name", "impl", "infer", "vjp", "save_inputs", "save_outputs", "save_when", "_save_plans", "n_out",
+                 "view", "nondiff_outputs", "dynamic_shape", "backward_name", "impl_inplace")
 
-    def __init__(self, name, impl, infer, *, save_inputs=(), save_outputs=(), n_out=1, view=False,
+    def __init__(self, name, impl, infer, *, save_inputs=(), save_outputs=(), save_when=None, n_out=1, view=False,
                  nondiff_outputs=(), dynamic_shape=False, impl_inplace=None):
         # n_out=None: impl returns a tuple whose length depends on the operands (unbind)
         if name in PRIMITIVES:
             raise ValueError(f"primitive {name!r} registered twice")
         self.name, self.impl, self.infer, self.vjp = name, impl, infer, None
         self.save_inputs, self.save_outputs = tuple(save_inputs), tuple(save_outputs)
+        self.save_when, self._save_plans = save_when, {}
         self.n_out, self.view, self.nondiff_outputs = n_out, view, tuple(nondiff_outputs)
         self.dynamic_shape, self.impl_inplace = dynamic_shape, impl_inplace
         self.backward_name = "".join(p.title() for p in name.split("_")) + "Backward0"
@@ -47,6 +50,19 @@ class Primitive:
         ctx.saved (declared inputs then outputs), ctx.attrs, ctx.needs (per input), ctx.shapes (input shapes)."""
         self.vjp = fn
         return fn
+
+    def save_plan(self, needs):
+        """(input indices, output indices) to save when `needs` (per input) says which inputs need a gradient; -1
+        where `save_when` drops the value. Worked out once per pattern of needs."""
+        plan = self._save_plans.get(needs)
+        if plan is None:
+            n_in = len(self.save_inputs)
+            keep = [not (pos in self.save_when and not any(needs[i] for i in self.save_when[pos] if i < len(needs)))
+                    for pos in range(n_in + len(self.save_outputs))]
+            plan = (tuple(i if k else -1 for i, k in zip(self.save_inputs, keep)),
+                    tuple(i if k else -1 for i, k in zip(self.save_outputs, keep[n_in:])))
+            self._save_plans[needs] = plan
+        return plan
 
     @staticmethod
     def reduce_grad(grad, shape):

@@ -86,16 +86,31 @@ def promote(op, *operands):
     from .elementwise import cast
 
     dt = result_type(*operands)
-    return dt, tuple(cast(x, dt) if isinstance(x, Tensor) and x.dtype is not dt else _check_scalar(op, x)
+    return dt, tuple(cast(x, dt) if isinstance(x, Tensor) and x.dtype is not dt else _check_scalar(op, x, dt)
                      for x in operands)
 
 
-def _check_scalar(op, x):
+def _check_scalar(op, x, dt):
     if isinstance(x, np.generic):  # numpy scalars are strongly typed; as operands they act like Python numbers
-        return x.item()
+        x = x.item()
+    if type(x) is int and dt.np.kind in "iu":
+        return wrapped_int(x, dt.np)
     if isinstance(x, Tensor) or isinstance(x, (bool, int, float)):
         return x
     raise DTypeError(f"{op}: expected a Tensor or a Python number, got {type(x).__name__}")
+
+
+_INT_BOUNDS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
+               for t in (np.int8, np.int16, np.int32, np.int64, np.uint8)}
+
+
+def wrapped_int(value, np_dtype):
+    """A Python int as an operand of an integer tensor: wrapped into the tensor's dtype when it does not fit
+    (int8 * 1000 computes with 1000 mod 256, as PyTorch does), where numpy would refuse it."""
+    lo, hi = _INT_BOUNDS[np_dtype]
+    if lo <= value <= hi:
+        return value
+    return int(np.array(value, dtype=np.int64).astype(np_dtype))
 
 
 def to_float(op, x):

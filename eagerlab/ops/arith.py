@@ -8,7 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import get_default_dtype, result_type
 from ..backend.dtypes import FLOAT, bool_
-from ..errors import DTypeError
+from ..errors import DivisionByZeroError, DTypeError
 from . import _shape_rules as shape_rules
 from ._registry import Sample, apply_inplace, bind, method, op, primitive
 
@@ -20,8 +20,10 @@ def _operands(opname, a, b):
         if isinstance(b, Tensor):
             if a._data.dtype == b._data.dtype:
                 return a, b
-        elif type(b) is float and a._data.dtype.kind == "f" or type(b) is int and a._data.dtype.kind in "iuf":
+        elif type(b) is float and a._data.dtype.kind == "f" or type(b) is int and a._data.dtype.kind == "f":
             return a, b
+        elif type(b) is int and a._data.dtype.kind in "iu":
+            return a, shape_rules.wrapped_int(b, a._data.dtype)
     elif not isinstance(b, Tensor):
         raise DTypeError(f"{opname}: expected at least one Tensor operand, got {type(a).__name__} and "
                          f"{type(b).__name__}")
@@ -71,8 +73,11 @@ def _binary_samples(positive_b=False, nonzero=False):
 # ---- add / sub / mul / div --------------------------------------------------------------------------------
 add_p = primitive("add", shape_rules.elementwise)(lambda xp, a, b: a + b)
 sub_p = primitive("sub", shape_rules.elementwise)(lambda xp, a, b: a - b)
-mul_p = primitive("mul", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, a, b: a * b)
-div_p = primitive("div", shape_rules.elementwise, save_inputs=(1,), save_outputs=(0,))(lambda xp, a, b: a / b)
+# each gradient reads only what it needs: d(a*b)/da reads b, d(a*b)/db reads a; a/b keeps its output for db only
+mul_p = primitive("mul", shape_rules.elementwise, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
+    lambda xp, a, b: a * b)
+div_p = primitive("div", shape_rules.elementwise, save_inputs=(1,), save_outputs=(0,), save_when={1: (1,)})(
+    lambda xp, a, b: a / b)
 
 
 @add_p.defvjp
@@ -200,10 +205,20 @@ def _div_(self, other):
 
 
 # ---- floor division, remainder, pow ------------------------------------------------------------------------
-floor_divide_p = primitive("floor_divide", shape_rules.elementwise)(lambda xp, a, b: xp.floor_divide(a, b))
-remainder_p = primitive("remainder", shape_rules.elementwise, save_inputs=(0, 1))(lambda xp, a, b: xp.remainder(a, b))
-pow_p = primitive("pow", shape_rules.elementwise, save_inputs=(0, 1), save_outputs=(0,))(
-    lambda xp, a, b: xp.power(a, b))
+def _integer_divisor(op_name, xp, a, b):
+    """Refuse an integer division by zero (numpy quietly gives 0); checked in the kernel, so compiled code too."""
+    kinds = {x.dtype.kind if hasattr(x, "dtype") else "f" if isinstance(x, float) else "i" for x in (a, b)}
+    if kinds <= {"i", "u", "b"} and bool(xp.any(b == 0)):
+        raise DivisionByZeroError(f"{op_name}: integer division by zero (ZeroDivisionError)")
+    return b
+
+
+floor_divide_p = primitive("floor_divide", shape_rules.elementwise)(
+    lambda xp, a, b: xp.floor_divide(a, _integer_divisor("floor_divide", xp, a, b)))
+remainder_p = primitive("remainder", shape_rules.elementwise, save_inputs=(0, 1))(
+    lambda xp, a, b: xp.remainder(a, _integer_divisor("remainder", xp, a, b)))
+pow_p = primitive("pow", shape_rules.elementwise, save_inputs=(0, 1), save_outputs=(0,),
+                  save_when={1: (0,), 2: (1,)})(lambda xp, a, b: xp.power(a, b))
 
 
 @remainder_p.defvjp

@@ -5,12 +5,12 @@ import operator
 
 import numpy as np
 
-from .._tensor import Tensor, to_arguments
+from .._tensor import Size, Tensor, to_arguments
 from ..backend import CPU, Device, array_to_device, as_dtype, device_of_array, from_numpy_dtype, get_default_dtype
 from ..backend.dtypes import bool_, int64, promote_types, scalar_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..autograd.interpreter import current
-from ._registry import Aval, bind, export, method, primitive
+from ._registry import EXPORTS, Aval, bind, export, method, primitive
 
 
 # ---- from data ------------------------------------------------------------------------------------------------
@@ -282,12 +282,50 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
 
 
 @method("__init__")
-def _construct(self, data=(), dtype=None, device=None, requires_grad=False):
-    """`Tensor(data)`: as eagerlab.tensor, with the default float dtype for Python data (as torch.Tensor)."""
-    src = tensor(data, dtype=dtype or (None if isinstance(data, Tensor) else get_default_dtype()), device=device,
-                 requires_grad=requires_grad)
+def _construct(self, *args, dtype=None, device=None, requires_grad=False):
+    """`Tensor(data)`: as eagerlab.tensor, with the default float dtype for Python data (as torch.Tensor); the
+    legacy forms `Tensor(3, 4)` and `Tensor(size)` give an uninitialized tensor of that shape."""
+    if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args) \
+            or len(args) == 1 and isinstance(args[0], Size):
+        src = empty(*args, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
+    elif len(args) > 1:
+        raise TypeError(f"Tensor(): expected data or sizes (ints), got {', '.join(type(a).__name__ for a in args)}")
+    else:
+        data = args[0] if args else ()
+        src = tensor(data, dtype=dtype or (None if isinstance(data, Tensor) else get_default_dtype()), device=device,
+                     requires_grad=requires_grad)
     for name in Tensor.__slots__[:-1]:  # adopt the new tensor's state (all slots but __weakref__)
         setattr(self, name, getattr(src, name))
+
+
+class _LegacyTensorType(type):
+    """The metaclass of FloatTensor, LongTensor, ...: `isinstance(t, FloatTensor)` asks t's dtype and device."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == cls.device_type
+
+    def __repr__(cls):
+        return f"<class 'eagerlab.{cls.__name__}'>"
+
+
+def _legacy_type(name, dtype_name, device_type="cpu"):
+    """PyTorch's typed constructors: `FloatTensor(2, 3)` (uninitialized) or `FloatTensor([1, 2])` (data), a
+    Tensor of that dtype on that device."""
+
+    def construct(cls, *args):
+        out = Tensor.__new__(Tensor)
+        _construct(out, *args, dtype=cls.dtype, device=device_type)
+        return out
+
+    return _LegacyTensorType(name, (), {"__new__": construct, "dtype": as_dtype(dtype_name),
+                                        "device_type": device_type, "__doc__": _legacy_type.__doc__})
+
+
+LEGACY_TENSOR_TYPES = {name: _legacy_type(name, dt) for name, dt in (
+    ("FloatTensor", "float32"), ("DoubleTensor", "float64"), ("HalfTensor", "float16"), ("LongTensor", "int64"),
+    ("IntTensor", "int32"), ("ShortTensor", "int16"), ("CharTensor", "int8"), ("ByteTensor", "uint8"),
+    ("BoolTensor", "bool"))}
+EXPORTS.update(LEGACY_TENSOR_TYPES)
 
 
 # ---- Tensor.new_* (defaults: this tensor's dtype and device) --------------------------------------------------

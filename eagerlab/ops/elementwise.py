@@ -4,6 +4,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import as_dtype
 from . import _shape_rules as shape_rules
+from ._erf import erf_impl
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
 
@@ -83,8 +84,18 @@ sqrt = _unary("sqrt", lambda xp, x: xp.sqrt(x), lambda g, out: g / (2 * out), sa
               ref=lambda x: __import__("numpy").sqrt(x))
 sin = _unary("sin", lambda xp, x: xp.sin(x), lambda g, x: g * cos(x), ref=lambda x: __import__("numpy").sin(x))
 cos = _unary("cos", lambda xp, x: xp.cos(x), lambda g, x: -g * sin(x), ref=lambda x: __import__("numpy").cos(x))
-sign = _unary("sign", lambda xp, x: xp.sign(x), lambda g, x: g * 0, save=None, float_only=False,
-              ref=lambda x: __import__("numpy").sign(x))
+
+
+def _sign_impl(xp, x):
+    out = xp.sign(x)
+    # PyTorch's sign(nan) is 0 (numpy's is nan)
+    if x.dtype.kind != "f":
+        return out
+    return xp.nan_to_num(out, copy=not isinstance(out, xp.ndarray), nan=0.0)  # 0-d inputs give a scalar
+
+
+sign = _unary("sign", _sign_impl, lambda g, x: g * 0, save=None, float_only=False,
+              ref=lambda x: np.nan_to_num(np.sign(x), nan=0.0))
 absolute = _unary("abs", lambda xp, x: xp.abs(x), lambda g, x: g * sign(x), float_only=False, domain="away_from_int",
              ref=lambda x: __import__("numpy").abs(x), methods=("abs", "__abs__", "absolute"))
 # Rounding is piecewise constant: its gradient is zero almost everywhere (as in PyTorch).
@@ -94,6 +105,31 @@ ceil = _unary("ceil", lambda xp, x: xp.ceil(x), lambda g, x: g * 0, save=None, d
               float_only=False, ref=lambda x: __import__("numpy").ceil(x))
 trunc = _unary("trunc", lambda xp, x: xp.trunc(x), lambda g, x: g * 0, save=None, domain="away_from_int",
                float_only=False, ref=lambda x: __import__("numpy").trunc(x))
+
+
+
+def _round_impl(xp, x, decimals):
+    # half to even, as torch.round; with decimals, round(x * 10**d) / 10**d as PyTorch computes it
+    return xp.round(x, decimals)
+
+
+round_p = primitive("round", lambda x, decimals: Aval(x.shape, x.dtype, x.device))(_round_impl)
+round_p.defvjp(lambda ctx, g: (g * 0,))
+
+
+def _round_samples(rng):
+    x = _unary_samples("away_from_int")(rng)
+    return x + [Sample(rng.standard_normal((3, 4)) * 100, decimals=1), Sample(rng.standard_normal((2, 3)),
+                                                                               decimals=-1)]
+
+
+@op(methods=("round",), samples=_round_samples, ref=lambda x, decimals=0: np.round(x, decimals), torch="round")
+def round(input, *, decimals=0):
+    """Elementwise rounding to `decimals` places, halves to even (as torch.round)."""
+    return bind(round_p, input, decimals=int(decimals))
+
+
+method("round_")(lambda self, *, decimals=0: apply_inplace(round_p, self, decimals=int(decimals)))
 
 exp2 = _unary("exp2", lambda xp, x: xp.exp2(x), lambda g, out: g * out * 0.6931471805599453, save="out",
               ref=lambda x: np.exp2(x))
@@ -112,14 +148,7 @@ tan = _unary("tan", lambda xp, x: xp.tan(x), lambda g, out: g * (1 + out * out),
 
 
 
-def _erf_impl(xp, x):
-    # Abramowitz & Stegun 7.1.26 (numpy has no erf): absolute error below 1.5e-7, float32 precision.
-    t = 1 / (1 + 0.3275911 * xp.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return (xp.sign(x) * (1 - poly * xp.exp(-x * x))).astype(x.dtype, copy=False)
-
-
-erf = _unary("erf", _erf_impl, lambda g, x: g * 1.1283791670955126 * exp(-x * x),
+erf = _unary("erf", erf_impl, lambda g, x: g * 1.1283791670955126 * exp(-x * x),
              ref=lambda x: np.vectorize(__import__("math").erf, otypes=[float])(x))
 
 # ---- copies --------------------------------------------------------------------------------------------

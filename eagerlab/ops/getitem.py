@@ -43,6 +43,8 @@ def _parse(op_name, x, index, keep_masks=False):
         index = (index,)
     items, used, ellipsis = [], 0, False
     for item in index:
+        if isinstance(item, range):  # as PyTorch: the range's ints, an integer index tensor
+            item = list(item)
         if isinstance(item, (Tensor, list, tuple, np.ndarray)):
             item = _as_index(op_name, item, x)
             used += item._data.ndim if item._data.dtype.kind == "b" else 1

@@ -50,6 +50,12 @@ def where(condition, input=None, other=None):
                          f"{getattr(condition, 'dtype', type(condition).__name__)}")
     from .arith import _operands
 
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        # two Python numbers: the tensor of the first, in their common dtype (int64, or the default float)
+        from ..backend import result_type
+        from .creation import tensor
+
+        input = tensor(input, dtype=result_type(input, other), device=condition.device)
     a, b = _operands("where", input, other)
     return bind(where_p, condition, a, b)
 

@@ -35,7 +35,7 @@ def _matmul_impl(xp, a, b):
     return gemm(xp, a, b)
 
 
-matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1))(_matmul_impl)
+matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,)})(_matmul_impl)
 
 
 def _mT(x):
@@ -165,7 +165,7 @@ def _linear_impl(xp, x, w, b=None):
     return out
 
 
-linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1))(_linear_impl)
+linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,)})(_linear_impl)
 
 
 @linear_p.defvjp

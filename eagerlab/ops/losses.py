@@ -49,9 +49,11 @@ def _check_index_target(op_name, x, target, weight):
         raise ShapeError(f"cross_entropy: a float target must hold class probabilities shaped like the input "
                          f"{fmt_shape(x.shape)}, got {fmt_shape(target.shape)}; class indices must be an integer "
                          f"tensor of shape {fmt_shape(want)}")
-    if target.dtype.category != INT:
-        raise DTypeError(f"{op_name}: class-index targets must be an integer tensor, got {target.dtype.name} "
-                         f"target {fmt_shape(target.shape)} for input {fmt_shape(x.shape)}")
+    if target.dtype.name not in ("int64", "uint8"):
+        # PyTorch's rule: int64 (long) or uint8 class indices; int32 is refused
+        raise DTypeError(f"{op_name}: expected target dtype to be int64 (Long) or uint8 (Byte), but got "
+                         f"{target.dtype.name} target {fmt_shape(target.shape)} for input {fmt_shape(x.shape)}; "
+                         "convert it with target.long()")
     if tuple(target.shape) != want:
         raise ShapeError(f"{op_name}: expected target of shape {fmt_shape(want)} for input {fmt_shape(x.shape)}, got "
                          f"target {fmt_shape(target.shape)}")

@@ -5,14 +5,19 @@ import warnings
 
 import numpy as np
 
-from ..errors import ShapeError, fmt_shape
+from ..errors import DTypeError, ShapeError, fmt_shape
 from . import _shape_rules as shape_rules
 from ._registry import Sample, bind, op, primitive
 from .losses import reduce_loss, reduction_arg
 
 
 def _pair(op_name, input, target):
-    """Promote input and target to one float dtype; differing shapes broadcast with PyTorch's warning."""
+    """Promote input and target to one float dtype; differing shapes broadcast with PyTorch's warning. Two integer
+    operands are refused, as PyTorch does (a regression loss on class labels is usually a mistake)."""
+    if not (input.is_floating_point() or target.is_floating_point()):
+        raise DTypeError(f"{op_name}: expected floating-point input or target, got {input.dtype.name} input "
+                         f"{fmt_shape(input.shape)} and {target.dtype.name} target {fmt_shape(target.shape)}; "
+                         "convert them with .float()")
     if input._data.dtype != target._data.dtype:
         _, (input, target) = shape_rules.promote(op_name, input, target)
     if input.shape != target.shape:

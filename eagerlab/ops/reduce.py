@@ -2,8 +2,8 @@
 import numpy as np
 
 from ..backend import as_dtype
-from ..backend.dtypes import BOOL, INT, int64
-from ..errors import ShapeError, fmt_shape
+from ..backend.dtypes import BOOL, INT, bool_, int64
+from ..errors import DTypeError, ShapeError, fmt_shape
 from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
 
@@ -160,7 +160,12 @@ def argmin(input, dim=None, keepdim=False):
 
 
 def _arg(name, prim, input, dim, keepdim):
-    if input.numel() == 0:
-        raise ShapeError(f"{name}: expected a non-empty tensor, got shape {fmt_shape(input.shape)}")
+    if input.dtype is bool_:
+        raise DTypeError(f"{name}: does not support bool input (shape {fmt_shape(input.shape)}); convert it first, "
+                         f"e.g. x.long().{name}()")
     dim = None if dim is None else shape_rules.norm_dim(name, dim, input.ndim)
+    if input.numel() == 0 and (dim is None or input.shape[dim] == 0):
+        # an empty result along a non-empty dim is fine (a (0, 3) tensor's argmax(1) has shape (0,)), as in PyTorch
+        raise ShapeError(f"{name}: expected a reduction dim of non-zero size, got shape {fmt_shape(input.shape)} "
+                         f"and dim={dim}" + ("; specify the dim" if dim is None else ""))
     return bind(prim, input, dim=dim, keepdim=bool(keepdim))

@@ -168,14 +168,17 @@ def std(input, dim=None, keepdim=False, *, correction=1, unbiased=None):
 
 
 def _np_logsumexp(x, dim, keepdim=False):
-    m = np.max(x, axis=dim, keepdims=True)
-    out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+    m = np.max(x, axis=dim, keepdims=True, initial=-np.inf)
+    m = np.where(np.isinf(m), 0.0, m)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
     return out if keepdim else np.squeeze(out, axis=dim)
 
 
 def _lse_samples(rng):
     return [Sample(rng.standard_normal((3, 4)), 1), Sample(rng.standard_normal((2, 3, 4)), (0, 2), keepdim=True),
-            Sample(rng.standard_normal((3, 4)) * 50, 0, note="large values stay finite")]
+            Sample(rng.standard_normal((3, 4)) * 50, 0, note="large values stay finite"),
+            Sample(np.zeros((0, 3)), 0, note="empty sum: -inf")]
 
 
 @op(methods=("logsumexp",), samples=_lse_samples, torch="logsumexp", ref=_np_logsumexp)
@@ -183,9 +186,18 @@ def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) along `dim`, computed stably (the max is factored out)."""
     from .elementwise import exp, log
 
+    from .creation import zeros
+    from .elementwise import isinf
+    from .index import where
+
     dims = shape_rules.norm_dims("logsumexp", dim, input.ndim)
     x = shape_rules.to_float("logsumexp", input)
-    m = amax(x, dims, keepdim=True).detach()
+    if any(x.shape[d] == 0 for d in dims):  # an empty sum: log(0) = -inf, as in PyTorch
+        m = zeros(_reduced_shape(x.shape, dims, True), dtype=x.dtype, device=x.device)
+    else:
+        # an infinite max is not factored out (a row of -inf, a fully masked attention row, gives -inf, not nan)
+        m = amax(x, dims, keepdim=True).detach()
+        m = where(isinf(m), 0.0, m)
     out = log(bind(sum_p, exp(x - m), dims=dims, keepdim=True)) + m
     return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
 

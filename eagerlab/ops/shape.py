@@ -67,19 +67,54 @@ def _reshape_method(self, *shape):
     return reshape(self, *shape)
 
 
+def view_is_possible(old_shape, old_strides, new_shape):
+    """True when a tensor of `old_shape`/`old_strides` (in elements) can be seen as `new_shape` without copying:
+    PyTorch's rule. Walking from the last dim, the old dims group into chunks, each laid out contiguously (with the
+    stride of its innermost dim); every chunk must be covered exactly by a run of new dims (size-1 dims fit
+    anywhere)."""
+    if math.prod(old_shape) == 0:
+        return True
+    new_dim = len(new_shape) - 1
+    base_stride = old_strides[-1] if old_strides else 1
+    chunk_numel = view_numel = 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        chunk_numel *= old_shape[d]
+        # the chunk ends at d when the dim before it is not laid out right after this chunk
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != chunk_numel * base_stride):
+            while new_dim >= 0 and (view_numel < chunk_numel or new_shape[new_dim] == 1):
+                view_numel *= new_shape[new_dim]
+                new_dim -= 1
+            if view_numel != chunk_numel:
+                return False
+            if d > 0:
+                base_stride, chunk_numel, view_numel = old_strides[d - 1], 1, 1
+    return new_dim == -1
+
+
 def _view(self, *shape):
-    """A view with a new shape; errors (like PyTorch) when the memory layout needs a copy."""
+    """A view with a new shape, sharing memory; errors (like PyTorch) when the memory layout needs a copy."""
 
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         raise TypeError("view(dtype) is not supported; use .to(dtype)")
     if not self._data.flags.c_contiguous and self._data.size > 1:
-        raise ShapeError(
-            f"view: view size is not compatible with input tensor's size and stride (shape "
-            f"{fmt_shape(self.shape)}, not contiguous); use .reshape(...) instead."
-        )
+        new_shape = _infer_reshape_shape("view", self.shape, _shape_arg("view", shape))
+        if not view_is_possible(self.shape, self.stride(), new_shape):
+            raise ShapeError(
+                f"view: view size is not compatible with input tensor's size and stride (at least one dimension "
+                f"spans across two contiguous subspaces): shape {fmt_shape(self.shape)} with strides "
+                f"{self.stride()} can't be viewed as {fmt_shape(new_shape)}. Use .reshape(...) instead.")
     return reshape(self, *shape)
 
 
+def _view_as(self, other):
+    return _view(self, *other.shape)
+
+
+def _reshape_as(self, other):
+    return reshape(self, *other.shape)
+
+
+Tensor.view_as, Tensor.reshape_as = _view_as, _reshape_as
 Tensor.reshape = _reshape_method
 Tensor.view = _view
 

@@ -173,7 +173,9 @@ def argwhere(input):
 
 def _unique_impl(xp, x, return_inverse, return_counts, dim):
     flat = x.reshape(-1) if dim is None else x
-    out = xp.unique(flat, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    # NaNs are never equal, so each one is its own unique value (as in PyTorch)
+    extra = {"equal_nan": False} if dim is None and x.dtype.kind == "f" else {}
+    out = xp.unique(flat, return_inverse=return_inverse, return_counts=return_counts, axis=dim, **extra)
     if not (return_inverse or return_counts):
         out = (out,)
     it = iter(out[1:])

@@ -1,4 +1,5 @@
-"""Data-parallel wrappers (torch.nn.parallel): DistributedDataParallel."""
+"""Data-parallel wrappers (torch.nn.parallel): DistributedDataParallel, and DataParallel for one device."""
+from .data_parallel import DataParallel
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
