@@ -13,6 +13,7 @@ thread never records another thread's ops.
 from numpy import asarray as _np_asarray, generic as _np_scalar, ndarray as _np_ndarray
 
 from .._tensor import Tensor
+from ..backend.dtypes import is_floating_np
 from ..errors import AutogradError, DTypeError, ShapeError, UnsupportedError, fmt_shape
 from .operands import explain_failure, scan_operands
 from .recording import record, wrap_outputs
@@ -184,7 +185,7 @@ def checked_result(prim, target, data):
             f"{fmt_shape(data.shape)}"
         )
     if data.dtype != target._data.dtype:
-        if data.dtype.kind == "f" and target._data.dtype.kind in "iub" or (data.dtype.kind in "iu" and
+        if is_floating_np(data.dtype) and target._data.dtype.kind in "iub" or (data.dtype.kind in "iu" and
                                                                           target._data.dtype.kind == "b"):
             raise DTypeError(f"{prim.name}_: result type {data.dtype} can't be cast to the desired output type "
                              f"{target._data.dtype}")

@@ -3,12 +3,15 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend import as_dtype
+from ..backend.device import check_dtype_on_device
 from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
 
 # ---- cast ----------------------------------------------------------------------------------------------
 def _cast_infer(x, dtype, src):
+    if x.device.type != "cpu":
+        check_dtype_on_device(dtype.name, x.device)  # bfloat16 on a cupy without it: a clear error
     return Aval(x.shape, dtype, x.device)
 
 

@@ -67,7 +67,7 @@ def _normalize(op_name, input, dim, dtype):
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"{op_name}: implicit dimension choice has been deprecated; pass dim= (using dim={dim} for "
                       f"shape {tuple(input.shape)})", UserWarning, stacklevel=3)
-    x = input if input._data.dtype.kind == "f" else shape_rules.to_float(op_name, input)
+    x = input if input.dtype.is_floating_point else shape_rules.to_float(op_name, input)
     n = x._data.ndim
     if type(dim) is int and -n <= dim < n:  # the common case, without the general dim normalizer
         return x, dim % n

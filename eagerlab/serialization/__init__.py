@@ -23,7 +23,7 @@ The header is a JSON object with exactly three keys::
 
 `arrays[i].offset` is relative to the data section; `nbytes` must equal prod(shape) * itemsize; arrays lie inside
 the `data_nbytes` bytes of the data section and never overlap. dtype is one of bool, uint8, int8, int16, int32,
-int64, float16, float32, float64 (tensors and numpy arrays), or uint16, uint32, uint64, complex64, complex128
+int64, float16, bfloat16, float32, float64 (tensors and numpy arrays), or uint16, uint32, uint64, complex64, complex128
 (numpy arrays only). NODE is one of:
 
     null, true/false, an integer, a finite float, a string     the Python value itself
