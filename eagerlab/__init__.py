@@ -23,6 +23,26 @@ from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy
 
 half, float, double, short, int, long = float16, float32, float64, int16, int32, int64
 
+from . import amp  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
+
+def _amp_device_namespaces():
+    """`eagerlab.cpu.amp` / `eagerlab.cuda.amp` as attributes and as importable modules, as in PyTorch."""
+    import sys
+    import types
+
+    from .amp import device_namespaces
+
+    cpu = types.ModuleType("eagerlab.cpu", "CPU-specific namespaces (eagerlab.cpu.amp)")
+    cpu.amp = device_namespaces.cpu
+    cuda.amp = device_namespaces.cuda
+    sys.modules.update({"eagerlab.cpu": cpu, "eagerlab.cpu.amp": cpu.amp, "eagerlab.cuda.amp": cuda.amp})
+    return cpu
+
+
+cpu = _amp_device_namespaces()
+
 
 def _export_ops():
     """Bind every public op (and its aliases defined next to it) as eagerlab.<name>."""

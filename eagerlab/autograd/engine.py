@@ -3,7 +3,7 @@ import os
 
 from ..errors import AutogradError, ShapeError, fmt_shape
 from .anomaly import AnomalyMode
-from .interpreter import current
+from .interpreter import current, installed
 from .node import Node
 from .thread_state import thread_state
 
@@ -45,7 +45,8 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, inpu
     prev_mode = thread_state.grad_enabled
     thread_state.grad_enabled = bool(create_graph)
     try:
-        return _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
+        with installed(current().unwrapped()):  # backward ops run in the forward's dtypes, never autocast
+            return _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
     finally:
         thread_state.grad_enabled = prev_mode
 

@@ -10,6 +10,8 @@ is one subclass, and no module but this one and graph/ tests which interpreter i
 The current interpreter is per thread (`installed(interp)` sets it for the calling thread only): tracing in one
 thread never records another thread's ops.
 """
+import functools
+
 from numpy import asarray as _np_asarray, generic as _np_scalar, ndarray as _np_ndarray
 
 from .._tensor import Tensor
@@ -92,6 +94,27 @@ class Interpreter:
         """A Python call with effects outside the tensors (a scheduler step; later, collectives): now."""
         return fn(*args, **kwargs)
 
+    # ---- autocast (eagerlab.amp installs an interpreter over the current one; these let the others see it) ------
+    def call_op(self, name, fn, args, kwargs):
+        """A public op named in the autocast policy (eagerlab/ops/autocast_policy.py) is called: run it."""
+        return fn(*args, **kwargs)
+
+    def unwrapped(self):
+        """The interpreter under any autocast: backward passes run there (their ops are never autocast)."""
+        return self
+
+    def autocast_settings(self):
+        """{device_type: dtype} of the autocast in force on this thread; empty without one."""
+        return _NO_AUTOCAST
+
+    def rewrap(self, interp):
+        """`interp` (a tracer about to be installed) under the autocast in force, so a trace started inside an
+        autocast region records its casts: itself when there is none."""
+        return interp
+
+
+_NO_AUTOCAST = {}
+
 
 EAGER = Interpreter()
 ThreadState.interpreter = EAGER  # every thread starts eager
@@ -118,6 +141,20 @@ class installed:
     def __exit__(self, *exc):
         thread_state.interpreter = self.prev
         return False
+
+
+def policy_point(name, fn):
+    """`fn` (the public op `name`, named in the autocast policy) asking the current interpreter at its entry
+    (`call_op`); eagerly with no autocast in force it is one identity test more than calling fn."""
+
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        interp = thread_state.interpreter
+        if interp is EAGER:
+            return fn(*args, **kwargs)
+        return interp.call_op(name, fn, args, kwargs)
+
+    return entry
 
 
 def zeros(shape, dtype, device):

@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 
+from ..backend.low_precision import in_float32
 from . import _shape_rules as shape_rules
 from ._registry import Sample, bind, op, primitive
 
@@ -32,8 +33,8 @@ def _softmax_impl(xp, x, dim):
     return e
 
 
-log_softmax_p = primitive("log_softmax", _softmax_infer, save_outputs=(0,))(_log_softmax_impl)
-softmax_p = primitive("softmax", _softmax_infer, save_outputs=(0,))(_softmax_impl)
+log_softmax_p = primitive("log_softmax", _softmax_infer, save_outputs=(0,))(in_float32(_log_softmax_impl))
+softmax_p = primitive("softmax", _softmax_infer, save_outputs=(0,))(in_float32(_softmax_impl))
 
 
 @log_softmax_p.defvjp
