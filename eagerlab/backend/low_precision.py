@@ -12,9 +12,14 @@ import numpy as np
 _FLOAT32 = np.dtype(np.float32)
 
 
+def is_low_precision(np_dtype):
+    """float16 or bfloat16 (as numpy dtypes)."""
+    return np_dtype.itemsize == 2 and (np_dtype.kind == "f" or np_dtype.name == "bfloat16")
+
+
 def _is_low(a):
     dt = getattr(a, "dtype", None)
-    return dt is not None and dt.itemsize == 2 and (dt.kind == "f" or dt.name == "bfloat16")
+    return dt is not None and is_low_precision(dt)
 
 
 def in_float32(impl):
