@@ -11,14 +11,34 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ..autograd.interpreter import current
+from ..autograd.interpreter import Interpreter, current, installed
 from ..backend import Device, cuda_available
 from ..backend.dtypes import float16, float32
-from ..errors import UnsupportedError
 from ..ops.creation import full
-from ..ops.elementwise import isfinite
 
 _READY, _UNSCALED, _STEPPED = 0, 1, 2
+
+
+def _all_finite(optimizer):
+    """Whether every gradient of the optimizer's parameters is finite (read now: at the step, also in a compiled
+    training step, where this runs when the graph reaches the step)."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            g = p.grad
+            if g is not None and not bool(g._device.xp.isfinite(g._data).all()):
+                return False
+    return True
+
+
+class _ScaledStep:
+    """What the interpreter's optimizer_step sees of `GradScaler.step(optimizer)`: the optimizer's parameters
+    (a compiled step stores their gradients before the step) and, as the step to run, the scaler's."""
+
+    def __init__(self, optimizer):
+        self.param_groups = optimizer.param_groups
+
+    def _compiled_step(self, eager_step):
+        return eager_step
 
 
 class GradScaler:
@@ -43,9 +63,13 @@ class GradScaler:
         self._backoff_factor, self._growth_interval = float(backoff_factor), int(growth_interval)
         self._scale = None  # a float32 0-d tensor on the device, made at the first scale()
         self._growth_tracker = 0  # clean steps since the last change of the scale
-        self._per_optimizer = {}  # id(optimizer) -> [stage, found_inf]
+        self._stages = {}  # id(optimizer) -> _READY / _UNSCALED / _STEPPED (the order of the calls, checked)
+        self._found_inf = {}  # id(optimizer) -> whether its last step met an inf/NaN gradient (set as it steps)
 
     # ---- scaling ------------------------------------------------------------------------------------------------
+    # Everything that reads a value (is a gradient finite? the next scale) happens in Python at the optimizer step
+    # and in update(), both handed to the interpreter (optimizer_step, deferred_call): eagerly they run now, and in
+    # an @eagerlab.function training step they run at their place in every run, so a compiled step scales too.
     def scale(self, outputs):
         """outputs (a tensor, or a list/tuple of them) times the current scale; unchanged when disabled."""
         if not self._enabled:
@@ -58,43 +82,36 @@ class GradScaler:
                         f"{type(outputs).__name__}")
 
     def _scale_on(self, device):
-        if self._scale is None:
-            self._scale = full((), self._init_scale, dtype=float32, device=device)
-        return self._scale if self._scale._device is device else self._scale.to(device)
+        if self._scale is None or self._scale._device is not device:
+            with installed(Interpreter()):  # real state, also when first asked inside a trace (then captured)
+                self._scale = full((), self._init_scale if self._scale is None else self._scale.item(),
+                                   dtype=float32, device=device)
+        return self._scale
 
-    def _state(self, optimizer):
-        return self._per_optimizer.setdefault(id(optimizer), [_READY, False])
+    def _stage(self, optimizer):
+        return self._stages.get(id(optimizer), _READY)
 
     def unscale_(self, optimizer):
-        """Divide the optimizer's gradients by the scale, in place, noting whether any is inf or NaN. Call it
-        before clipping gradients; step() calls it when you have not."""
+        """Divide the optimizer's gradients by the scale, in place. Call it before clipping gradients; step()
+        calls it when you have not."""
         if not self._enabled:
             return
-        state = self._state(optimizer)
-        if state[0] == _UNSCALED:
+        stage = self._stage(optimizer)
+        if stage == _UNSCALED:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
-        if state[0] == _STEPPED:
+        if stage == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         if self._scale is None:
             raise RuntimeError("GradScaler.unscale_: no scale yet; call scaler.scale(loss).backward() first")
-        inv_scale = float(np.float32(1.0 / np.float64(self.get_scale())))  # PyTorch: scale.double().reciprocal()
-        finite = True
         with no_grad():
+            inv_scale = self._scale.double().reciprocal().float()  # as PyTorch: the reciprocal in float64
             for group in optimizer.param_groups:
                 for p in group["params"]:
-                    g = p.grad
-                    if g is None:
-                        continue
-                    if g.dtype is float16:
-                        raise ValueError("Attempting to unscale FP16 gradients.")
-                    ok = current().static_value(isfinite(g).all())
-                    if ok is None:
-                        raise UnsupportedError("GradScaler inside eagerlab.function is not supported yet (skipping "
-                                               "a step depends on the gradients' values); compile the forward and "
-                                               "backward, and call scaler.step/update eagerly")
-                    finite = finite and bool(ok)
-                    g.mul_(inv_scale)
-        state[0], state[1] = _UNSCALED, not finite
+                    if p.grad is not None:
+                        if p.grad.dtype is float16:
+                            raise ValueError("Attempting to unscale FP16 gradients.")
+                        p.grad.mul_(inv_scale)
+        self._stages[id(optimizer)] = _UNSCALED
 
     def step(self, optimizer, *args, **kwargs):
         """unscale_ if not done, then optimizer.step(*args, **kwargs) unless a gradient is inf or NaN (the
@@ -103,25 +120,32 @@ class GradScaler:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
             raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
-        state = self._state(optimizer)
-        if state[0] == _STEPPED:
+        if self._stage(optimizer) == _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
-        if state[0] == _READY:
+        if self._stage(optimizer) == _READY:
             self.unscale_(optimizer)
-        result = None if state[1] else optimizer.step(*args, **kwargs)
-        state[0] = _STEPPED
-        return result
+        self._stages[id(optimizer)] = _STEPPED
+
+        def step_unless_inf():
+            found = not _all_finite(optimizer)
+            self._found_inf[id(optimizer)] = found
+            return None if found else optimizer.step(*args, **kwargs)
+
+        return current().optimizer_step(_ScaledStep(optimizer), step_unless_inf, (), {})
 
     def update(self, new_scale=None):
         """Set the scale for the next iteration: `new_scale` if given, else back off after a step with inf/NaN
         gradients, grow after growth_interval clean steps (PyTorch's _amp_update_scale_)."""
         if not self._enabled:
             return
+        self._stages.clear()
+        current().deferred_call("GradScaler.update", self._update_now, (new_scale,), {})
+
+    def _update_now(self, new_scale):
         if new_scale is not None:
-            value = new_scale.item() if isinstance(new_scale, Tensor) else float(new_scale)
-            self._set_scale(value)
+            self._set_scale(new_scale.item() if isinstance(new_scale, Tensor) else float(new_scale))
         elif self._scale is not None:
-            if any(found for _, found in self._per_optimizer.values()):
+            if any(self._found_inf.values()):
                 self._set_scale(self.get_scale() * self._backoff_factor)
                 self._growth_tracker = 0
             else:
@@ -131,7 +155,7 @@ class GradScaler:
                     if np.isfinite(grown):
                         self._set_scale(grown)
                     self._growth_tracker = 0
-        self._per_optimizer.clear()
+        self._found_inf.clear()
 
     def _set_scale(self, value):
         value = float(np.float32(value))  # the scale is a float32, as PyTorch's
@@ -139,7 +163,7 @@ class GradScaler:
             self._init_scale = value
         else:
             with no_grad():
-                self._scale.fill_(value)
+                self._scale.fill_(value)  # in place: a compiled step captured this tensor
 
     # ---- inspection and state ------------------------------------------------------------------------------
     def get_scale(self):

@@ -123,3 +123,41 @@ def test_cuda_scaler_without_cuda_warns_and_disables():
 def test_load_from_a_disabled_scalers_state_is_an_error():
     with pytest.raises(RuntimeError, match="empty"):
         GradScaler("cpu").load_state_dict(GradScaler("cpu", enabled=False).state_dict())
+
+
+def test_a_compiled_step_with_a_scaler_equals_the_eager_one():
+    """scale, unscale_, clipping, step and update inside @eagerlab.function: the finiteness check and the scale
+    update run at their place in every run of the graph, so an inf batch is skipped there too."""
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((4, 6)).astype(np.float32) for _ in range(6)]
+    xs[3][0, 0] = np.inf
+    y = el.tensor(rng.integers(0, 3, 4))
+
+    def make():
+        el.manual_seed(0)
+        model = el.nn.Sequential(el.nn.Linear(6, 8), el.nn.ReLU(), el.nn.Linear(8, 3))
+        return model, el.optim.SGD(model.parameters(), lr=0.1), GradScaler("cpu", init_scale=1024.0,
+                                                                           growth_interval=2)
+
+    def step(model, opt, scaler, x):
+        opt.zero_grad()
+        with el.autocast("cpu", dtype=el.float16):
+            loss = F.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        el.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        return loss
+
+    eager, compiled = make(), make()
+    compiled_step = el.function(lambda x: step(*compiled, x))
+    scales = []
+    for x in xs:
+        a, b = step(*eager, el.tensor(x)), compiled_step(el.tensor(x))
+        assert a.item() == b.item() or math.isnan(a.item()) and math.isnan(b.item())
+        assert eager[2].get_scale() == compiled[2].get_scale()
+        scales.append(compiled[2].get_scale())
+    assert scales == [1024.0, 2048.0, 2048.0, 1024.0, 1024.0, 2048.0]
+    for p, q in zip(eager[0].parameters(), compiled[0].parameters()):
+        assert (p == q).all()
