@@ -21,6 +21,7 @@ from ..loggers import CSVLogger
 from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
+from .precision import Precision
 
 _UNSUPPORTED = {}
 
@@ -42,8 +43,8 @@ class Trainer:
         if accelerator not in ("auto", "cpu") or devices not in ("auto", 1, [0]):
             raise UnsupportedError(f"Trainer(accelerator={accelerator!r}, devices={devices!r}): only one CPU "
                                    "process is supported yet")
-        if str(precision) not in ("32", "32-true"):
-            raise UnsupportedError(f"Trainer(precision={precision!r}): only 32-bit precision is supported yet")
+        self.precision_plugin = Precision(precision)
+        self.precision = self.precision_plugin.name  # Lightning's canonical spelling ("16-mixed", ...)
         if fast_dev_run:  # n batches (1 for True) of each loop, one epoch, nothing written
             n = 1 if fast_dev_run is True else int(fast_dev_run)
             max_epochs, max_steps, num_sanity_val_steps, logger, enable_checkpointing = 1, n, 0, False, False
@@ -231,9 +232,9 @@ class Trainer:
         model.eval()
         self._call("on_predict_start")
         batches, _ = loops._limited(loader, self.limit_predict_batches)
-        with no_grad():
+        with no_grad(), self.precision_plugin.forward_context():
             outs = [model.predict_step(batch, i) if hasattr(model, "predict_step") else model(batch[0])
-                    for i, batch in batches]
+                    for i, batch in ((i, self.precision_plugin.convert_input(b)) for i, b in batches)]
         self._call("on_predict_end")
         return outs if return_predictions else None
 
@@ -241,6 +242,7 @@ class Trainer:
     def _attach(self, model):
         self.lightning_module = model
         object.__setattr__(model, "_trainer", self)
+        self.precision_plugin.setup(model)
 
     @staticmethod
     def _loaders(model, datamodule, train, val):
