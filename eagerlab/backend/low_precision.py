@@ -9,7 +9,75 @@ natively (cuBLAS uses the tensor cores), so the widening applies to numpy only.
 """
 import numpy as np
 
-_FLOAT32 = np.dtype(np.float32)
+_FLOAT32, _FLOAT16 = np.dtype(np.float32), np.dtype(np.float16)
+_UINT16, _UINT32 = np.dtype(np.uint16), np.dtype(np.uint32)
+_F16_TO_F32 = []  # the 65536 float16 values as float32, made on first use (a lookup beats numpy's scalar loop)
+
+
+def convert(xp, x, np_dtype):
+    """x.astype(np_dtype), with fast paths on numpy for the conversions mixed precision makes all the time:
+    float32 -> bfloat16 (round to nearest even on the bits: ~4x ml_dtypes' astype), bfloat16 -> float32 (a
+    shift: ~3x) and float16 -> float32 (a table lookup: numpy converts float16 one element at a time). The results
+    are bit-identical to astype's."""
+    src = x.dtype
+    if xp is not np or src == np_dtype:
+        return x.astype(np_dtype)
+    if src == _FLOAT32 and np_dtype.itemsize == 2:
+        if np_dtype == _FLOAT16:
+            return _round_to_float16(x)
+        if np_dtype.name == "bfloat16":
+            return _round_to_bfloat16(x, np_dtype)
+    if np_dtype == _FLOAT32 and src.itemsize == 2:
+        if src.name == "bfloat16":
+            wide = x.view(_UINT16).astype(_UINT32)
+            wide <<= 16
+            return wide.view(_FLOAT32)
+        if src.kind == "f":
+            if not _F16_TO_F32:
+                _F16_TO_F32.append(np.arange(1 << 16, dtype=_UINT16).view(np.float16).astype(_FLOAT32))
+            return np.asarray(_F16_TO_F32[0].take(x.view(_UINT16)))  # (take gives a scalar for a 0-d x)
+    return x.astype(np_dtype)
+
+
+_F16_MAGIC = ((127 - 15) + (23 - 10) + 1) << 23  # adding 2^-24 * 2^23 as a float rounds a subnormal's bits in place
+
+
+def _round_to_float16(x):
+    """float32 -> float16 on the bits (F. Giesen's branch-free method, vectorized): rebias the exponent and round
+    to nearest even; subnormals through a float addition that rounds them; overflow to inf; NaN as numpy's."""
+    bits = x.view(_UINT32)
+    sign = (bits >> 16) & np.uint32(0x8000)
+    f = bits & np.uint32(0x7FFFFFFF)
+    out = (f >> 13) & np.uint32(1)
+    out += np.uint32((0xFFF + ((15 - 127) << 23)) & 0xFFFFFFFF)
+    out += f
+    out >>= 13
+    small = f < np.uint32(113 << 23)  # below float16's smallest normal
+    if small.any():
+        out[small] = (f[small].view(_FLOAT32) + np.uint32(_F16_MAGIC).view(_FLOAT32)).view(_UINT32) - \
+            np.uint32(_F16_MAGIC)
+    big = f >= np.uint32((127 + 16) << 23)  # rounds to inf, or is inf or NaN
+    if big.any():
+        out[big] = np.where(f[big] > np.uint32(255 << 23), np.uint32(0x7E00), np.uint32(0x7C00))
+    out |= sign
+    half = out.astype(_UINT16).view(_FLOAT16)
+    if big.any():
+        nan = np.isnan(x)
+        half[nan] = x[nan].astype(_FLOAT16)  # NaN payloads as numpy converts them
+    return half
+
+
+def _round_to_bfloat16(x, bf16):
+    bits = x.view(_UINT32)
+    r = (bits >> 16) & np.uint32(1)  # ties go to the even neighbour
+    r += np.uint32(0x7FFF)
+    r += bits
+    r >>= 16
+    out = r.astype(_UINT16)
+    nan = np.isnan(x)
+    if nan.any():  # a NaN's rounding could carry into the exponent: keep its sign and payload, quiet
+        out[nan] = (bits[nan] >> 16).astype(_UINT16) | np.uint16(0x0040)
+    return out.view(bf16)
 
 
 def is_low_precision(np_dtype):
@@ -29,13 +97,17 @@ def in_float32(impl):
 
     def kernel(xp, *arrays, **attrs):
         first = arrays[0]
-        if first.dtype.itemsize != 2 or xp is not np or not _is_low(first):
+        try:
+            small = first.dtype.itemsize == 2
+        except AttributeError:  # a Python scalar first (2.0 - x): run as is
+            small = False
+        if not small or xp is not np or not _is_low(first):
             return impl(xp, *arrays, **attrs)
         low = first.dtype
-        out = impl(xp, *[a.astype(_FLOAT32) if _is_low(a) else a for a in arrays], **attrs)
+        out = impl(xp, *[convert(xp, a, _FLOAT32) if _is_low(a) else a for a in arrays], **attrs)
         if isinstance(out, tuple):
-            return tuple(o.astype(low) if o.dtype == _FLOAT32 else o for o in out)
-        return out.astype(low) if out.dtype == _FLOAT32 else out
+            return tuple(convert(xp, o, low) if o.dtype == _FLOAT32 else o for o in out)
+        return convert(xp, out, low) if out.dtype == _FLOAT32 else out
 
     kernel.__name__ = getattr(impl, "__name__", "kernel")
     kernel.__doc__ = impl.__doc__

@@ -4,6 +4,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import as_dtype
 from ..backend.device import check_dtype_on_device
+from ..backend.low_precision import convert
 from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
@@ -15,7 +16,7 @@ def _cast_infer(x, dtype, src):
     return Aval(x.shape, dtype, x.device)
 
 
-cast_p = primitive("cast", _cast_infer)(lambda xp, x, dtype, src: x.astype(dtype.np))
+cast_p = primitive("cast", _cast_infer)(lambda xp, x, dtype, src: convert(xp, x, dtype.np))
 
 
 @cast_p.defvjp
