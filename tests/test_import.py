@@ -1,7 +1,6 @@
 """`import eagerlab` stays cheap: under 0.3 s and 60 MB (PyTorch: about 1.5 s and 220 MB), and never imports cupy,
 torch, ml_dtypes (bfloat16, loaded on first use), the test helpers (eagerlab.testing) or the test tools (pytest,
-hypothesis); eagerlab.testing itself imports no
-test tool either.
+hypothesis); eagerlab.testing itself imports no test tool either.
 
 The time is the process's CPU time: on an idle machine it equals the wall time, and on a loaded one (CI, parallel
 test runs) it does not count the time spent waiting for a core. The package is byte-compiled first, as `pip install`
