@@ -12,6 +12,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from _timing import per_call_us
 from cnn_step import _lenet
 
 
@@ -37,28 +38,6 @@ def _case(lib, model_fn, shape, optimizer, dtype):
         opt.step()
 
     return forward, step
-
-
-def _best_time(step, repeats=7, min_time=0.3):
-    """Best mean seconds per step over `repeats` windows (CPU time of this thread and its BLAS threads: process
-    time, so a loaded machine's waiting is not counted)."""
-    step()
-    n = 1
-    while True:
-        t0 = time.process_time()
-        for _ in range(n):
-            step()
-        dt = time.process_time() - t0
-        if dt >= min_time:
-            break
-        n *= 2
-    best = dt / n
-    for _ in range(repeats - 1):
-        t0 = time.process_time()
-        for _ in range(n):
-            step()
-        best = min(best, (time.process_time() - t0) / n)
-    return best
 
 
 def _memory(forward, step):
@@ -97,7 +76,8 @@ def main():
         ref = None
         for dtype in (None, "bfloat16", "float16"):
             forward, step = _case(lib, model_fn, shape, optimizer, dtype)
-            seconds = _best_time(step)
+            # process time: this thread's and its BLAS threads' CPU time (a loaded machine's waiting is not counted)
+            seconds = per_call_us(step, min_time=0.3, repeats=7, clock=time.process_time) / 1e6
             ref = ref or seconds
             peak, saved = (None, None) if use_torch else _memory(forward, step)
             mem = "" if peak is None else f" {peak / 1024:9.0f} {saved / 1024:9.0f}"
