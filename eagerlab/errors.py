@@ -41,6 +41,12 @@ class FileFormatError(ValueError):
     checksum differs from the published one; the message names the file."""
 
 
+class DistributedError(RuntimeError):
+    """A collective that failed or timed out (the message names the ranks that did not respond), a process group
+    used before init_process_group or set up inconsistently (world sizes or ranks that disagree), or a
+    distributed engine (MPI, NCCL) that is missing."""
+
+
 class TracingError(UnsupportedError):
     """Something @eagerlab.function cannot turn into a graph (a tensor's value needed while tracing, control flow
     AutoGraph cannot convert, an op whose output shape depends on data); the message says what to do instead."""

@@ -27,7 +27,9 @@ class _Several:
 
 def save_checkpoint(trainer, path, inside_epoch=False):
     """Write the trainer's state to path: at an epoch's end (before its scheduler steps), or inside_epoch after
-    its current step."""
+    its current step. Only rank 0 writes (the processes of strategy="ddp" hold the same state)."""
+    if not trainer.is_global_zero:
+        return
     model = trainer.lightning_module
     extra = {"hparams": dict(model.hparams), "version": VERSION, "callback_metrics": dict(trainer.callback_metrics),
              "datamodule": trainer.datamodule.state_dict() if trainer.datamodule is not None else None,

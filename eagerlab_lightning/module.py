@@ -80,7 +80,10 @@ class LightningModule(nn.Module):
     def log(self, name, value, prog_bar=False, logger=True, on_step=None, on_epoch=None, reduce_fx="mean",
             batch_size=None, sync_dist=False, **kwargs):
         """Record a metric: per step and/or as the epoch's batch-size-weighted mean (Lightning's defaults: per
-        step in training_step, per epoch in validation_step and test_step)."""
+        step in training_step, per epoch in validation_step and test_step). sync_dist=True: under
+        Trainer(strategy="ddp") the value is first combined over the processes with reduce_fx."""
+        if sync_dist:
+            value = self.trainer.strategy.reduce(value, reduce_fx)
         self.trainer._results.log(name, value, prog_bar=prog_bar, logger=logger, on_step=on_step, on_epoch=on_epoch,
                                   reduce_fx=reduce_fx, batch_size=batch_size)
 

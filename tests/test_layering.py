@@ -20,6 +20,7 @@ LAYERS = [
     ["eagerlab.amp"],
     ["eagerlab.serialization"],
     ["eagerlab.graph"],
+    ["eagerlab.distributed"],
     ["eagerlab.nn"],
     ["eagerlab.optim"],
     ["eagerlab.data"],

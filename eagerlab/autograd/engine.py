@@ -11,19 +11,52 @@ _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _toposort(roots):
-    """Nodes reachable from `roots` with, for each, how many edges point at it (its dependency count)."""
+    """Nodes reachable from `roots` with, for each, how many edges point at it (its dependency count); and for
+    each leaf with a post-accumulate hook, how many edges point at it (its hook runs after the last one)."""
     deps = dict.fromkeys(roots, 0)
+    leaf_edges = {}
     stack = list(deps)
     while stack:
         for e in stack.pop().edges:
-            if e is not None and type(e[0]) is Node:
+            if e is not None:
                 nxt = e[0]
-                if nxt in deps:
-                    deps[nxt] += 1
-                else:
-                    deps[nxt] = 1
-                    stack.append(nxt)
-    return deps
+                if type(nxt) is Node:
+                    if nxt in deps:
+                        deps[nxt] += 1
+                    else:
+                        deps[nxt] = 1
+                        stack.append(nxt)
+                elif nxt._hooks and any(type(h) is PostAccumulateHook for h in nxt._hooks):
+                    leaf_edges.setdefault(id(nxt), [nxt, 0, False])[1] += 1
+    return deps, leaf_edges
+
+
+class PostAccumulateHook:
+    """A hook(leaf) run once a backward has accumulated all of its gradient into leaf.grad
+    (Tensor.register_post_accumulate_grad_hook); kept in the leaf's hook list beside the grad hooks."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, grad):  # (as a grad hook: nothing to change)
+        return None
+
+
+def current_backward():
+    """A token for the backward now running on this thread (None outside one): code called from hooks tells one
+    backward from the next by it."""
+    return thread_state.backward_callbacks
+
+
+def queue_callback(fn):
+    """Run fn() when the backward now running has finished (after every gradient is accumulated), as PyTorch's
+    `Variable._execution_engine.queue_callback`: DistributedDataParallel waits for its all-reduces there."""
+    queue = thread_state.backward_callbacks
+    if queue is None:
+        raise AutogradError("queue_callback: no backward is running on this thread")
+    queue.append(fn)
 
 
 def _check_nan(node, grads):
@@ -42,13 +75,17 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, inpu
     With `inputs` None, gradients accumulate into leaves' `.grad` (Tensor.backward); otherwise the gradients of
     `inputs` are returned and no `.grad` is touched (autograd.grad).
     """
-    prev_mode = thread_state.grad_enabled
+    prev_mode, prev_queue = thread_state.grad_enabled, thread_state.backward_callbacks
     thread_state.grad_enabled = bool(create_graph)
+    queue = thread_state.backward_callbacks = []
     try:
         with installed(current().unwrapped()):  # backward ops run in the forward's dtypes, never autocast
-            return _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
+            result = _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
+            while queue:  # (a callback may queue another)
+                queue.pop(0)()
+        return result
     finally:
-        thread_state.grad_enabled = prev_mode
+        thread_state.grad_enabled, thread_state.backward_callbacks = prev_mode, prev_queue
 
 
 def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
@@ -56,6 +93,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
     leaf_grads = {}  # id(leaf) -> grad, when capturing for autograd.grad
     shared = set()  # ids of grad tensors held in more than one place (must be copied before being stored)
     want = None
+    leaf_edges = {}  # id(leaf with a post-accumulate hook) -> [leaf, edges not yet delivered, any delivered]
     interp = current()
     if inputs is not None:
         want = {}
@@ -69,12 +107,23 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
                 out = hook(g)
                 if out is not None:
                     g = out
+            if want is None and id(leaf) in leaf_edges:
+                _accumulate(leaf, g)
+                entry = leaf_edges[id(leaf)]
+                entry[1], entry[2] = entry[1] - 1, True
+                if entry[1] <= 0:
+                    del leaf_edges[id(leaf)]
+                    _run_post_accumulate_hooks(leaf)
+                return
         if want is not None:
             key = id(leaf)
             if key in want:
                 prev = leaf_grads.get(key)
                 leaf_grads[key] = g if prev is None else prev + g
             return
+        _accumulate(leaf, g)
+
+    def _accumulate(leaf, g):
         interp.grad_slot(leaf, read=True)  # (a compiled step: the .grad slot becomes a recorded read and store)
         if g._data.shape != leaf._data.shape:
             raise ShapeError(f"backward: gradient of shape {fmt_shape(g.shape)} for a leaf of shape "
@@ -100,7 +149,12 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
         buf = buffers.setdefault(t._node, [None] * t._node.n_out)
         buf[t._out] = g if buf[t._out] is None else buf[t._out] + g
 
-    deps = _toposort(root_nodes)
+    deps, edges_to_leaves = _toposort(root_nodes)
+    leaf_edges.update(edges_to_leaves)
+    if want is None:
+        for t in roots:  # a leaf given as a root got its whole gradient above
+            if t._node is None and t._hooks and id(t) not in leaf_edges:
+                _run_post_accumulate_hooks(t)
     ready = [n for n in deps if deps[n] == 0]
     while ready:
         node = ready.pop()
@@ -136,6 +190,9 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
             else:
                 deliver_leaf(target, g)
     if want is None:
+        for leaf, _, delivered in list(leaf_edges.values()):  # edges that brought no gradient (None)
+            if delivered:
+                _run_post_accumulate_hooks(leaf)
         return None
     for key, i in want.items():
         if type(key) is int and key in leaf_grads:
@@ -147,6 +204,12 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
                 "outputs (or does not require grad). Pass allow_unused=True if this is expected."
             )
     return captured
+
+
+def _run_post_accumulate_hooks(leaf):
+    for hook in list(leaf._hooks):
+        if type(hook) is PostAccumulateHook:
+            hook.fn(leaf)
 
 
 def _run_pre_hooks(node, grads):

@@ -91,7 +91,9 @@ class Interpreter:
         return step_now(*args, **kwargs)
 
     def deferred_call(self, name, fn, args, kwargs):
-        """A Python call with effects outside the tensors (a scheduler step; later, collectives): now."""
+        """A Python call with effects outside the tensors (a scheduler step, a collective): now. It may read its
+        tensor arguments and change them in place (an all-reduce); a tracer then makes the tensors stand for the
+        changed values."""
         return fn(*args, **kwargs)
 
     # ---- autocast (eagerlab.amp installs an interpreter over the current one; these let the others see it) ------

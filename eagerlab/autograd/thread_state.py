@@ -10,6 +10,7 @@ import threading
 class ThreadState(threading.local):
     grad_enabled = True
     interpreter = None  # the eager interpreter, set by .interpreter when it is defined
+    backward_callbacks = None  # while a backward runs: what engine.queue_callback queued, run at its end
 
 
 thread_state = ThreadState()

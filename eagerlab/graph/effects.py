@@ -67,3 +67,36 @@ class Call:
 
     def describe(self):
         return self.label
+
+
+class CallOnTensors:
+    """A call back into eager Python code that takes tensors (a collective): at run time each tensor argument is a
+    tensor on a copy of the graph's array, which the call may change in place; the effect's outputs are those
+    arrays."""
+
+    __slots__ = ("fn", "args", "kwargs", "name", "label")
+
+    def __init__(self, label, fn, args, kwargs):
+        self.fn, self.kwargs, self.name, self.label = fn, kwargs, "call", label
+        self.args = [_TensorSlot(a._device) if isinstance(a, Tensor) else a for a in args]
+
+    def __call__(self, *arrays):
+        # Copies: the call may write into them, and an operand may be a constant kept for every run, a
+        # read-only broadcast or a view of another value.
+        arrays = tuple(a.copy() for a in arrays)
+        it = iter(arrays)
+        args = [Tensor._make(next(it), a.device) if type(a) is _TensorSlot else a for a in self.args]
+        self.fn(*args, **self.kwargs)
+        return arrays[0] if len(arrays) == 1 else arrays
+
+    def describe(self):
+        return self.label
+
+
+class _TensorSlot:
+    """Where a tensor argument of a CallOnTensors goes (filled with the run's array)."""
+
+    __slots__ = ("device",)
+
+    def __init__(self, device):
+        self.device = device

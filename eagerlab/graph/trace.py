@@ -203,11 +203,22 @@ class Tracer(Interpreter):
         self.effect(effects.Call(f"{type(optimizer).__name__}.step", optimizer._compiled_step(step_now)))
 
     def deferred_call(self, name, fn, args, kwargs):
-        """A Python call (a scheduler step) that must run at this point of every run of the graph."""
-        if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
-            raise TracingError(f"{name}(...) with a tensor argument inside eagerlab.function: not supported yet; "
-                               "return the tensor and make the call outside the function")
-        self.effect(effects.Call(name, lambda: fn(*args, **kwargs)))
+        """A Python call (a scheduler step, a collective) that must run at this point of every run of the graph.
+        Its tensor arguments become the effect's operands, and each then stands for the effect's output of it
+        (the array the call may have changed in place: an all-reduce)."""
+        keys = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
+        if keys:
+            raise TracingError(f"{name}(...) with a tensor keyword argument ({keys[0]}=) inside eagerlab.function: "
+                               "not supported yet; pass tensors positionally")
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        if not tensors:
+            self.effect(effects.Call(name, lambda: fn(*args, **kwargs)))
+            return
+        values = [self.value_of(t) for t in tensors]
+        avals = [Aval(v.shape, from_numpy_dtype(v.dtype), t._device) for v, t in zip(values, tensors)]
+        outs = self.effect(effects.CallOnTensors(name, fn, args, kwargs), values, avals)
+        for t, v in zip(tensors, outs):
+            self.write_into(t, v)
 
     def static_value(self, tensor):
         return None  # a traced tensor has no value yet

@@ -47,7 +47,7 @@ class ModelSummary(Callback):
         self.max_depth = max_depth
 
     def on_fit_start(self, trainer, pl_module):
-        if self.max_depth:
+        if self.max_depth and trainer.is_global_zero:
             print(summary(pl_module))
 
 

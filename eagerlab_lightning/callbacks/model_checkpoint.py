@@ -18,6 +18,7 @@ class ModelCheckpoint(Callback):
         self.every_n_train_steps = every_n_train_steps
         self.best_k_models = {}  # path -> score
         self.best_model_path, self.best_model_score, self.last_model_path = "", None, ""
+        self._writes = True
 
     def _dir(self, trainer):
         if self.dirpath is None:
@@ -57,6 +58,7 @@ class ModelCheckpoint(Callback):
             return
         metrics = trainer.callback_metrics
         directory = self._dir(trainer)
+        self._writes = trainer.is_global_zero  # (the other processes keep the books, rank 0 the files)
         if self.monitor is None:  # no metric: keep the newest checkpoint
             path = os.path.join(directory, self._name(trainer, metrics))
             save_checkpoint(trainer, path, inside_epoch=trainer.inside_epoch)
@@ -92,11 +94,12 @@ class ModelCheckpoint(Callback):
         while self.save_top_k > 0 and len(self.best_k_models) > self.save_top_k:
             worst = self._worst()
             del self.best_k_models[worst]
-            if os.path.exists(worst):
+            if self._writes and os.path.exists(worst):
                 os.remove(worst)
 
     def _replace_best(self, path, score):
-        if self.best_model_path and self.best_model_path != path and os.path.exists(self.best_model_path):
+        if self.best_model_path and self.best_model_path != path and self._writes and \
+                os.path.exists(self.best_model_path):
             os.remove(self.best_model_path)
         self.best_model_path, self.best_model_score = path, score
 

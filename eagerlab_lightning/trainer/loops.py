@@ -34,6 +34,8 @@ def train_epoch(trainer, model, loader):
     continues from the checkpoint's own random states."""
     trainer._results = Results("train")
     model.train()
+    if hasattr(getattr(loader, "sampler", None), "set_epoch"):  # (a DistributedSampler: this epoch's shuffle)
+        loader.sampler.set_epoch(trainer.current_epoch)
     trainer._call("on_train_epoch_start")
     resume = trainer._resume_inside_epoch
     trainer._resume_inside_epoch = None
@@ -60,7 +62,8 @@ def train_epoch(trainer, model, loader):
             trainer._log_metrics(trainer._results.step_values("logger"))
         if bar is not None:
             bar.update(batch_idx + 1, lambda: list(trainer._bar_values().items()))
-        if trainer.should_stop or trainer.received_signal is not None:
+        if trainer.strategy.any(trainer.should_stop or trainer.received_signal is not None):
+            trainer.should_stop = True
             break
     return bar
 

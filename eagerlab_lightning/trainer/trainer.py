@@ -22,6 +22,7 @@ from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
 from .precision import Precision
+from .strategy import make_strategy
 
 _UNSUPPORTED = {}
 
@@ -34,15 +35,14 @@ class Trainer:
                  limit_predict_batches=None, gradient_clip_val=None, gradient_clip_algorithm="norm",
                  log_every_n_steps=50, accelerator="auto", devices="auto", precision="32-true",
                  deterministic=None, compile=False, accumulate_grad_batches=1, max_time=None, fast_dev_run=False,
-                 detect_anomaly=False, val_check_interval=None, overfit_batches=0.0, **kwargs):
+                 detect_anomaly=False, val_check_interval=None, overfit_batches=0.0, strategy="auto", num_nodes=1,
+                 **kwargs):
         for name, value in kwargs.items():
             if name not in _UNSUPPORTED:
                 raise TypeError(f"Trainer: unexpected argument {name!r}")
             if value != _UNSUPPORTED[name]:
                 raise UnsupportedError(f"Trainer({name}={value!r}) is not supported yet")
-        if accelerator not in ("auto", "cpu") or devices not in ("auto", 1, [0]):
-            raise UnsupportedError(f"Trainer(accelerator={accelerator!r}, devices={devices!r}): only one CPU "
-                                   "process is supported yet")
+        self.strategy = make_strategy(strategy, accelerator, devices, num_nodes)
         self.precision_plugin = Precision(precision)
         self.precision = self.precision_plugin.name  # Lightning's canonical spelling ("16-mixed", ...)
         if fast_dev_run:  # n batches (1 for True) of each loop, one epoch, nothing written
@@ -86,6 +86,26 @@ class Trainer:
 
     # ---- properties --------------------------------------------------------------------------------------------
     @property
+    def global_rank(self):
+        return self.strategy.global_rank
+
+    @property
+    def local_rank(self):
+        return self.strategy.local_rank
+
+    @property
+    def node_rank(self):
+        return self.strategy.node_rank
+
+    @property
+    def world_size(self):
+        return self.strategy.world_size
+
+    @property
+    def is_global_zero(self):
+        return self.strategy.is_global_zero
+
+    @property
     def logger(self):
         return self.loggers[0] if self.loggers else None
 
@@ -105,7 +125,10 @@ class Trainer:
         in the log folder, also kept as trainer.interrupted_checkpoint_path) and fit returns; fitting again with
         ckpt_path= that file continues inside the epoch, with the bits of a fit never stopped."""
         with _StopOnSignal(self), detect_anomaly(self.detect_anomaly):
-            self._fit(model, train_dataloaders, val_dataloaders, datamodule, ckpt_path)
+            try:
+                self._fit(model, train_dataloaders, val_dataloaders, datamodule, ckpt_path)
+            finally:
+                self.strategy.teardown()
         if self.received_signal is not None:
             self.interrupted_checkpoint_path = os.path.join(self.log_dir, "checkpoints", "interrupted.ckpt")
             save_checkpoint(self, self.interrupted_checkpoint_path, inside_epoch=self.batches_done > 0)
@@ -115,6 +138,8 @@ class Trainer:
         if self.overfit_batches:  # the same first batches, unshuffled, to train and to validate on
             train = val = DataLoader(train.dataset, batch_size=train.batch_size, shuffle=False,
                                      collate_fn=train.collate_fn)
+        train, val = self.strategy.shard(train, shuffle=True), self.strategy.shard(val, shuffle=False)
+        self._agree_on_log_dir()
         self._val_loader, self.datamodule = val, datamodule
         self._attach(model)
         self._call_setup("fit", datamodule)
@@ -128,7 +153,8 @@ class Trainer:
             else:  # written at the epoch's end, before the epoch's scheduler steps: make them now
                 self._step_schedulers("epoch")
                 self.current_epoch += 1
-        for logger in self.loggers:
+        self.strategy.setup_model(model)
+        for logger in self._rank_zero_loggers():
             logger.log_hyperparams(dict(model.hparams))
         self.should_stop, self._fit_started = False, time.monotonic()
         self._call("on_fit_start")
@@ -155,13 +181,15 @@ class Trainer:
             self._call("on_train_epoch_end")
             self._step_schedulers("epoch")
             self.current_epoch += 1
+            self.should_stop = self.strategy.any(self.should_stop)  # (every process stops at the same epoch)
             if self.should_stop and (self.min_epochs is None or self.current_epoch >= self.min_epochs):
                 break
         self._call("on_train_end")
         self._call("on_fit_end")
         self._call_teardown("fit")
-        for logger in self.loggers:
+        for logger in self._rank_zero_loggers():
             logger.finalize("success")
+        self._share_checkpoint_state()
 
     def _validate(self, model, val):
         training_results = self._results
@@ -190,7 +218,7 @@ class Trainer:
         return (self.max_epochs is not None and self.current_epoch >= self.max_epochs) or self._step_limit_reached()
 
     def _step_limit_reached(self):
-        if self.max_time is not None and time.monotonic() - self._fit_started >= self.max_time:
+        if self.max_time is not None and self.strategy.any(time.monotonic() - self._fit_started >= self.max_time):
             return True
         return self.max_steps is not None and 0 <= self.max_steps <= self.global_step
 
@@ -208,6 +236,8 @@ class Trainer:
         if loader is None:
             source = datamodule or model
             loader = getattr(source, f"{'val' if stage == 'validation' else 'test'}_dataloader")()
+        loader = self.strategy.shard(loader, shuffle=False)
+        self._agree_on_log_dir()
         self._attach(model)
         if ckpt_path is not None:
             model.load_state_dict(read_training_state(self._checkpoint_path(ckpt_path))["model"])
@@ -218,9 +248,9 @@ class Trainer:
         self.callback_metrics.update(values)
         self._log_metrics(self._results.epoch_values("logger"))
         self._call(f"on_{hook}_end")
-        for logger in self.loggers:
+        for logger in self._rank_zero_loggers():
             logger.save()
-        if verbose:
+        if verbose and self.is_global_zero:
             for k, v in values.items():
                 print(f"{stage} {k}: {format_value(v)}")
         return [values]
@@ -288,17 +318,44 @@ class Trainer:
         if not metrics:
             return
         self.logged_metrics.update(metrics)
-        for logger in self.loggers:
+        for logger in self._rank_zero_loggers():
             logger.log_metrics(metrics, self.global_step)
 
     def _bar_values(self):
         return {**self.progress_bar_metrics, **self._results.step_values("prog_bar")} if self._results else {}
 
     def _progress(self, total, description):
-        if not self.enable_progress_bar:
+        if not self.enable_progress_bar or not self.is_global_zero:
             return None
         return ProgressBar(total, stream=sys.stdout, unit_name="it",
                            formatter=lambda p: f"{description}: " + _lightning_line(p))
+
+    def _rank_zero_loggers(self):
+        """The loggers, on rank 0; none on the other processes (only rank 0 writes logs)."""
+        return self.loggers if self.is_global_zero else []
+
+    def _agree_on_log_dir(self):
+        """Every process takes rank 0's logger versions, so log_dir (and the checkpoint folder under it) is the
+        same on every rank."""
+        if self.world_size == 1 or not self.loggers:
+            return
+        versions = self.strategy.broadcast([lg.version if self.is_global_zero else None for lg in self.loggers])
+        for lg, version in zip(self.loggers, versions):
+            lg._version = version
+
+    def _share_checkpoint_state(self):
+        """After fit, every process knows rank 0's checkpoints (best_model_path, ...), which rank 0 has written."""
+        if self.world_size == 1:
+            return
+        self.strategy.barrier()
+        cb = self.checkpoint_callback
+        if cb is not None:
+            state = cb.state_dict()
+            state["best_model_score"] = None if state["best_model_score"] is None else float(state["best_model_score"])
+            state["best_k_models"] = {k: float(v) for k, v in state["best_k_models"].items()}
+            (shared,) = self.strategy.broadcast([state])
+            cb.load_state_dict(shared)
+            cb.dirpath = shared["dirpath"]
 
     def _step_schedulers(self, interval):
         for config in self.lr_scheduler_configs:
