@@ -11,6 +11,7 @@ import numpy as np
 
 _FLOAT32, _FLOAT16 = np.dtype(np.float32), np.dtype(np.float16)
 _UINT16, _UINT32 = np.dtype(np.uint16), np.dtype(np.uint32)
+_NDARRAY = np.ndarray
 _F16_TO_F32 = []  # the 65536 float16 values as float32, made on first use (a lookup beats numpy's scalar loop)
 
 
@@ -90,24 +91,36 @@ def _is_low(a):
     return dt is not None and is_low_precision(dt)
 
 
-def in_float32(impl):
-    """Wrap a kernel `impl(xp, *arrays, **attrs)` whose first operand is an array so that on numpy its 16-bit
-    float operands are widened to float32 and its float32 results are rounded back to the first operand's type
-    (other results, such as indices, are left alone). Other dtypes cost one attribute test."""
+def in_float32(impl, arity=None):
+    """Wrap a kernel `impl(xp, *arrays, **attrs)` so that when its first operand is a 16-bit float numpy array, its
+    16-bit float operands are widened to float32 and its float32 results rounded back to that type (other results,
+    such as indices, are left alone). Other operands cost one type test and one attribute test. `arity` (1 or 2)
+    declares a kernel of that many operands and no attributes (the elementwise ops, on every eager call): its
+    wrapper then takes exactly those, without packing arguments."""
 
-    def kernel(xp, *arrays, **attrs):
-        first = arrays[0]
-        try:
-            small = first.dtype.itemsize == 2
-        except AttributeError:  # a Python scalar first (2.0 - x): run as is
-            small = False
-        if not small or xp is not np or not _is_low(first):
-            return impl(xp, *arrays, **attrs)
-        low = first.dtype
+    def widened(xp, *arrays, **attrs):
+        low = arrays[0].dtype
         out = impl(xp, *[convert(xp, a, _FLOAT32) if _is_low(a) else a for a in arrays], **attrs)
         if isinstance(out, tuple):
             return tuple(convert(xp, o, low) if o.dtype == _FLOAT32 else o for o in out)
         return convert(xp, out, low) if out.dtype == _FLOAT32 else out
+
+    if arity == 1:
+        def kernel(xp, x):
+            if type(x) is _NDARRAY and x.dtype.itemsize == 2 and is_low_precision(x.dtype):
+                return widened(xp, x)
+            return impl(xp, x)
+    elif arity == 2:
+        def kernel(xp, a, b):
+            if type(a) is _NDARRAY and a.dtype.itemsize == 2 and is_low_precision(a.dtype):
+                return widened(xp, a, b)
+            return impl(xp, a, b)
+    else:
+        def kernel(xp, *arrays, **attrs):
+            first = arrays[0]  # a cupy array (float16 is native there) or a Python scalar runs as is
+            if type(first) is _NDARRAY and first.dtype.itemsize == 2 and is_low_precision(first.dtype):
+                return widened(xp, *arrays, **attrs)
+            return impl(xp, *arrays, **attrs)
 
     kernel.__name__ = getattr(impl, "__name__", "kernel")
     kernel.__doc__ = impl.__doc__

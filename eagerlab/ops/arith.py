@@ -72,11 +72,12 @@ def _binary_samples(positive_b=False, nonzero=False):
 # ---- add / sub / mul / div --------------------------------------------------------------------------------
 # (on 16-bit floats these compute in float32 and round once: the same bits as numpy's and ml_dtypes' own loops,
 # which convert one element at a time and run ~5-20x slower; see backend/low_precision.py)
-add_p = primitive("add", shape_rules.elementwise)(in_float32(lambda xp, a, b: a + b))
-sub_p = primitive("sub", shape_rules.elementwise)(in_float32(lambda xp, a, b: a - b))
-mul_p = primitive("mul", shape_rules.elementwise, save_inputs=(0, 1))(in_float32(lambda xp, a, b: a * b))
+add_p = primitive("add", shape_rules.elementwise)(in_float32(lambda xp, a, b: a + b, arity=2))
+sub_p = primitive("sub", shape_rules.elementwise)(in_float32(lambda xp, a, b: a - b, arity=2))
+mul_p = primitive("mul", shape_rules.elementwise, save_inputs=(0, 1))(
+    in_float32(lambda xp, a, b: a * b, arity=2))
 div_p = primitive("div", shape_rules.elementwise, save_inputs=(1,), save_outputs=(0,))(
-    in_float32(lambda xp, a, b: a / b))
+    in_float32(lambda xp, a, b: a / b, arity=2))
 
 
 @add_p.defvjp
@@ -298,7 +299,7 @@ def _mod_(self, other):
 
 # ---- comparisons and logical ops (no gradient) ----------------------------------------------------------
 def _predicate(name, fn, methods, torch_name, ref, logical=False):
-    prim = primitive(name, shape_rules.predicate)(in_float32(fn))
+    prim = primitive(name, shape_rules.predicate)(in_float32(fn, arity=2))
 
     def public(input, other):
         if logical:
