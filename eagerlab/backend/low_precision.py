@@ -21,7 +21,7 @@ def convert(xp, x, np_dtype):
     shift: ~3x) and float16 -> float32 (a table lookup: numpy converts float16 one element at a time). The results
     are bit-identical to astype's."""
     src = x.dtype
-    if xp is not np or src == np_dtype:
+    if xp is not np or src == np_dtype or x.ndim == 0:  # (numpy's ops on 0-d arrays give scalars: astype it)
         return x.astype(np_dtype)
     if src == _FLOAT32 and np_dtype.itemsize == 2:
         if np_dtype == _FLOAT16:
@@ -36,7 +36,7 @@ def convert(xp, x, np_dtype):
         if src.kind == "f":
             if not _F16_TO_F32:
                 _F16_TO_F32.append(np.arange(1 << 16, dtype=_UINT16).view(np.float16).astype(_FLOAT32))
-            return np.asarray(_F16_TO_F32[0].take(x.view(_UINT16)))  # (take gives a scalar for a 0-d x)
+            return _F16_TO_F32[0].take(x.view(_UINT16))
     return x.astype(np_dtype)
 
 
