@@ -5,7 +5,8 @@ import time
 def per_call_us(fn, min_time=0.2, repeats=5, clock=time.perf_counter):
     """Best mean time of one call, in microseconds, over `repeats` runs of at least `min_time` seconds each.
     clock=time.thread_time counts only the calling thread's CPU time: on a loaded machine it leaves out the time
-    spent waiting for a core, and is right for work that runs on the calling thread only (one BLAS thread)."""
+    spent waiting for a core, and is right for work that runs on the calling thread only (one BLAS thread);
+    time.process_time counts the whole process's CPU time."""
     fn()
     n = 1
     while True:  # find a loop count that takes about min_time

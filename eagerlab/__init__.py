@@ -17,13 +17,33 @@ from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promot
 from .backend.blas import get_num_threads, set_num_threads
 from .backend.denormals import set_flush_denormal
 from .backend.device import Device as device
-from .backend.dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
+from .backend.dtypes import (bool_ as bool, bfloat16, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
 from .serialization import load, save
 from .graph import TensorSpec, cond, while_loop
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                            ones_like, tensor, zeros, zeros_like)
 
 half, float, double, short, int, long = float16, float32, float64, int16, int32, int64
+
+from . import amp  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
+
+def _amp_device_namespaces():
+    """`eagerlab.cpu.amp` / `eagerlab.cuda.amp` as attributes and as importable modules, as in PyTorch."""
+    import sys
+    import types
+
+    from .amp import device_namespaces
+
+    cpu = types.ModuleType("eagerlab.cpu", "CPU-specific namespaces (eagerlab.cpu.amp)")
+    cpu.amp = device_namespaces.cpu
+    cuda.amp = device_namespaces.cuda
+    sys.modules.update({"eagerlab.cpu": cpu, "eagerlab.cpu.amp": cpu.amp, "eagerlab.cuda.amp": cuda.amp})
+    return cpu
+
+
+cpu = _amp_device_namespaces()
 
 
 def _export_ops():

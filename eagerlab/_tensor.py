@@ -4,6 +4,7 @@ import numpy as np
 
 from .backend import CPU, Device, array_to_device, from_numpy_dtype
 from .backend.shared_memory import segment_of, shared_copy, view_into
+from .backend.dtypes import is_floating_np
 from .errors import AutogradError, DeviceError, DTypeError, UnsupportedError, fmt_shape
 
 
@@ -61,7 +62,7 @@ class Tensor:
         return t
 
     def _check_grad_dtype(self):
-        if self._data.dtype.kind not in "fc":
+        if not is_floating_np(self._data.dtype) and self._data.dtype.kind != "c":
             raise DTypeError(
                 f"only Tensors of floating point dtype can require gradients; this tensor has dtype "
                 f"{self.dtype} and shape {fmt_shape(self.shape)}. Convert it first, e.g. x.float().requires_grad_()"
@@ -103,7 +104,7 @@ class Tensor:
         return self._data.itemsize
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return is_floating_np(self._data.dtype)
 
     @property
     def is_cuda(self):
@@ -386,17 +387,18 @@ def _conversion(dtype_name):
         return self.to(dtype_name)
 
     # only __name__: __qualname__ keeps saying where the code is (docs/tensor_methods.md shows it)
-    convert.__name__ = {"float32": "float", "float64": "double", "float16": "half", "int64": "long", "int32": "int",
+    convert.__name__ = {"float32": "float", "float64": "double", "float16": "half", "bfloat16": "bfloat16",
+                        "int64": "long", "int32": "int",
                         "int16": "short", "int8": "char", "uint8": "byte", "bool": "bool"}[dtype_name]
     convert.__doc__ = f"self.to(eagerlab.{dtype_name})"
     return convert
 
 
-for _dt in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"):
+for _dt in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"):
     _fn = _conversion(_dt)
     setattr(Tensor, _fn.__name__, _fn)
 
-_DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
+_DTYPE_NAMES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
                 "half", "float", "double", "short", "int", "long"}
 
 

@@ -1,6 +1,6 @@
 """`eagerlab.cuda`: is CUDA usable here, how many devices, and the runtime calls PyTorch scripts make
 (synchronize, set_device, capability). Without CUDA the device calls raise DeviceError, as PyTorch's do."""
-from .backend import cuda_available, cuda_device_count, dtypes as _dtypes, manual_seed as _manual_seed
+from .backend import cuda_available, cuda_device_count, manual_seed as _manual_seed
 from .backend.cuda_runtime import current_device, set_device, synchronize
 from .backend.cuda_runtime import capability as get_device_capability
 
@@ -26,8 +26,10 @@ manual_seed_all = manual_seed
 
 
 def is_bf16_supported():
-    """True when eagerlab can compute in bfloat16 on the current GPU (compute capability 8.0 or newer, and a
-    bfloat16 dtype in eagerlab); False without CUDA."""
-    if not hasattr(_dtypes, "bfloat16") or not cuda_available():
+    """True when eagerlab can compute in bfloat16 on the current GPU: compute capability 8.0 or newer and a cupy
+    that holds bfloat16 arrays (nanoGPT asks before choosing it); False without CUDA."""
+    from .backend.device import Device, _cupy_has_bfloat16
+
+    if not cuda_available():
         return False
-    return get_device_capability() >= (8, 0)
+    return get_device_capability() >= (8, 0) and _cupy_has_bfloat16(Device("cuda").xp)

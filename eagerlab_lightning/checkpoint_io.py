@@ -33,7 +33,8 @@ def save_checkpoint(trainer, path, inside_epoch=False):
     model = trainer.lightning_module
     extra = {"hparams": dict(model.hparams), "version": VERSION, "callback_metrics": dict(trainer.callback_metrics),
              "datamodule": trainer.datamodule.state_dict() if trainer.datamodule is not None else None,
-             "callbacks": {type(cb).__name__: cb.state_dict() for cb in trainer.callbacks if cb.state_dict()}}
+             "callbacks": {type(cb).__name__: cb.state_dict() for cb in trainer.callbacks if cb.state_dict()},
+             "precision": trainer.precision_plugin.state_dict()}  # the loss scale of 16-mixed (exact resume)
     model.on_save_checkpoint(extra)
     scheds = [c["scheduler"] for c in trainer.lr_scheduler_configs]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -72,6 +73,7 @@ def restore_checkpoint(trainer, path):
                                _Several(scheds) if scheds else None)
     extra = record["extra"] or {}
     trainer.callback_metrics.update(extra.get("callback_metrics", {}))
+    trainer.precision_plugin.load_state_dict(extra.get("precision", {}))
     if trainer.datamodule is not None and extra.get("datamodule") is not None:
         trainer.datamodule.load_state_dict(extra["datamodule"])
     states = extra.get("callbacks", {})

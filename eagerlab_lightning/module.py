@@ -104,7 +104,8 @@ class LightningModule(nn.Module):
         return None if not scheds else scheds[0] if len(scheds) == 1 else scheds
 
     def manual_backward(self, loss, *args, **kwargs):
-        loss.backward(*args, **kwargs)
+        scaler = self.trainer.precision_plugin.scaler
+        (scaler.scale(loss) if scaler is not None else loss).backward(*args, **kwargs)
 
     # ---- hooks (no-ops unless overridden) --------------------------------------------------------------------
     def setup(self, stage):

@@ -14,6 +14,9 @@ def parse_args(description, epochs):
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cuda" if el.cuda.is_available() else "cpu")
+    parser.add_argument("--precision", default="32", choices=("32", "bf16-mixed", "16-mixed"),
+                        help="mixed precision: the steps under eagerlab.autocast (bfloat16 or float16, with a "
+                        "GradScaler for float16); the weights stay float32")
     return parser.parse_args()
 
 

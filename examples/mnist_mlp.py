@@ -2,7 +2,10 @@
 
     python examples/mnist_mlp.py                 # offline: the 8x8 digits that ship with eagerlab
     python examples/mnist_mlp.py --data DIR      # MNIST IDX files in DIR
+    python examples/mnist_mlp.py --precision bf16-mixed   # mixed precision (autocast; GradScaler for 16-mixed)
 """
+from contextlib import nullcontext
+
 import eagerlab as el
 import eagerlab.nn as nn
 import eagerlab.optim as optim
@@ -44,14 +47,19 @@ def main():
     model = MLP(side).to(args.device)
     optimizer = optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
+    low = {"bf16-mixed": el.bfloat16, "16-mixed": el.float16}.get(args.precision)
+    device_type = el.device(args.device).type
+    scaler = el.amp.GradScaler(device_type, enabled=low is el.float16)
     for epoch in range(1, args.epochs + 1):
         model.train()
         for images, labels in train_loader:
             images, labels = images.to(args.device), labels.to(args.device)
             optimizer.zero_grad()
-            loss = loss_fn(model(images), labels)
-            loss.backward()
-            optimizer.step()
+            with el.autocast(device_type, dtype=low) if low is not None else nullcontext():
+                loss = loss_fn(model(images), labels)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         print(f"epoch {epoch}: loss {loss.item():.4f}, test accuracy {evaluate(model, test_loader, args.device):.4f}")
 
 

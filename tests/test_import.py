@@ -1,6 +1,6 @@
 """`import eagerlab` stays cheap: under 0.3 s and 60 MB (PyTorch: about 1.5 s and 220 MB), and never imports cupy,
-torch, the test helpers (eagerlab.testing) or the test tools (pytest, hypothesis); eagerlab.testing itself imports no
-test tool either.
+torch, ml_dtypes (bfloat16, loaded on first use), the test helpers (eagerlab.testing) or the test tools (pytest,
+hypothesis); eagerlab.testing itself imports no test tool either.
 
 The time is the process's CPU time: on an idle machine it equals the wall time, and on a loaded one (CI, parallel
 test runs) it does not count the time spent waiting for a core. The package is byte-compiled first, as `pip install`
@@ -20,7 +20,7 @@ import eagerlab
 dt = time.process_time() - t
 # VmHWM (peak resident memory of this process image); ru_maxrss would include the parent's peak across exec
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-unwanted = {"cupy", "torch", "eagerlab.testing", "pytest", "hypothesis"}
+unwanted = {"cupy", "torch", "eagerlab.testing", "pytest", "hypothesis", "ml_dtypes"}
 print(json.dumps({"seconds": dt, "max_rss_mb": hwm / 1024, "unwanted": sorted(set(sys.modules) & unwanted)}))
 """
 

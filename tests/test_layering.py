@@ -17,6 +17,7 @@ LAYERS = [
     ["eagerlab._tensor"],
     ["eagerlab.autograd"],
     ["eagerlab.ops"],
+    ["eagerlab.amp"],
     ["eagerlab.serialization"],
     ["eagerlab.graph"],
     ["eagerlab.distributed"],

@@ -3,7 +3,7 @@ import os
 
 from ..errors import AutogradError, ShapeError, fmt_shape
 from .anomaly import AnomalyMode
-from .interpreter import current
+from .interpreter import current, installed
 from .node import Node
 from .thread_state import thread_state
 
@@ -79,9 +79,10 @@ def run_backward(roots, grad_roots, retain_graph=False, create_graph=False, inpu
     thread_state.grad_enabled = bool(create_graph)
     queue = thread_state.backward_callbacks = []
     try:
-        result = _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
-        while queue:  # (a callback may queue another)
-            queue.pop(0)()
+        with installed(current().unwrapped()):  # backward ops run in the forward's dtypes, never autocast
+            result = _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused)
+            while queue:  # (a callback may queue another)
+                queue.pop(0)()
         return result
     finally:
         thread_state.grad_enabled, thread_state.backward_callbacks = prev_mode, prev_queue

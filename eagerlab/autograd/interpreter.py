@@ -10,9 +10,12 @@ is one subclass, and no module but this one and graph/ tests which interpreter i
 The current interpreter is per thread (`installed(interp)` sets it for the calling thread only): tracing in one
 thread never records another thread's ops.
 """
+import functools
+
 from numpy import asarray as _np_asarray, generic as _np_scalar, ndarray as _np_ndarray
 
 from .._tensor import Tensor
+from ..backend.dtypes import is_floating_np
 from ..errors import AutogradError, DTypeError, ShapeError, UnsupportedError, fmt_shape
 from .operands import explain_failure, scan_operands
 from .recording import record, wrap_outputs
@@ -98,6 +101,27 @@ class Interpreter:
         changed values."""
         return fn(*args, **kwargs)
 
+    # ---- autocast (eagerlab.amp installs an interpreter over the current one; these let the others see it) ------
+    def call_op(self, name, fn, args, kwargs):
+        """A public op named in the autocast policy (eagerlab/ops/autocast_policy.py) is called: run it."""
+        return fn(*args, **kwargs)
+
+    def unwrapped(self):
+        """The interpreter under any autocast: backward passes run there (their ops are never autocast)."""
+        return self
+
+    def autocast_settings(self):
+        """{device_type: dtype} of the autocast in force on this thread; empty without one."""
+        return _NO_AUTOCAST
+
+    def rewrap(self, interp):
+        """`interp` (a tracer about to be installed) under the autocast in force, so a trace started inside an
+        autocast region records its casts: itself when there is none."""
+        return interp
+
+
+_NO_AUTOCAST = {}
+
 
 EAGER = Interpreter()
 ThreadState.interpreter = EAGER  # every thread starts eager
@@ -124,6 +148,20 @@ class installed:
     def __exit__(self, *exc):
         thread_state.interpreter = self.prev
         return False
+
+
+def policy_point(name, fn):
+    """`fn` (the public op `name`, named in the autocast policy) asking the current interpreter at its entry
+    (`call_op`); eagerly with no autocast in force it is one identity test more than calling fn."""
+
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        interp = thread_state.interpreter
+        if interp is EAGER:
+            return fn(*args, **kwargs)
+        return interp.call_op(name, fn, args, kwargs)
+
+    return entry
 
 
 def zeros(shape, dtype, device):
@@ -203,7 +241,7 @@ def checked_result(prim, target, data):
             f"{fmt_shape(data.shape)}"
         )
     if data.dtype != target._data.dtype:
-        if data.dtype.kind == "f" and target._data.dtype.kind in "iub" or (data.dtype.kind in "iu" and
+        if is_floating_np(data.dtype) and target._data.dtype.kind in "iub" or (data.dtype.kind in "iu" and
                                                                           target._data.dtype.kind == "b"):
             raise DTypeError(f"{prim.name}_: result type {data.dtype} can't be cast to the desired output type "
                              f"{target._data.dtype}")

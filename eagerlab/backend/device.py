@@ -5,7 +5,7 @@ hot path compares devices with `is`.
 """
 import numpy as np
 
-from ..errors import DeviceError
+from ..errors import DeviceError, UnsupportedError
 
 _cupy = None
 _cupy_error = None
@@ -117,10 +117,35 @@ def device_of_array(arr):
     raise DeviceError(f"unsupported array type {type(arr).__name__}")
 
 
+def check_dtype_on_device(dtype_name, dev):
+    """UnsupportedError when `dev` cannot hold `dtype_name` (bfloat16 on a cupy without it; float16 is native)."""
+    if dev.type == "cuda" and dtype_name == "bfloat16" and not _cupy_has_bfloat16(dev.xp):
+        raise UnsupportedError(
+            f"bfloat16 tensors on {dev}: the installed cupy {dev.xp.__version__} has no bfloat16 arrays. Use "
+            "float16 on the GPU (eagerlab.autocast('cuda', dtype=eagerlab.float16)), or keep bfloat16 on the CPU")
+
+
+def _cupy_has_bfloat16(cp):
+    global _bf16_on_cupy
+    if _bf16_on_cupy is None:
+        from .dtypes import bfloat16
+
+        try:
+            cp.zeros(1, dtype=bfloat16.np)
+            _bf16_on_cupy = True
+        except Exception:  # cupy raises TypeError/ValueError/NotImplementedError for a dtype it lacks
+            _bf16_on_cupy = False
+    return _bf16_on_cupy
+
+
+_bf16_on_cupy = None
+
+
 def array_to_device(arr, dev):
     """Copy `arr` onto `dev` (numpy <-> cupy, or across GPUs)."""
     if dev.type == "cpu":
         return arr if isinstance(arr, np.ndarray) else arr.get()
     cp = dev.xp
+    check_dtype_on_device(arr.dtype.name, dev)
     with cp.cuda.Device(dev.index):
         return cp.asarray(arr)

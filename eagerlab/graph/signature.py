@@ -5,12 +5,17 @@ Python scalars and strings by value; other objects by identity. An input_signatu
 and its None dimensions (or, under reduce_retracing, the dimensions seen to vary) are relaxed out of the key."""
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.interpreter import current
 from .pytree import flatten
 from .spec import TensorSpec
 
 
 def cache_key(leaves, treedef):
-    parts = [treedef, is_grad_enabled()]
+    mode = is_grad_enabled()
+    autocast = current().autocast_settings()
+    if autocast:  # a trace made under autocast holds its casts: it serves calls under the same autocast only
+        mode = (mode, tuple(sorted((k, d.name) for k, d in autocast.items())))
+    parts = [treedef, mode]
     for x in leaves:
         if isinstance(x, Tensor):
             d = x._data

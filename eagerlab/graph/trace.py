@@ -44,7 +44,7 @@ class _Frame:
 
 def active_tracer():
     """The Tracer recording on this thread, or None."""
-    interp = current()
+    interp = current().unwrapped()  # (under an autocast region, the tracer it wraps)
     return interp if isinstance(interp, Tracer) else None
 
 
@@ -68,7 +68,7 @@ class Tracer(Interpreter):
         if active_tracer() is not None:
             raise TracingError("eagerlab.function: cannot start a trace while another one runs (get_concrete_function "
                                "or export called inside a compiled function?); call it outside")
-        self._installed = installed(self)
+        self._installed = installed(current().rewrap(self))  # a trace inside autocast records its casts
         self._installed.__enter__()
         return self
 

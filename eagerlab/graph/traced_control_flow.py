@@ -7,6 +7,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import CPU, from_numpy_dtype
+from ..backend.dtypes import is_floating_np
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..autograd.operands import Aval
 from .ir import Block, Operation
@@ -133,7 +134,7 @@ def _outputs(tracer, node, like, kind, grad, emit_only=False):
     tape = no_grad_node(kind, len(node.outputs)) if grad and is_grad_enabled() else None
     outs = []
     for i, v in enumerate(node.outputs):
-        t = Tensor._make(v, v.device, tape is not None and v.dtype.kind in "fc")
+        t = Tensor._make(v, v.device, tape is not None and is_floating_np(v.dtype))
         if t.requires_grad:
             t._node, t._out = tape, i
         outs.append(t)

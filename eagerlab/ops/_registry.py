@@ -16,8 +16,9 @@ interpreter: eager (run impl, record a tape Node when a gradient is needed) or, 
 the graph tracer.
 """
 from .._tensor import Tensor
-from ..autograd.interpreter import apply_inplace, bind
+from ..autograd.interpreter import apply_inplace, bind, policy_point
 from ..autograd.operands import Aval
+from . import autocast_policy
 
 PRIMITIVES = {}
 OPS = {}
@@ -119,6 +120,8 @@ def op(name=None, *, methods=(), aliases=(), samples=None, ref=None, torch=None,
 
     def make(fn):
         opname = name or fn.__name__
+        if opname in autocast_policy.PUBLIC:
+            fn = policy_point(opname, fn)
         if register:
             if opname in OPS:
                 raise ValueError(f"op {opname!r} registered twice")

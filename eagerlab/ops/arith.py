@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import get_default_dtype, result_type
 from ..backend.dtypes import FLOAT, bool_
+from ..backend.low_precision import in_float32
 from ..errors import DivisionByZeroError, DTypeError
 from . import _shape_rules as shape_rules
 from ._registry import Sample, apply_inplace, bind, method, op, primitive
@@ -71,13 +72,15 @@ def _binary_samples(positive_b=False, nonzero=False):
 
 
 # ---- add / sub / mul / div --------------------------------------------------------------------------------
-add_p = primitive("add", shape_rules.elementwise)(lambda xp, a, b: a + b)
-sub_p = primitive("sub", shape_rules.elementwise)(lambda xp, a, b: a - b)
+# (on 16-bit floats these compute in float32 and round once: the same bits as numpy's and ml_dtypes' own loops,
+# which convert one element at a time and run ~5-20x slower; see backend/low_precision.py)
+add_p = primitive("add", shape_rules.elementwise)(in_float32(lambda xp, a, b: a + b, arity=2))
+sub_p = primitive("sub", shape_rules.elementwise)(in_float32(lambda xp, a, b: a - b, arity=2))
 # each gradient reads only what it needs: d(a*b)/da reads b, d(a*b)/db reads a; a/b keeps its output for db only
 mul_p = primitive("mul", shape_rules.elementwise, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
-    lambda xp, a, b: a * b)
+    in_float32(lambda xp, a, b: a * b, arity=2))
 div_p = primitive("div", shape_rules.elementwise, save_inputs=(1,), save_outputs=(0,), save_when={1: (1,)})(
-    lambda xp, a, b: a / b)
+    in_float32(lambda xp, a, b: a / b, arity=2))
 
 
 @add_p.defvjp
@@ -309,7 +312,7 @@ def _mod_(self, other):
 
 # ---- comparisons and logical ops (no gradient) ----------------------------------------------------------
 def _predicate(name, fn, methods, torch_name, ref, logical=False):
-    prim = primitive(name, shape_rules.predicate)(fn)
+    prim = primitive(name, shape_rules.predicate)(in_float32(fn, arity=2))
 
     def public(input, other):
         if logical:

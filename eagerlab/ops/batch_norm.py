@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..backend.low_precision import in_float32
 from ..errors import ShapeError, fmt_shape
 from ._registry import Aval, Sample, apply_inplace, bind, op, primitive
 from .normalization import _channels, _normalize, _np_affine, _params, _split, _wide
@@ -70,7 +71,7 @@ def _by_stats_impl(xp, x, mean, var, *params, eps, affine):
 
 
 by_stats_p = primitive("normalize_by_stats", lambda x, *a, **attrs: Aval(x.shape, x.dtype, x.device),
-                       save_inputs=(0, 1, 2, 3))(_by_stats_impl)
+                       save_inputs=(0, 1, 2, 3))(in_float32(_by_stats_impl))
 
 
 @by_stats_p.defvjp

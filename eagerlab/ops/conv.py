@@ -17,6 +17,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend.dtypes import FLOAT
+from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
 
@@ -197,9 +198,12 @@ def _weight_grad_infer(x, g, *, kernel, stride, padding, dilation, groups):
     return Aval((g.shape[1], x.shape[1] // groups) + tuple(kernel), g.dtype, g.device)
 
 
-conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1), save_when={0: (1,)})(_conv_impl)
-conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1))(_conv_transpose_impl)
-conv2d_weight_grad_p = primitive("conv2d_weight_grad", _weight_grad_infer, save_inputs=(0, 1))(_weight_grad_impl)
+conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+    in_float32(_conv_impl))
+conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1))(
+    in_float32(_conv_transpose_impl))
+conv2d_weight_grad_p = primitive("conv2d_weight_grad", _weight_grad_infer, save_inputs=(0, 1))(
+    in_float32(_weight_grad_impl))
 
 
 def _bias_grad(ctx, g):

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._tensor import Size, Tensor, to_arguments
 from ..backend import CPU, Device, array_to_device, as_dtype, device_of_array, from_numpy_dtype, get_default_dtype
+from ..backend.device import check_dtype_on_device
 from ..backend.dtypes import bool_, int64, promote_types, scalar_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..autograd.interpreter import current
@@ -131,8 +132,11 @@ def _size(op, size):
 
 
 def _factory(dtype, device):
-    return (as_dtype(dtype) if dtype is not None else get_default_dtype(),
-            Device(device) if device is not None else CPU)
+    dt, dev = (as_dtype(dtype) if dtype is not None else get_default_dtype(),
+               Device(device) if device is not None else CPU)
+    if dev is not CPU:
+        check_dtype_on_device(dt.name, dev)
+    return dt, dev
 
 
 def _filled(op, size, dtype, device, requires_grad):

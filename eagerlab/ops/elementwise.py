@@ -3,6 +3,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend import as_dtype
+from ..backend.device import check_dtype_on_device
+from ..backend.low_precision import convert
 from . import _shape_rules as shape_rules
 from ._erf import erf_impl
 from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
@@ -10,10 +12,12 @@ from ._registry import Aval, Sample, apply_inplace, bind, method, op, primitive
 
 # ---- cast ----------------------------------------------------------------------------------------------
 def _cast_infer(x, dtype, src):
+    if x.device.type != "cpu":
+        check_dtype_on_device(dtype.name, x.device)  # bfloat16 on a cupy without it: a clear error
     return Aval(x.shape, dtype, x.device)
 
 
-cast_p = primitive("cast", _cast_infer)(lambda xp, x, dtype, src: x.astype(dtype.np))
+cast_p = primitive("cast", _cast_infer)(lambda xp, x, dtype, src: convert(xp, x, dtype.np))
 
 
 @cast_p.defvjp

@@ -4,6 +4,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend.blas import matmul as gemm
+from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
 from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
@@ -35,7 +36,8 @@ def _matmul_impl(xp, a, b):
     return gemm(xp, a, b)
 
 
-matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,)})(_matmul_impl)
+matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+    in_float32(_matmul_impl))
 
 
 def _mT(x):
@@ -165,7 +167,8 @@ def _linear_impl(xp, x, w, b=None):
     return out
 
 
-linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,)})(_linear_impl)
+linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+    in_float32(_linear_impl))
 
 
 @linear_p.defvjp

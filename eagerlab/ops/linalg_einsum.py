@@ -3,6 +3,7 @@ backward is again einsum (diagonals and labels summed inside one operand handled
 import numpy as np
 
 from ..backend import blas
+from ..backend.low_precision import in_float32
 from ..errors import ShapeError, UnsupportedError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
 from .linalg import _same_dtype
@@ -81,7 +82,7 @@ def _einsum_impl(xp, *operands, equation):
     return out
 
 
-einsum_p = primitive("einsum", _einsum_infer, save_inputs=tuple(range(64)))(_einsum_impl)
+einsum_p = primitive("einsum", _einsum_infer, save_inputs=tuple(range(64)))(in_float32(_einsum_impl))
 
 
 @einsum_p.defvjp

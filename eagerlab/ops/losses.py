@@ -13,6 +13,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend.blas import matmul as gemm
 from ..backend.dtypes import FLOAT, INT
+from ..backend.low_precision import in_float32
 from ..errors import DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
 
@@ -204,8 +205,9 @@ def _ce_grad_infer(g, x, p, t, w=None, **attrs):
 
 
 cross_entropy_p = primitive("cross_entropy", _index_loss_infer("cross_entropy"), save_inputs=(0, 1, 2),
-                            save_outputs=(1,), n_out=2, nondiff_outputs=(1,))(_ce_impl)
-cross_entropy_grad_p = primitive("cross_entropy_grad", _ce_grad_infer, save_inputs=(0, 1, 3, 4))(_ce_grad_impl)
+                            save_outputs=(1,), n_out=2, nondiff_outputs=(1,))(in_float32(_ce_impl))
+cross_entropy_grad_p = primitive("cross_entropy_grad", _ce_grad_infer, save_inputs=(0, 1, 3, 4))(
+    in_float32(_ce_grad_impl))
 
 
 @cross_entropy_p.defvjp

@@ -17,6 +17,7 @@ import operator
 import numpy as np
 
 from ..backend.dtypes import FLOAT
+from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
 
@@ -137,9 +138,9 @@ def _normalize_backward_impl(xp, g, x, mean, var, *w, axes, eps, wshape, pshape,
 
 
 normalize_p = primitive("normalize", _normalize_infer, save_inputs=(0, 1), save_outputs=(1, 2), n_out=3,
-                        nondiff_outputs=(1, 2))(_normalize_impl)
+                        nondiff_outputs=(1, 2))(in_float32(_normalize_impl))
 normalize_backward_p = primitive("normalize_backward", _normalize_backward_infer, save_inputs=(0, 1, 4),
-                                 n_out=3)(_normalize_backward_impl)
+                                 n_out=3)(in_float32(_normalize_backward_impl))
 
 
 @normalize_p.defvjp

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend.dtypes import BOOL, FLOAT, int8, int16, int32, int64, uint8
+from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
 
@@ -227,11 +228,11 @@ def _max_grad_impl(xp, g, idx, *, size):
 
 
 # values only, for calls that need neither indices nor a gradient (inference): about half the work
-max_pool2d_p = primitive("max_pool2d", _max_infer)(functools.partial(_max_impl, indices=False))
+max_pool2d_p = primitive("max_pool2d", _max_infer)(in_float32(functools.partial(_max_impl, indices=False)))
 max_pool2d_with_indices_p = primitive("max_pool2d_with_indices", _max_with_indices_infer, save_outputs=(1,), n_out=2,
-                                      nondiff_outputs=(1,))(_max_impl)
+                                      nondiff_outputs=(1,))(in_float32(_max_impl))
 max_pool2d_grad_p = primitive("max_pool2d_grad", lambda g, idx, *, size: Aval(g.shape[:2] + size, g.dtype, g.device),
-                              save_inputs=(1,))(_max_grad_impl)
+                              save_inputs=(1,))(in_float32(_max_grad_impl))
 
 
 @max_pool2d_with_indices_p.defvjp

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend.blas import matmul as gemm
 from ..backend.dtypes import int64
+from ..backend.low_precision import in_float32
 from ._registry import Aval, Sample, bind, op, primitive
 from .pool import as_2d, check_dtype, common_samples, from_4d, geometry, np_pool, out_len, pool_args, pool_shape, \
     to_4d, torch_fn
@@ -123,9 +124,9 @@ def _avg_infer(x, **attrs):
     return Aval(shape, x.dtype, x.device)
 
 
-avg_pool2d_p = primitive("avg_pool2d", _avg_infer)(_avg_impl)
+avg_pool2d_p = primitive("avg_pool2d", _avg_infer)(in_float32(_avg_impl))
 avg_pool2d_grad_p = primitive("avg_pool2d_grad", lambda g, *, size, **attrs: Aval(g.shape[:2] + size, g.dtype,
-                                                                                  g.device))(_avg_grad_impl)
+                                                                                  g.device))(in_float32(_avg_grad_impl))
 
 
 @avg_pool2d_p.defvjp

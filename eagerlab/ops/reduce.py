@@ -3,6 +3,7 @@ import numpy as np
 
 from ..backend import as_dtype
 from ..backend.dtypes import BOOL, INT, bool_, int64
+from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
 from . import _shape_rules as shape_rules
 from ._registry import Aval, Sample, bind, method, op, primitive
@@ -18,8 +19,8 @@ def _sum_infer(x, dims, keepdim):
     return Aval(_reduced_shape(x.shape, dims, keepdim), x.dtype, x.device)
 
 
-sum_p = primitive("sum", _sum_infer)(lambda xp, x, dims, keepdim: xp.sum(x, axis=dims, keepdims=keepdim,
-                                                                         dtype=x.dtype))
+sum_p = primitive("sum", _sum_infer)(in_float32(lambda xp, x, dims, keepdim: xp.sum(x, axis=dims, keepdims=keepdim,
+                                                                                    dtype=x.dtype)))
 
 
 @sum_p.defvjp

@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 
+from ..backend.low_precision import in_float32
 from . import _shape_rules as shape_rules
 from ._registry import Sample, bind, op, primitive
 
@@ -31,8 +32,8 @@ def _softmax_impl(xp, x, dim):
     return e
 
 
-log_softmax_p = primitive("log_softmax", _softmax_infer, save_outputs=(0,))(_log_softmax_impl)
-softmax_p = primitive("softmax", _softmax_infer, save_outputs=(0,))(_softmax_impl)
+log_softmax_p = primitive("log_softmax", _softmax_infer, save_outputs=(0,))(in_float32(_log_softmax_impl))
+softmax_p = primitive("softmax", _softmax_infer, save_outputs=(0,))(in_float32(_softmax_impl))
 
 
 @log_softmax_p.defvjp
@@ -66,7 +67,7 @@ def _normalize(op_name, input, dim, dtype):
         dim = 0 if input.ndim in (0, 1, 3) else 1
         warnings.warn(f"{op_name}: implicit dimension choice has been deprecated; pass dim= (using dim={dim} for "
                       f"shape {tuple(input.shape)})", UserWarning, stacklevel=3)
-    x = input if input._data.dtype.kind == "f" else shape_rules.to_float(op_name, input)
+    x = input if input.dtype.is_floating_point else shape_rules.to_float(op_name, input)
     n = x._data.ndim
     if type(dim) is int and -n <= dim < n:  # the common case, without the general dim normalizer
         return x, dim % n

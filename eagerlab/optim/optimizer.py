@@ -14,6 +14,7 @@ from ..autograd import enable_grad
 from ..autograd.grad_slots import zero_grads
 from ..autograd.interpreter import current
 from ..backend import array_to_device
+from ..backend.dtypes import is_floating_np
 from ..errors import DeviceError, DTypeError, ShapeError, fmt_shape
 from ._update import _new_step
 
@@ -298,7 +299,7 @@ class Optimizer:
                     raise ShapeError(f"load_state_dict: state[{index}][{key!r}] has shape {fmt_shape(v.shape)} but "
                                      f"parameter {index} has shape {fmt_shape(p.shape)}")
                 arr = array_to_device(v._data, p._device)
-                arr = arr.astype(p._data.dtype if arr.dtype.kind == "f" else arr.dtype, copy=True)
+                arr = arr.astype(p._data.dtype if is_floating_np(arr.dtype) else arr.dtype, copy=True)
                 v = Tensor._make(arr, p._device)
             else:
                 v = copy.deepcopy(v)

@@ -30,8 +30,8 @@ _checksum.py), verified when it is read. An array is `shape` elements of `dtype`
 element lies inside the storage and no two elements of an array overlap. Arrays of one storage load as views of one
 buffer: tensors may share a storage with tensors saved on the same device, numpy arrays with numpy arrays; a file
 that makes a tensor share with a numpy array (or tensors of two devices) is refused. The header lists at most
-100000 storages and 100000 arrays. dtype is one of bool, uint8, int8, int16, int32, int64, float16, float32,
-float64 (tensors and numpy arrays), or uint16, uint32, uint64, complex64, complex128 (numpy arrays only). Numbers
+100000 storages and 100000 arrays. dtype is one of bool, uint8, int8, int16, int32, int64, float16, bfloat16,
+float32, float64 (tensors and numpy arrays), or uint16, uint32, uint64, complex64, complex128 (numpy arrays only). Numbers
 in the header are finite (JSON has no NaN, and 1e999 is refused). NODE is one of:
 
     null, true/false, an integer, a finite float, a string     the Python value itself

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device
-from ..backend.dtypes import ALL
+from ..backend.dtypes import ALL, LittleEndianTable
 from ..errors import DeviceError, SerializationError
 from . import _storages
 from ._checksum import fletcher64, header_crc
@@ -24,9 +24,9 @@ MAX_DEPTH = 64  # containers nested deeper are refused on save and on load (a de
 
 # The allow-list: header dtype names -> little-endian numpy dtypes. Tensors take eagerlab's dtypes; numpy arrays
 # may also be unsigned wider ints or complex. Names are looked up here, never handed to np.dtype().
-TENSOR_DTYPES = {d.name: d.np.newbyteorder("<") for d in ALL}
-ARRAY_DTYPES = {**TENSOR_DTYPES, **{n: np.dtype(n).newbyteorder("<")
-                                    for n in ("uint16", "uint32", "uint64", "complex64", "complex128")}}
+TENSOR_DTYPES = LittleEndianTable({d.name: d for d in ALL})
+ARRAY_DTYPES = LittleEndianTable({**{d.name: d for d in ALL},
+                                  **{n: n for n in ("uint16", "uint32", "uint64", "complex64", "complex128")}})
 _TAGS = {"list": {"list"}, "tuple": {"tuple"}, "dict": {"dict"}, "tensor": {"tensor", "device"},
          "ndarray": {"ndarray"}, "npscalar": {"npscalar"}, "float": {"float"}}
 _SPECIAL_FLOATS = ("inf", "-inf", "nan")

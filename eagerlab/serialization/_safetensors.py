@@ -14,7 +14,7 @@ import struct
 
 from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device
-from ..backend.dtypes import ALL
+from ..backend.dtypes import ALL, LittleEndianTable
 from ..errors import SerializationError
 from ._files import write_to
 from ._io import MAX_ENTRIES, Source, check_extent, check_layout, check_shape, write_arrays
@@ -22,8 +22,8 @@ from ._io import MAX_ENTRIES, Source, check_extent, check_layout, check_shape, w
 _HEADER_LEN = struct.Struct("<Q")
 _ALIGN = 8  # the safetensors writer pads the header so the data starts 8-byte aligned
 _CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
-          "float16": "F16", "float32": "F32", "float64": "F64"}
-_NP = {_CODES[d.name]: d.np.newbyteorder("<") for d in ALL}  # the allow-list: safetensors code -> numpy dtype
+          "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64"}
+_NP = LittleEndianTable({_CODES[d.name]: d for d in ALL})  # the allow-list: safetensors code -> numpy dtype
 
 
 def save_safetensors(state_dict, path, metadata=None):
@@ -99,7 +99,7 @@ def _read_header(src):
         dtype = _NP.get(info["dtype"]) if type(info["dtype"]) is str else None
         if dtype is None:
             raise src.error(f"{what}: dtype {info['dtype']!r} is not supported by eagerlab (supported: "
-                            f"{', '.join(_NP)}); convert it before saving, e.g. bfloat16 with tensor.float()")
+                            f"{', '.join(_NP)}); convert it before saving, e.g. float8 with tensor.float()")
         shape, offsets = check_shape(src, what, info["shape"]), info["data_offsets"]
         if type(offsets) is not list or len(offsets) != 2:
             raise src.error(f"{what}: data_offsets must be [begin, end], got {offsets!r:.80}")

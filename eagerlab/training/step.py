@@ -3,6 +3,8 @@
 A step returns the loss as a 0-d tensor and never reads it on the host: the loop reads it once per batch (for the
 progress bar, or `is_finite` to stop on a NaN), so nothing inside the step waits for a value.
 """
+from contextlib import nullcontext
+
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..graph.function import Function
@@ -86,20 +88,31 @@ class TrainStep(_Step):
     """zero_grad, forward, loss, backward, optional gradient clipping, optimizer step; returns (the 0-d loss, the
     model's output), detached (a front end's training metrics read the output)."""
 
-    def __init__(self, model, loss_fn, optimizer, clip_grad_norm=None, run_eagerly=False, weighting="mean"):
+    def __init__(self, model, loss_fn, optimizer, clip_grad_norm=None, run_eagerly=False, weighting="mean",
+                 scaler=None, autocast=None):
         super().__init__(model, loss_fn, run_eagerly, weighting)
         if clip_grad_norm is not None and not clip_grad_norm > 0:
             raise ValueError(f"TrainStep: clip_grad_norm must be positive or None; received {clip_grad_norm!r}")
         self.optimizer, self.clip_grad_norm = optimizer, clip_grad_norm
+        self.scaler, self.autocast = scaler, autocast
 
     def _run(self, x, y, sample_weight=None):
         self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = reduce_loss(self.loss_fn(output, y), sample_weight, self.weighting)
-        loss.backward()
-        if self.clip_grad_norm is not None:
-            clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
-        self.optimizer.step()
+        with self.autocast() if self.autocast is not None else nullcontext():
+            output = self.model(x)
+            loss = reduce_loss(self.loss_fn(output, y), sample_weight, self.weighting)
+        if self.scaler is None:
+            loss.backward()
+            if self.clip_grad_norm is not None:
+                clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+            self.optimizer.step()
+        else:  # dynamic loss scaling (float16): a step whose gradients overflowed is skipped, the scale adapts
+            self.scaler.scale(loss).backward()
+            if self.clip_grad_norm is not None:
+                self.scaler.unscale_(self.optimizer)
+                clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         return loss.detach(), unflatten(*_detached(flatten(output)))
 
 
@@ -116,12 +129,15 @@ class EvalStep(_Step):
         return reduce_loss(self.loss_fn(output, y), sample_weight, self.weighting), output
 
 
-def make_train_step(model, loss_fn, optimizer, *, clip_grad_norm=None, run_eagerly=False, weighting="mean"):
+def make_train_step(model, loss_fn, optimizer, *, clip_grad_norm=None, run_eagerly=False, weighting="mean",
+                    scaler=None, autocast=None):
     """A callable `step(x, y, sample_weight=None) -> (0-d loss, output)` training model for one batch.
 
     loss_fn(output, y) returns a 0-d loss or one per sample (reduction="none"; needed for sample_weight).
-    clip_grad_norm: clip the gradients' total 2-norm to this before the optimizer step."""
-    return TrainStep(model, loss_fn, optimizer, clip_grad_norm, run_eagerly, weighting)
+    clip_grad_norm: clip the gradients' total 2-norm to this before the optimizer step.
+    scaler: an eagerlab.amp.GradScaler scaling the loss (float16 mixed precision); autocast: a callable returning
+    the context (eagerlab.autocast(...)) the forward and the loss run in."""
+    return TrainStep(model, loss_fn, optimizer, clip_grad_norm, run_eagerly, weighting, scaler, autocast)
 
 
 def make_eval_step(model, loss_fn, *, run_eagerly=False, weighting="mean"):

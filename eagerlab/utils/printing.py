@@ -114,7 +114,7 @@ def tensor_repr(t):
         if name != get_default_dtype().name and name not in _IMPLICIT:
             suffixes.append(f"dtype=eagerlab.{name}")
         summarize = arr.size > THRESHOLD
-        if arr.dtype == np.float16:
+        if arr.dtype.itemsize == 2 and name in ("float16", "bfloat16"):  # formatted through float32, as PyTorch
             arr = arr.astype(np.float32)
         body = _body(arr, len(prefix), summarize, _Formatter(_summarized(arr) if summarize else arr))
     if t._node is not None:

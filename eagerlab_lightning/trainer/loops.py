@@ -71,19 +71,21 @@ def train_epoch(trainer, model, loader):
 def _backward(trainer, loss, hooks=True):
     if hooks:
         trainer._call("on_before_backward", loss)
-    loss.backward()
+    trainer.precision_plugin.backward(loss)  # (16-mixed: the scaled loss)
     if hooks:
         trainer._call("on_after_backward")
 
 
 def _optimizer_step(trainer, model, optimizer, hooks=True):
-    """Clipping, the optimizer step and zero_grad (hooks=False inside a compiled step)."""
+    """Clipping, the optimizer step and zero_grad (hooks=False inside a compiled step). Under 16-mixed the
+    gradients are unscaled first and the step is skipped when one is inf or NaN."""
+    trainer.precision_plugin.unscale(optimizer)
     if trainer.gradient_clip_val:
         clip = clip_grad_value_ if trainer.gradient_clip_algorithm == "value" else clip_grad_norm_
         clip(model.parameters(), trainer.gradient_clip_val)
     if hooks:
         trainer._call("on_before_optimizer_step", optimizer)
-    optimizer.step()
+    trainer.precision_plugin.step(optimizer)
     optimizer.zero_grad()
 
 
@@ -98,7 +100,8 @@ def _compiled_training_step(trainer, model, batch, batch_idx):
             results = trainer._results
             results.captured = []
             try:
-                out = model.training_step(batch, batch_idx)
+                with trainer.precision_plugin.forward_context():
+                    out = model.training_step(batch, batch_idx)
                 loss = out["loss"] if isinstance(out, dict) else out
                 _backward(trainer, loss, hooks=False)
                 _optimizer_step(trainer, model, optimizer, hooks=False)
@@ -119,7 +122,8 @@ def _accumulated_step(trainer, model, batch, batch_idx, last):
     """accumulate_grad_batches > 1: the loss divided by their number, backward every batch, the optimizer step on
     every k-th batch and on the epoch's last (global_step counts optimizer steps, as in Lightning)."""
     optimizer, k = trainer.optimizers[0], trainer.accumulate_grad_batches
-    out = model.training_step(batch, batch_idx)
+    with trainer.precision_plugin.forward_context():
+        out = model.training_step(batch, batch_idx)
     loss = out["loss"] if isinstance(out, dict) else out
     if loss is None:
         return out
@@ -132,6 +136,7 @@ def _accumulated_step(trainer, model, batch, batch_idx, last):
 
 
 def _training_step(trainer, model, batch, batch_idx, last=False):
+    batch = trainer.precision_plugin.convert_input(batch)
     if trainer.accumulate_grad_batches > 1 and model.automatic_optimization:
         return _accumulated_step(trainer, model, batch, batch_idx, last)
     if trainer.compile and model.automatic_optimization:
@@ -140,11 +145,13 @@ def _training_step(trainer, model, batch, batch_idx, last=False):
         trainer._step_schedulers("step")
         return out
     if not model.automatic_optimization:
-        out = model.training_step(batch, batch_idx)
+        with trainer.precision_plugin.forward_context():
+            out = model.training_step(batch, batch_idx)
         trainer.global_step += 1
         return out
     optimizer = trainer.optimizers[0]
-    out = model.training_step(batch, batch_idx)
+    with trainer.precision_plugin.forward_context():
+        out = model.training_step(batch, batch_idx)
     loss = out["loss"] if isinstance(out, dict) else out
     if loss is None:  # Lightning: returning None skips the batch
         return out
@@ -165,9 +172,11 @@ def evaluation_loop(trainer, model, loader, stage, limit):
     batches, _ = _limited(loader, limit)
     with no_grad():
         for batch_idx, batch in batches:
+            batch = trainer.precision_plugin.convert_input(batch)
             trainer._results.batch_size = _batch_size(batch)
             trainer._call(f"on_{hook}_batch_start", batch, batch_idx)
-            out = step(batch, batch_idx)
+            with trainer.precision_plugin.forward_context():
+                out = step(batch, batch_idx)
             trainer._call(f"on_{hook}_batch_end", out, batch, batch_idx)
     trainer._call(f"on_{hook}_epoch_end")
     model.train()

@@ -21,6 +21,7 @@ from ..loggers import CSVLogger
 from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import configure
+from .precision import Precision
 from .strategy import make_strategy
 
 _UNSUPPORTED = {}
@@ -42,8 +43,8 @@ class Trainer:
             if value != _UNSUPPORTED[name]:
                 raise UnsupportedError(f"Trainer({name}={value!r}) is not supported yet")
         self.strategy = make_strategy(strategy, accelerator, devices, num_nodes)
-        if str(precision) not in ("32", "32-true"):
-            raise UnsupportedError(f"Trainer(precision={precision!r}): only 32-bit precision is supported yet")
+        self.precision_plugin = Precision(precision)
+        self.precision = self.precision_plugin.name  # Lightning's canonical spelling ("16-mixed", ...)
         if fast_dev_run:  # n batches (1 for True) of each loop, one epoch, nothing written
             n = 1 if fast_dev_run is True else int(fast_dev_run)
             max_epochs, max_steps, num_sanity_val_steps, logger, enable_checkpointing = 1, n, 0, False, False
@@ -261,9 +262,9 @@ class Trainer:
         model.eval()
         self._call("on_predict_start")
         batches, _ = loops._limited(loader, self.limit_predict_batches)
-        with no_grad():
+        with no_grad(), self.precision_plugin.forward_context():
             outs = [model.predict_step(batch, i) if hasattr(model, "predict_step") else model(batch[0])
-                    for i, batch in batches]
+                    for i, batch in ((i, self.precision_plugin.convert_input(b)) for i, b in batches)]
         self._call("on_predict_end")
         return outs if return_predictions else None
 
@@ -271,6 +272,7 @@ class Trainer:
     def _attach(self, model):
         self.lightning_module = model
         object.__setattr__(model, "_trainer", self)
+        self.precision_plugin.setup(model)
 
     @staticmethod
     def _loaders(model, datamodule, train, val):

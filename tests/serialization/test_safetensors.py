@@ -74,7 +74,7 @@ BAD = [
     ("huge-header", struct.pack("<Q", 2 ** 63) + b"{}", "more than the 104857600-byte limit"),
     ("header-past-end", struct.pack("<Q", 5000) + b"{}", "truncated"),
     ("not-object", build([1]), "must be a JSON object"),
-    ("bf16", build({"w": {**F32x2, "dtype": "BF16", "data_offsets": [0, 4]}}, bytes(4)), "'BF16' is not supported"),
+    ("f8", build({"w": {**F32x2, "dtype": "F8_E4M3", "data_offsets": [0, 2]}}, bytes(2)), "'F8_E4M3' is not supported"),
     ("unknown-dtype", build({"w": {**F32x2, "dtype": "PICKLE"}}, bytes(8)), "'PICKLE' is not supported"),
     ("wrong-size", build({"w": {**F32x2, "data_offsets": [0, 4]}}, bytes(4)), "need 8"),
     ("past-end", build({"w": F32x2}, bytes(4)), "run past the end"),

@@ -3,6 +3,7 @@ planning share. An entry computes exactly what the primitive's impl computes (sa
 so a lowered node gives bit-identical results."""
 from ...backend import kernels
 from ...backend.blas import matmul as gemm
+from ...backend.low_precision import is_low_precision
 from ..ir import Value
 
 # elementwise primitives -> the ufunc their impl applies (relu is maximum(x, 0); comparisons give bool)
@@ -54,7 +55,9 @@ def lowering(xp, node):
     if is_elementwise(node):
         return elementwise_step(xp, node)
     make = _OTHERS.get(node.op.name)
-    return make(xp, node) if make is not None else None
+    if make is None or is_low_precision(node.outputs[0].dtype):  # 16-bit impls run in float32 (low_precision.py)
+        return None
+    return make(xp, node)
 
 
 def _linear(xp, node):

@@ -14,7 +14,8 @@ from ...autograd.interpreter import Interpreter, installed
 from ...nn import Module, Parameter
 from ...ops.creation import as_tensor
 from ...errors import ShapeError
-from .. import initializers, regularizers
+from ...backend.dtypes import LOW_PRECISION, as_dtype
+from .. import initializers, mixed_precision, regularizers
 from .symbolic import call_symbolic, is_symbolic
 
 _NAME_COUNTS = {}
@@ -49,6 +50,18 @@ def _to_tensor(x, dtype):
     return as_tensor(array)
 
 
+def _has_low_precision(x):
+    if isinstance(x, (list, tuple)):
+        return any(_has_low_precision(v) for v in x)
+    return isinstance(x, Tensor) and x.dtype in LOW_PRECISION
+
+
+def _cast_floats(x, dtype):
+    if isinstance(x, (list, tuple)):
+        return type(x)(_cast_floats(v, dtype) for v in x)
+    return x.to(dtype) if isinstance(x, Tensor) and x.is_floating_point() and x.dtype is not dtype else x
+
+
 def _shape_of(x):
     return [tuple(v.shape) for v in x] if isinstance(x, (list, tuple)) else tuple(x.shape)
 
@@ -75,7 +88,7 @@ class Layer(Module):
             raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) {sorted(kwargs)}")
         super().__init__()
         self.name = name or unique_name(_snake_case(type(self).__name__))
-        self.dtype = str(dtype or "float32")
+        self.dtype_policy = mixed_precision.get(dtype)
         self.built = False
         self._inbound_nodes = []  # this layer's calls in functional models (layers.symbolic)
         self._trainable = bool(trainable)
@@ -98,7 +111,7 @@ class Layer(Module):
         """A new Parameter registered under `name` (non-trainable ones have requires_grad=False and stay in
         state_dict, as Keras's non-trainable variables stay in the weights). Without a name it takes the name of
         the attribute it is assigned to (`self.w = self.add_weight(shape=...)`), else "variable_<n>"."""
-        value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype or self.dtype)
+        value = initializers.get(initializer)(tuple(int(d) for d in shape), dtype or self.variable_dtype)
         param = Parameter(value, requires_grad=trainable and self._trainable)
         name = name or f"variable_{len(self._parameters)}"
         self.register_parameter(name, param)
@@ -186,12 +199,49 @@ class Layer(Module):
             if args:
                 raise TypeError(f"{self.name}: a functional-API call passes its inputs as one argument")
             return call_symbolic(self, inputs, kwargs)
-        inputs = _to_tensor(inputs, self.dtype)
+        inputs = _to_tensor(inputs, self.compute_dtype)
         if not self.built:
             self._build_eagerly(inputs)
         if not self._call_takes_training:
             kwargs.pop("training", None)
+        if self.dtype_policy.name != "float32" or _has_low_precision(inputs):
+            return self._call_in_compute_dtype(inputs, args, kwargs)
         return super().__call__(inputs, *args, **kwargs)
+
+    def _call_in_compute_dtype(self, inputs, args, kwargs):
+        """The call of a layer whose policy is not plain float32 (or that receives 16-bit inputs): floating inputs
+        are cast to the compute dtype, as Keras autocasts them; under a mixed policy the layer's own float weights
+        are read as compute-dtype casts for the length of the call (the float32 weights get the gradients)."""
+        compute = as_dtype(self.compute_dtype)
+        inputs = _cast_floats(inputs, compute)
+        swapped = {}
+        if self.dtype_policy.is_mixed:
+            for name, p in self._parameters.items():
+                if p is not None and p.is_floating_point() and p.dtype is not compute:
+                    swapped[name] = p
+                    self._parameters[name] = p.to(compute)
+        try:
+            return super().__call__(inputs, *args, **kwargs)
+        finally:
+            self._parameters.update(swapped)
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's variables (Keras 3's `layer.dtype`)."""
+        return self.dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value):
+        """Set before the layer is built: its weights are created in the new dtype."""
+        self.dtype_policy = mixed_precision.get(value)
+
+    @property
+    def variable_dtype(self):
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self.dtype_policy.compute_dtype
 
     def _build_eagerly(self, inputs):
         """Weights are state, not part of a computation: a first call inside @eagerlab.function creates them with
@@ -217,7 +267,7 @@ class Layer(Module):
 
     # ---- config -------------------------------------------------------------------------------------------
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy.name}
         if self._input_shape_arg is not None:
             config["batch_input_shape"] = list(self._input_shape_arg)
         return config

@@ -58,6 +58,6 @@ def call_symbolic(layer, inputs, kwargs):
     node = Node(layer, inputs, kwargs)
     layer._inbound_nodes.append(node)
     several = isinstance(out_shape, list)  # a layer with several outputs (an RNN with return_state)
-    dtype = layer.dtype
+    dtype = layer.compute_dtype
     node.outputs = tuple(KerasTensor(s, dtype, node, i) for i, s in enumerate(out_shape if several else [out_shape]))
     return list(node.outputs) if several else node.outputs[0]

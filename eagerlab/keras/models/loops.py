@@ -7,6 +7,7 @@ from ...ops.join import cat
 from ...training import callbacks as hooks
 from ...training.callbacks import CallbackList, should_stop
 from ...training.progress import ProgressBar, keras_line
+from ..mixed_precision import float32_outputs
 
 
 def _count(x):
@@ -41,6 +42,7 @@ def run_epoch(model, batches, callbacks, bar, training):
     for i, (x, y, sw) in enumerate(batches):
         callbacks.call(begin, i)
         loss, output = step(x, y) if sw is None else step(x, y, sw)
+        output = float32_outputs(output)  # metrics compute in float32, as in Keras
         metrics[0].update_state(loss, _count(x))  # (Keras's loss is a mean over the batch's samples)
         for m in metrics[1:]:
             m.update_state(y, output, sw)

@@ -10,6 +10,7 @@ from .. import losses as keras_losses
 from .. import metrics as keras_metrics
 from .. import optimizers as keras_optimizers
 from ..layers.base import Layer
+from ..mixed_precision import LossScaleOptimizer, float32_outputs
 from . import loops
 from .data import batches
 
@@ -43,6 +44,8 @@ class Model(Layer):
         if steps_per_execution != 1:
             raise UnsupportedError("compile: steps_per_execution other than 1 is not supported yet")
         self.optimizer = keras_optimizers.get(optimizer)
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(self.optimizer, LossScaleOptimizer):
+            self.optimizer = LossScaleOptimizer(self.optimizer)  # as Keras: float16 gradients need loss scaling
         self._compile_config = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
         names = self._output_names()
         if names is None:
@@ -71,7 +74,9 @@ class Model(Layer):
 
     def _per_sample_loss(self, output, y):
         """The compiled loss, one value per sample (the loss_weights-weighted sum over outputs for a model with
-        several), plus the layers' regularization terms."""
+        several), plus the layers' regularization terms. Losses are computed in float32, as in Keras (a mixed
+        precision model's float16 outputs are cast)."""
+        output = float32_outputs(output)
         if self._loss_weights is None:
             loss = keras_losses.per_sample(self.loss, y, output)
         else:
@@ -100,7 +105,8 @@ class Model(Layer):
             optimizer = self.optimizer.build(p for p in self.parameters() if p.requires_grad)
             self._steps["train"] = make_train_step(self, self._per_sample_loss, optimizer,
                                                    run_eagerly=self.run_eagerly, weighting="sum_over_batch_size",
-                                                   clip_grad_norm=self.optimizer.global_clipnorm)
+                                                   clip_grad_norm=self.optimizer.global_clipnorm,
+                                                   scaler=getattr(self.optimizer, "scaler", None))
         return self._steps["train"]
 
     def _eval_step(self):

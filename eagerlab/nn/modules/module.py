@@ -326,6 +326,9 @@ class Module:
     def half(self):
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
+    def bfloat16(self):
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
+
     # ---- state dict -------------------------------------------------------------------------------------
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """An ordered name -> tensor mapping of parameters and persistent buffers (detached unless keep_vars)."""
