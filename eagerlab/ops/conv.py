@@ -16,6 +16,7 @@ negative bottom/right padding (the output grows by rows no window writes to).
 import numpy as np
 
 from .._tensor import Tensor
+from ..backend.blas import matmul as gemm
 from ..backend.dtypes import FLOAT
 from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
@@ -75,7 +76,7 @@ def _conv_impl(xp, x, w, b=None, *, stride, padding, dilation, groups):
     wg = w.reshape(groups, o // groups, -1)
     for lo, hi in _blocks(xp, n, w[0].size * groups * oh * ow * x.itemsize):
         cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, (kh, kw), (oh, ow), stride, dilation)
-        xp.matmul(wg, cols, out=out[lo:hi])
+        gemm(xp, wg, cols, out=out[lo:hi])
     out = out.reshape(n, o, oh, ow)
     if b is not None:
         out += b.reshape(-1, 1, 1)
@@ -123,7 +124,7 @@ def _col2im_rows(xp, g, wt, kernel, out_hw, padding, dilation, groups):
         m = hi - lo
         wide = xp.zeros((m, o, oh, wp), g.dtype)
         wide[..., :ow] = g[lo:hi]
-        cols = xp.matmul(wt, wide.reshape(m, groups, o // groups, oh * wp)[..., :run])
+        cols = gemm(xp, wt, wide.reshape(m, groups, o // groups, oh * wp)[..., :run])
         cols = cols.reshape(m, groups, kh, kw, cg, run)
         flat = xp.zeros((m, groups, cg, hp * wp), g.dtype)
         for i in range(kh):
@@ -146,7 +147,8 @@ def _col2im_taps(xp, g, wt, kernel, out_hw, stride, padding, dilation, groups):
             and (rj := _tap_range(j, dilation[1], stride[1], padding[1][0], wd, ow))]
     for lo, hi in _blocks(xp, n, wt.shape[1] * groups * oh * ow * g.itemsize):
         m = hi - lo
-        cols = xp.matmul(wt, g[lo:hi].reshape(m, groups, o // groups, oh * ow)).reshape(m, groups, kh, kw, cg, oh, ow)
+        cols = gemm(xp, wt, g[lo:hi].reshape(m, groups, o // groups, oh * ow))
+        cols = cols.reshape(m, groups, kh, kw, cg, oh, ow)
         view = out[lo:hi].reshape(m, groups, cg, h, wd)
         for i, j, (src_h, dst_h), (src_w, dst_w) in taps:
             view[:, :, :, dst_h, dst_w] += cols[:, :, i, j, :, src_h, src_w]
@@ -161,7 +163,7 @@ def _weight_grad_impl(xp, x, g, *, kernel, stride, padding, dilation, groups):
     for lo, hi in _blocks(xp, n, kg * groups * oh * ow * x.itemsize):
         cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, kernel, (oh, ow), stride, dilation)
         gb = g[lo:hi].reshape(hi - lo, groups, o // groups, oh * ow)
-        gw += xp.matmul(gb, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        gw += gemm(xp, gb, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return gw.reshape(o, c // groups, *kernel)
 
 

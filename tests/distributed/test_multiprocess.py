@@ -72,3 +72,16 @@ def test_nccl_all_reduce_and_ddp_on_one_gpu():
     rc, out, _ = launch("nccl.py", n=1)
     assert rc == 0, out
     assert "rank 0: ok" in out
+
+
+def test_the_readme_tour_of_several_processes_runs_on_two_ranks(tmp_path):
+    import re
+
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    code = re.search(r"## Tour: PyTorch scripts unchanged.*?```python\n(.*?)```", text, re.S).group(1)
+    script = tmp_path / "tour.py"
+    script.write_text(code + "\nprint(f'rank {dist.get_rank()}: loss {float(loss):.6f}')\n", encoding="utf-8")
+    rc, out, _ = launch(str(script))
+    assert rc == 0, out
+    losses = re.findall(r"rank \d: loss ([\d.]+)", out)
+    assert len(losses) == 2 and losses[0] == losses[1], out  # rank 0's weights broadcast; the same seeded data
