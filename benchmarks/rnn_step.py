@@ -17,7 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _timing import try_torch  # noqa: E402
+from _timing import per_call_us, try_torch  # noqa: E402
 CASES = [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "tanh"}), ("RNN", {"nonlinearity": "relu"})]
 SEQ, BATCH, INPUT, HIDDEN = 35, 20, 32, 128
 
@@ -41,23 +41,6 @@ def _step(lib, name, kwargs):
     return step
 
 
-def _best_us(fn, clock, min_time=0.1, repeats=7):
-    """Best mean time of one call over `repeats` windows of at least `min_time` seconds of `clock`."""
-    fn()
-    n, best = 1, float("inf")
-    for _ in range(repeats):
-        while True:
-            t0 = clock()
-            for _ in range(n):
-                fn()
-            dt = clock() - t0
-            if dt >= min_time:
-                break
-            n = max(n * 2, int(n * min_time / max(dt, 1e-9)))
-        best = min(best, dt / n)
-    return best * 1e6
-
-
 def _measure(lib_name, threads):
     """The figures of one library in this process: {case label: microseconds per step}."""
     if lib_name == "torch":
@@ -69,7 +52,8 @@ def _measure(lib_name, threads):
         sys.path.insert(0, os.path.dirname(HERE))
         import eagerlab as lib
     clock = time.thread_time if threads == 1 else time.perf_counter
-    return {_label(name, kw): _best_us(_step(lib, name, kw), clock) for name, kw in CASES}
+    return {_label(name, kw): per_call_us(_step(lib, name, kw), min_time=0.1, repeats=7, clock=clock)
+            for name, kw in CASES}
 
 
 def _run(lib_name, threads):
