@@ -21,6 +21,10 @@ ALLOWED = {
     r"is not differentiable|no differentiable inputs|only empty differentiable inputs|no float tensor argument|"
     r"one value per group":
         "the test does not apply to this op or sample (no gradient to check, no float input, an output of zeros)",
+    r"the platform supports the modes":
+        "tests/test_denormals.py's check for platforms without FTZ/DAZ, which cannot run on the x86-64 Linux of CI",
+    r"torch raises for this mix":
+        "PyTorch refuses that input mix under autocast, so there is nothing to compare against",
     r"scenarios NOT RUN: .*shared/scenarios is missing|real MNIST files not present|no MNIST files":
         "data from the workplace's shared folder beside the checkout, which a bare CI clone does not have",
 }
