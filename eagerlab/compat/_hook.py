@@ -13,6 +13,9 @@ HINT = "see docs/compat.md"
 # import never gives an eagerlab module a second name for a different module.
 _RENAMED = {
     "torch": "eagerlab",
+    # eagerlab.utils.data is an alias of eagerlab.data: its submodules must be found under their real package, or
+    # `import torch.utils.data.sampler` loads a second copy of eagerlab/data/sampler.py with broken relative imports
+    "torch.utils.data": "eagerlab.data",
     "torchvision": "eagerlab.compat.torchvision",
     "torchvision.datasets": "eagerlab.datasets",
     "torchvision.transforms": "eagerlab.datasets.transforms",
@@ -28,6 +31,8 @@ def served_module(fullname):
         return None
     if fullname in _RENAMED:
         return _RENAMED[fullname]
+    if fullname.startswith("torch.utils.data."):
+        return "eagerlab.data" + fullname[len("torch.utils.data"):]
     if root == "torch":
         return "eagerlab" + fullname[len("torch"):]
     return None  # torchvision: only the modules named above (models, io, ... are out of scope)

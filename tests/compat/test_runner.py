@@ -17,13 +17,17 @@ ALIASES = r'''
 import json, sys
 import torch, torch.nn, torch.nn.functional as F, torch.optim.lr_scheduler, torch.utils.data, torch.nn.parallel
 import torch.backends.cudnn as cudnn, torchvision.datasets, torchvision.transforms, torchvision.utils
+import torch.utils.data.sampler, torch.utils.data.dataloader
 import eagerlab, eagerlab.nn.functional, eagerlab.datasets.images
 print(json.dumps({
     "same": [torch is eagerlab, torch.nn is eagerlab.nn, F is eagerlab.nn.functional,
              torch.optim.lr_scheduler is eagerlab.optim.lr_scheduler, torch.utils.data is eagerlab.utils.data,
              torchvision.datasets is eagerlab.datasets, torchvision.transforms is eagerlab.datasets.transforms,
              torchvision.utils.save_image is eagerlab.datasets.images.save_image,
-             torch.nn.Linear is eagerlab.nn.Linear, cudnn is eagerlab.backends.cudnn],
+             torch.nn.Linear is eagerlab.nn.Linear, cudnn is eagerlab.backends.cudnn,
+             torch.utils.data.sampler is eagerlab.data.sampler,
+             torch.utils.data.sampler.Sampler is eagerlab.data.Sampler,
+             torch.utils.data.dataloader.DataLoader is eagerlab.data.DataLoader],
     "spec": [torch.__spec__.name, torch.nn.__spec__.name],
     "argv": sys.argv, "main": __name__,
 }))
