@@ -17,7 +17,8 @@ from .backend import Generator, as_dtype, get_default_dtype, manual_seed, promot
 from .backend.blas import get_num_threads, set_num_threads
 from .backend.denormals import set_flush_denormal
 from .backend.device import Device as device
-from .backend.dtypes import (bool_ as bool, bfloat16, dtype, float16, float32, float64, int8, int16, int32, int64, uint8)
+from .backend.dtypes import (bool_ as bool, bfloat16, dtype, float16, float32, float64, int8, int16, int32, int64,
+                             uint8)
 from .serialization import load, save
 from .graph import TensorSpec, cond, while_loop
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,

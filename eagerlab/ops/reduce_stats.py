@@ -203,7 +203,8 @@ def logsumexp(input, dim, keepdim=False):
 
 
 # ---- running sums ------------------------------------------------------------------------------------------------
-cumsum_p = primitive("cumsum", shape_rules.same_along_dim("cumsum"))(lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
+cumsum_p = primitive("cumsum", shape_rules.same_along_dim("cumsum"))(
+    lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype=x.dtype))
 
 
 @cumsum_p.defvjp

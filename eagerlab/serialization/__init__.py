@@ -31,8 +31,8 @@ element lies inside the storage and no two elements of an array overlap. Arrays 
 buffer: tensors may share a storage with tensors saved on the same device, numpy arrays with numpy arrays; a file
 that makes a tensor share with a numpy array (or tensors of two devices) is refused. The header lists at most
 100000 storages and 100000 arrays. dtype is one of bool, uint8, int8, int16, int32, int64, float16, bfloat16,
-float32, float64 (tensors and numpy arrays), or uint16, uint32, uint64, complex64, complex128 (numpy arrays only). Numbers
-in the header are finite (JSON has no NaN, and 1e999 is refused). NODE is one of:
+float32, float64 (tensors and numpy arrays), or uint16, uint32, uint64, complex64, complex128 (numpy arrays only).
+Numbers in the header are finite (JSON has no NaN, and 1e999 is refused). NODE is one of:
 
     null, true/false, an integer, a finite float, a string     the Python value itself
     {"float": "inf" | "-inf" | "nan"}                          a non-finite float (plain JSON has none)

@@ -1,5 +1,6 @@
 """Run on 2 ranks: Trainer(strategy="ddp", devices=2) fits the seed LightningModule, rank 0 alone writes one
-checkpoint and the logs, sync_dist reduces the logged values, a second fit resumes from the checkpoint, and a compiled fit averages too."""
+checkpoint and the logs, sync_dist reduces the logged values, a second fit resumes from the checkpoint, and a compiled
+fit averages too."""
 import glob
 import os
 import sys
