@@ -130,6 +130,16 @@ def barrier(group=None, async_op=False, device_ids=None):
     return _run("barrier", engine, lambda: [engine.ibarrier()], None, async_op)
 
 
+def _check_per_rank(what, list_name, tensors, ref_name, ref, size):
+    """One tensor per rank, each of `ref`'s shape and dtype (all_gather's outputs, reduce_scatter's inputs)."""
+    if len(tensors) != size:
+        raise ValueError(f"{what}: {list_name} has {len(tensors)} tensors for a world of {size}")
+    for i, t in enumerate(tensors):
+        if tuple(t.shape) != tuple(ref.shape) or t.dtype != ref.dtype:
+            raise ShapeError(f"{what}: {list_name}[{i}] is {t.dtype} of shape {fmt_shape(t.shape)}, the {ref_name} "
+                             f"{ref.dtype} of shape {fmt_shape(ref.shape)}; they must match")
+
+
 def _eager_only(what):
     """Refuse a collective whose result a graph cannot hold yet (a trace knows no values: static_value is None)."""
     interp = current()
@@ -143,12 +153,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     engine = _engine("all_gather", group)
     _eager_only("all_gather")
     engine.check_device(tensor._device, "all_gather")
-    if len(tensor_list) != engine.size:
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors for a world of {engine.size}")
-    for i, out in enumerate(tensor_list):
-        if tuple(out.shape) != tuple(tensor.shape) or out.dtype != tensor.dtype:
-            raise ShapeError(f"all_gather: tensor_list[{i}] is {out.dtype} of shape {fmt_shape(out.shape)}, the "
-                             f"tensor {tensor.dtype} of shape {fmt_shape(tensor.shape)}; they must match")
+    _check_per_rank("all_gather", "tensor_list", tensor_list, "tensor", tensor, engine.size)
     xp = tensor._device.xp
     send = _contiguous(tensor._data, xp)
     recv = xp.empty((engine.size, *send.shape), send.dtype)
@@ -190,12 +195,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _check_op("reduce_scatter", op, output)
     _eager_only("reduce_scatter")
     engine.check_device(output._device, "reduce_scatter")
-    if len(input_list) != engine.size:
-        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors for a world of {engine.size}")
-    for i, part in enumerate(input_list):
-        if tuple(part.shape) != tuple(output.shape) or part.dtype != output.dtype:
-            raise ShapeError(f"reduce_scatter: input_list[{i}] is {part.dtype} of shape {fmt_shape(part.shape)}, "
-                             f"the output {output.dtype} of shape {fmt_shape(output.shape)}; they must match")
+    _check_per_rank("reduce_scatter", "input_list", input_list, "output", output, engine.size)
     xp = output._device.xp
     send = xp.stack([p._data for p in input_list])  # (one message: the ranks' parts side by side)
     recv = _contiguous(output._data, xp)
