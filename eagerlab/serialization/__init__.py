@@ -55,6 +55,8 @@ Saving to a path (both formats) is atomic and keeps the replaced file's mode and
 and removes the temp files of killed saves to the same path (rules in _files.py; docs/serialization.md).
 """
 from ._native import load, save
+from ._objects import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from ._safetensors import load_safetensors, safetensors_metadata, save_safetensors
 
-__all__ = ["save", "load", "save_safetensors", "load_safetensors", "safetensors_metadata"]
+__all__ = ["save", "load", "save_safetensors", "load_safetensors", "safetensors_metadata", "add_safe_globals",
+           "get_safe_globals", "clear_safe_globals", "safe_globals"]
