@@ -233,7 +233,7 @@ def load(f, map_location=None, *, weights_only=True):
     place = _placement(map_location)
     with Source(f, "load") as src:
         table = _read_header(src)
-        resolver = Resolver(weights_only is not False, src.error, src.name)
+        resolver = Resolver(weights_only is not False, src.error, src.name, _where)
         out = _Decoder(src, table, place, resolver).node(table.root, ())
         src.verify()  # every checksum, before anything built from the data is returned
         src.seek_end_of_record(table.data_start + table.data_nbytes)  # records can follow each other in a stream
@@ -453,38 +453,39 @@ class _Decoder:
         return arr
 
     def _v3_node(self, tag, n, path):
-        val, where = n[tag], _where(path)
+        val = n[tag]
         if tag == "object":
             return self._object(n, path)
         if tag == "ref":
             if type(val) is not int or not 0 <= val < len(self._objects) or self._objects[val] is _UNFINISHED:
-                raise self.src.error(f"bad object reference {_short(val)} at {where} ({len(self._objects)} objects "
-                                     "loaded so far)")
+                raise self.src.error(f"bad object reference {_short(val)} at {_where(path)} "
+                                     f"({len(self._objects)} objects loaded so far)")
             return self._objects[val]
         if tag == "global":
-            return self.resolver.resolve(val, "global", where)
+            return self.resolver.resolve(val, "global", path)
         if tag in ("set", "frozenset"):
             items = [self.node(v, path + (i,)) for i, v in enumerate(self._list(val, path))]
             try:
                 return set(items) if tag == "set" else frozenset(items)
             except TypeError as e:
-                raise self.src.error(f"the {tag} at {where} holds an item it cannot: {e}") from None
+                raise self.src.error(f"the {tag} at {_where(path)} holds an item it cannot: {e}") from None
         if tag == "dtype":
             if type(val) is not str or val not in _DTYPE_OBJECTS:
-                raise self.src.error(f"bad dtype {_short(val)} at {where}")
+                raise self.src.error(f"bad dtype {_short(val)} at {_where(path)}")
             return _DTYPE_OBJECTS[val]
         try:
             return Device(val)
         except DeviceError:
-            raise self.src.error(f"bad device {_short(val)} at {where}") from None
+            raise self.src.error(f"bad device {_short(val)} at {_where(path)}") from None
 
     def _object(self, n, path):
         """An object saved by structure: resolve its class under the weights_only policy, make it (before its
         state, when it can exist empty, so that the state may refer back to it), then restore its state."""
-        name, k, where = n["object"], n["id"], _where(path)
+        name, k = n["object"], n["id"]
         if type(k) is not int or k != len(self._objects):
-            raise self.src.error(f"object id {_short(k)} at {where} is out of order (expected {len(self._objects)})")
-        cls = self.resolver.resolve(name, "class", where)
+            raise self.src.error(f"object id {_short(k)} at {_where(path)} is out of order (expected "
+                                 f"{len(self._objects)})")
+        cls = self.resolver.resolve(name, "class", path)
         kind = object_type(cls)
         try:
             obj = kind.new(cls) if kind.new is not None else _UNFINISHED
@@ -495,7 +496,7 @@ class _Decoder:
             else:
                 obj = self._objects[k] = kind.rebuild(cls, state)
         except (TypeError, ValueError) as e:
-            raise self.src.error(f"cannot rebuild the {name} at {where}: {e}") from None
+            raise self.src.error(f"cannot rebuild the {name} at {_where(path)}: {e}") from None
         return obj
 
     def _state(self, groups, expected, path):

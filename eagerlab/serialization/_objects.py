@@ -129,13 +129,21 @@ def safe_globals(safe_globals):
 # ---- resolving names at load ----------------------------------------------------------------------------------
 class Resolver:
     """Turns the names in a file into classes and functions under the weights_only policy. `error(msg)` makes the
-    SerializationError naming the file."""
+    SerializationError naming the file; `where(path)` writes a path for a message."""
 
-    def __init__(self, weights_only, error, file):
-        self.weights_only, self.error, self.file = weights_only, error, file
+    def __init__(self, weights_only, error, file, where):
+        self.weights_only, self.error, self.file, self.where = weights_only, error, file, where
+        self._found = {}  # (name, what) -> object: a model names the same few classes many times
 
-    def resolve(self, name, what, where):
+    def resolve(self, name, what, path):
         """The class (what='class') or the class or function (what='global') that `name` names."""
+        key = (name, what) if type(name) is str else None
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._resolve(name, what, self.where(path))
+        return found
+
+    def _resolve(self, name, what, where):
         module, qualname = self._split(name, where)
         obj = _ALLOWED.get(name)
         if obj is None:
