@@ -12,10 +12,10 @@ from ..backend import CPU, Device, array_to_device
 from ..backend.dtypes import ALL, LittleEndianTable, dtype as Dtype
 from ..errors import DeviceError, SerializationError
 from . import _storages
-from ._objects import Resolver, name_for_saving, object_type
 from ._checksum import fletcher64, header_crc
 from ._files import write_to
 from ._io import MAX_ENTRIES, MAX_HEADER_BYTES, Source, check_extent, check_layout, check_shape
+from ._objects import Resolver, name_for_saving, object_type
 
 MAGIC = b"EAGERLAB"
 VERSION = 3  # written only by saves that use the version-3 entries (objects, names, sets, dtypes, devices)

@@ -310,3 +310,18 @@ def test_out_proj_has_pytorchs_class():
     ours = type(nn.MultiheadAttention(8, 2).out_proj)
     theirs = type(torch.nn.MultiheadAttention(8, 2).out_proj)
     assert ours.__name__ == theirs.__name__ and issubclass(ours, nn.Linear)
+
+
+def test_refusal_is_the_exception_pytorch_raises():
+    """Code that catches torch.load's weights_only refusal (pickle.UnpicklingError) catches eagerlab's too."""
+    torch = pytest.importorskip("torch")
+    caught = []
+    for save, load, model in [(torch.save, torch.load, torch.nn.Linear(2, 2)), (el.save, el.load, TiedLM())]:
+        buf = io.BytesIO()
+        save(model, buf)
+        buf.seek(0)
+        try:
+            load(buf)
+        except pickle.UnpicklingError as e:
+            caught.append("weights_only" in str(e).replace("Weights only", "weights_only"))
+    assert caught == [True, True]
