@@ -7,6 +7,7 @@ attributes, an activation function held by name). Loading makes the instance wit
 Module's own bookkeeping, and fills it in; the class's `__init__` never runs. A Parameter inside a Module is saved
 as its data and requires_grad, once however many modules hold it, so tied weights load tied."""
 from .._tensor import Tensor
+from ..errors import SerializationError
 from ..serialization._objects import register_object_type, trust
 from . import functional
 from .modules.module import Module
@@ -18,10 +19,20 @@ _BOOKKEEPING = {"training": bool, "_non_persistent_buffers_set": set, "_forward_
 
 
 def _module_state(m):
+    slots = [name for c in type(m).__mro__ for name in _slots(c) if name not in ("__dict__", "__weakref__")]
+    if slots:
+        raise SerializationError(f"save: cannot save a {type(m).__name__}: its class declares __slots__ "
+                                 f"({', '.join(slots)}), which eagerlab.save does not save yet; save its "
+                                 "state_dict(), or keep those attributes in the instance __dict__")
     d = m.__dict__
     state = {group: d[registry] for group, registry in _REGISTRIES.items()}
     state["attributes"] = {k: v for k, v in d.items() if k not in _REGISTRIES.values()}
     return state
+
+
+def _slots(cls):
+    slots = cls.__dict__.get("__slots__", ())
+    return (slots,) if isinstance(slots, str) else slots
 
 
 def _new_module(cls):

@@ -183,6 +183,15 @@ def test_local_classes_hooks_and_compiled_forwards_are_refused():
         el.save(model, io.BytesIO())
 
 
+class Slotted(nn.Module):
+    __slots__ = ("secret",)
+
+
+def test_classes_with_slots_are_refused_rather_than_saved_without_them():
+    with pytest.raises(SerializationError, match=r"cannot save a Slotted: its class declares __slots__ \(secret\)"):
+        el.save(Slotted(), io.BytesIO())
+
+
 def test_module_class_and_state_dicts_keep_the_plain_format():
     """A state dict (even of Parameters) is still written as format version 2, loading as plain tensors."""
     model = nn.Linear(2, 3)
