@@ -76,3 +76,35 @@ def test_convolutions_give_the_same_bits_on_one_thread_and_on_two(threads, trans
         (out * out).sum().backward()
         results.append([t.detach().numpy().tobytes() for t in (out, x.grad, layer.weight.grad, layer.bias.grad)])
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("layer_type", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_give_the_same_bits_on_one_thread_and_on_two(threads, layer_type):
+    """The backward hands each chunk of steps' weight and input gradients to a worker thread (Overlap)."""
+    rng = np.random.default_rng(0)
+    x = el.tensor(rng.standard_normal((35, 20, 32)).astype(np.float32), requires_grad=True)
+    el.manual_seed(0)
+    layer = getattr(el.nn, layer_type)(32, 128, bidirectional=True)
+    results = []
+    for n in (1, 2):
+        el.set_num_threads(n)
+        x.grad = None
+        layer.zero_grad()
+        out, _ = layer(x)
+        (out * out).sum().backward()
+        results.append([t.detach().numpy().tobytes() for t in [out, x.grad] + [p.grad for p in layer.parameters()]])
+    assert results[0] == results[1]
+
+
+def test_overlapped_work_runs_on_a_worker_and_comes_back_in_order(threads):
+    el.set_num_threads(2)
+    with parallel.Overlap(BIG) as side:
+        for i in range(4):
+            side.submit(lambda i: (i, threading.current_thread().name, blas._pinned), i)
+    out = side.results()
+    assert [i for i, _, _ in out] == [0, 1, 2, 3]
+    assert all(name.startswith("eagerlab-cpu") and pinned for _, name, pinned in out)
+    assert blas._pinned == 0
+    with parallel.Overlap(BIG - 1) as side:  # too little work: run where submitted
+        side.submit(lambda: threading.current_thread().name)
+    assert side.results() == [threading.current_thread().name]
