@@ -15,23 +15,30 @@ _NDARRAY = np.ndarray
 _F16_TO_F32 = []  # the 65536 float16 values as float32, made on first use (for threads that read denormals as 0)
 # dtype.char: "e" float16, "E" ml_dtypes' bfloat16, "f" float32 (a char test costs ~0.1 us; dtype.name ~1 us)
 _LOW_CHARS = ("e", "E")
+_SMALL = 8192  # below this many elements astype is faster (measured: the crossover lies at 4k-16k elements)
 
 
 def convert(xp, x, np_dtype):
     """x.astype(np_dtype), with fast paths on numpy for the conversions mixed precision makes all the time:
     float32 -> bfloat16 (round to nearest even on the bits: ~1.8x ml_dtypes' astype), bfloat16 -> float32 (a
-    shift: ~3x), float32 -> float16 (rebias and round on the bits: ~2x numpy's astype) and float16 -> float32 (a
-    shift and a multiply: ~5x; numpy converts float16 one element at a time). The results are bit-identical to
-    astype's, NaNs included (tests/amp/test_conversions.py checks every float16 and bfloat16 value)."""
+    shift: ~3x), float32 -> float16 (rebias and round on the bits: ~2x numpy's astype), float16 -> float32 (a
+    shift and a multiply: ~5x; numpy converts float16 one element at a time), and bool or 8/16-bit integers to
+    either (numpy's bool -> float16 takes ~6 ns an element). The results are bit-identical to astype's, NaNs
+    included (tests/amp/test_conversions.py checks every float16 and bfloat16 value)."""
     src = x.dtype
-    if xp is not np or src == np_dtype or x.ndim == 0:  # (numpy's ops on 0-d arrays give scalars: astype it)
+    # (numpy's ops on 0-d arrays give scalars; on small arrays the dozen ufunc calls below cost more than astype)
+    if xp is not np or src == np_dtype or x.size < _SMALL:
         return x.astype(np_dtype)
     src_char, to_char = src.char, np_dtype.char
-    if src_char == "f":
-        if to_char == "e":
-            return _round_to_float16(x)
-        if to_char == "E":
-            return _round_to_bfloat16(x, np_dtype)
+    if to_char in _LOW_CHARS:
+        if src_char == "f":
+            return _round_to_float16(x) if to_char == "e" else _round_to_bfloat16(x, np_dtype)
+        if src_char == "?":  # a mask (ReLU's backward multiplies by one): 0 or 1.0's bits (astype: ~6 ns/element)
+            bits = x.view(np.uint8).astype(_UINT16)
+            bits *= np.ones((), np_dtype).view(_UINT16)
+            return bits.view(np_dtype)
+        if src.kind in "iu" and src.itemsize <= 2:  # exact in float32, so rounding once from there is astype's
+            return convert(xp, x.astype(_FLOAT32), np_dtype)
     elif to_char == "f":
         if src_char == "E":
             wide = x.view(_UINT16).astype(_UINT32)
@@ -147,12 +154,13 @@ def _is_low(a):
     return dt is not None and is_low_precision(dt)
 
 
-def in_float32(impl, arity=None):
+def in_float32(impl, arity=None, on_bits=None):
     """Wrap a kernel `impl(xp, *arrays, **attrs)` so that when its first operand is a 16-bit float numpy array, its
     16-bit float operands are widened to float32 and its float32 results rounded back to that type (other results,
     such as indices, are left alone). Other operands cost one type test and one attribute test. `arity` (1 or 2)
     declares a kernel of that many operands and no attributes (the elementwise ops, on every eager call): its
-    wrapper then takes exactly those, without packing arguments."""
+    wrapper then takes exactly those, without packing arguments. `on_bits(x)` (arity 1): an exact kernel on the
+    16-bit array itself, tried first; it returns None to leave the operand to the float32 kernel."""
 
     def widened(xp, *arrays, **attrs):
         low = arrays[0].dtype
@@ -164,7 +172,8 @@ def in_float32(impl, arity=None):
     if arity == 1:
         def kernel(xp, x):
             if type(x) is _NDARRAY and x.dtype.char in _LOW_CHARS:
-                return widened(xp, x)
+                out = None if on_bits is None else on_bits(x)
+                return widened(xp, x) if out is None else out
             return impl(xp, x)
     elif arity == 2:
         def kernel(xp, a, b):

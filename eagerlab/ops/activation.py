@@ -6,7 +6,8 @@ from ..backend.low_precision import in_float32
 from ._registry import Sample, apply_inplace, bind, method, op, primitive
 from . import _shape_rules as shape_rules
 
-relu_p = primitive("relu", shape_rules.same, save_outputs=(0,))(in_float32(kernels.relu, arity=1))
+relu_p = primitive("relu", shape_rules.same, save_outputs=(0,))(
+    in_float32(kernels.relu, arity=1, on_bits=kernels.relu_16bit))
 
 
 @relu_p.defvjp

@@ -44,7 +44,7 @@ def test_widening_every_16_bit_value(low, denormal_mode):
     if denormal_mode and low == F16:  # numpy converts on the bits: subnormal halves survive the mode
         assert want[1] != 0
     np.testing.assert_array_equal(_bits(convert(np, x, F32)), _bits(want))
-    grid = x.reshape(256, 256)[:, ::3]  # a non-contiguous operand
+    grid = x.reshape(256, 256)[:, ::3]  # a non-contiguous operand (of more elements than astype is used for)
     np.testing.assert_array_equal(_bits(convert(np, grid, F32)), _bits(grid.astype(F32)))
 
 
@@ -55,7 +55,7 @@ def test_rounding_float32_as_astype(low, denormal_mode):
         want = x.astype(low)
         assert np.isnan(x).sum() > 1000 and np.isinf(want.astype(F32)).sum() > 10
         np.testing.assert_array_equal(_bits(convert(np, x, low)), _bits(want))
-        for part in (x[:7], x.reshape(-1, 16)[:, ::5], x[:0], x[:6000].reshape(2, 3, 1000)):
+        for part in (x[:7], x.reshape(-1, 16)[:, ::5], x[:0], x[:60000].reshape(2, 3, 10000)):
             np.testing.assert_array_equal(_bits(convert(np, part, low)), _bits(part.astype(low)))
 
 
@@ -67,15 +67,41 @@ def test_float16_rounding_of_values_below_its_normal_range_few_and_many():
     tiny = (x * 1e-5).astype(np.float32)  # mostly float16 subnormals
     few = x.copy()
     few[::997] = 3e-6
-    for case in (relu, -relu, tiny, few, np.zeros(5, np.float32), -np.zeros(5, np.float32)):
+    for case in (relu, -relu, tiny, few, np.zeros(9000, np.float32), -np.zeros(9000, np.float32)):
         np.testing.assert_array_equal(_bits(convert(np, case, F16)), _bits(case.astype(F16)))
+
+
+@pytest.mark.parametrize("low", [F16, BF16], ids=["float16", "bfloat16"])
+def test_masks_and_small_integers_as_astype(low):
+    rng = np.random.default_rng(2)
+    for src in (rng.random(20_000) < 0.5, rng.integers(-128, 128, 20_000).astype(np.int8),
+                rng.integers(0, 256, 20_000).astype(np.uint8), rng.integers(-(1 << 15), 1 << 15, 20_000).astype(np.int16),
+                np.arange(1 << 16, dtype=np.uint16), (rng.random((100, 300)) < 0.5)[:, ::2]):
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(_bits(convert(np, src, low)), _bits(src.astype(low)))
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_tensor_casts_use_them(dtype):
-    x = el.tensor([[1.0, -2.5, 65520.0], [1e-6, float("nan"), -0.0]])
+    x = el.tensor(np.tile(np.float32([[1.0, -2.5, 65520.0], [1e-6, np.nan, -0.0]]), (1, 5000)))
     low = x.to(getattr(el, dtype))
     with np.errstate(over="ignore"):
         want = x.numpy().astype(F16 if dtype == "float16" else BF16)
     assert low.numpy().tobytes() == want.tobytes()
     assert low.float().numpy().tobytes() == want.astype(F32).tobytes()
+
+
+@pytest.mark.parametrize("low", [F16, BF16], ids=["float16", "bfloat16"])
+def test_relu_on_the_bits_equals_the_float32_kernel(low):
+    """ReLU of 16-bit floats runs on their bits; the float32 kernel's bits (rounded back) are the reference, -0.0
+    and infinities included; with a NaN present the float32 kernel runs."""
+    from eagerlab.backend.kernels import relu_16bit
+
+    every = ALL_16_BITS.view(low)
+    finite = every[~np.isnan(every.astype(F32))]
+    for x in (finite, finite.reshape(-1, 2)[:, ::2], every):
+        with np.errstate(invalid="ignore"):
+            want = np.maximum(x.astype(F32), 0).astype(low)
+        got = el.relu(el.tensor(x)).numpy()
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    assert relu_16bit(every) is None and relu_16bit(finite) is not None
