@@ -105,3 +105,12 @@ def test_relu_on_the_bits_equals_the_float32_kernel(low):
         got = el.relu(el.tensor(x)).numpy()
         np.testing.assert_array_equal(_bits(got), _bits(want))
     assert relu_16bit(every) is None and relu_16bit(finite) is not None
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_compiled_16_bit_elementwise_chains_give_the_eager_bits(dtype):
+    """The graph's elementwise lowering leaves 16-bit nodes to their impls (numpy's float16 maximum kept -0.0)."""
+    x = el.tensor(np.float32([-0.0, 1.0, -2.0, 3.5, 1e-6, 7e4]).repeat(2000)).to(getattr(el, dtype))
+
+    for f in (lambda x: el.relu(x) * 2, lambda x: (el.relu(x) * 2 + 1) * (x > 0)):
+        np.testing.assert_array_equal(_bits(el.function(f)(x).numpy()), _bits(f(x).numpy()))
