@@ -159,8 +159,8 @@ def in_float32(impl, arity=None, on_bits=None):
     16-bit float operands are widened to float32 and its float32 results rounded back to that type (other results,
     such as indices, are left alone). Other operands cost one type test and one attribute test. `arity` (1 or 2)
     declares a kernel of that many operands and no attributes (the elementwise ops, on every eager call): its
-    wrapper then takes exactly those, without packing arguments. `on_bits(x)` (arity 1): an exact kernel on the
-    16-bit array itself, tried first; it returns None to leave the operand to the float32 kernel."""
+    wrapper then takes exactly those, without packing arguments. `on_bits(*arrays)` (arity 1 or 2): an exact kernel
+    on the 16-bit arrays themselves, tried first; it returns None to leave them to the float32 kernel."""
 
     def widened(xp, *arrays, **attrs):
         low = arrays[0].dtype
@@ -178,7 +178,8 @@ def in_float32(impl, arity=None, on_bits=None):
     elif arity == 2:
         def kernel(xp, a, b):
             if type(a) is _NDARRAY and a.dtype.char in _LOW_CHARS:
-                return widened(xp, a, b)
+                out = None if on_bits is None else on_bits(a, b)
+                return widened(xp, a, b) if out is None else out
             return impl(xp, a, b)
     else:
         def kernel(xp, *arrays, **attrs):

@@ -114,3 +114,35 @@ def test_compiled_16_bit_elementwise_chains_give_the_eager_bits(dtype):
 
     for f in (lambda x: el.relu(x) * 2, lambda x: (el.relu(x) * 2 + 1) * (x > 0)):
         np.testing.assert_array_equal(_bits(el.function(f)(x).numpy()), _bits(f(x).numpy()))
+
+
+@pytest.mark.parametrize("low", [F16, BF16], ids=["float16", "bfloat16"])
+def test_relu_backward_on_the_bits_equals_the_float32_kernel(low):
+    """g * (out > 0) on 16-bit bits: g's every value against outputs that are positive, +0.0, -0.0, infinite; with
+    an infinite or NaN g, or a NaN output, the float32 kernel runs (and gives its bits)."""
+    from eagerlab.backend.kernels import relu_grad_16bit
+    from eagerlab.ops.activation import relu_grad_p
+
+    every = ALL_16_BITS.view(low)
+    finite = every[np.isfinite(every.astype(F32))]
+    rng = np.random.default_rng(3)
+    outs = np.float32([0.0, -0.0, 1.5, np.inf, 3e-8])
+    for g in (finite, every):
+        out = outs[rng.integers(0, len(outs), g.size)].astype(low)
+        with np.errstate(invalid="ignore"):
+            want = (g.astype(F32) * (out.astype(F32) > 0)).astype(low)
+        got = relu_grad_p.impl(np, g, out)
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    nan_out = np.full(10_000, np.nan, np.float32).astype(low)
+    assert relu_grad_16bit(every, every) is None and relu_grad_16bit(finite[:10_000], nan_out) is None
+
+
+def test_relu_backward_through_autograd_and_a_compiled_step():
+    x = el.tensor(np.tile(np.float32([-1.0, 0.0, 2.0, -0.0, 3.0]), 3000), requires_grad=True)
+    for dtype in (el.float32, el.float16, el.bfloat16):
+        x.grad = None
+        y = el.relu(x.to(dtype))
+        y.backward(el.full(y.shape, -0.5, dtype=dtype))
+        assert x.grad.dtype is el.float32 and x.grad[:5].tolist() == [0.0, 0.0, -0.5, 0.0, -0.5]
+        compiled = el.function(lambda t: el.autograd.grad(el.relu(t).sum(), t)[0])
+        assert (compiled(x.to(dtype)) == el.autograd.grad(el.relu(x.to(dtype)).sum(), x)[0].to(dtype)).all()
