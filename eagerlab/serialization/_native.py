@@ -3,20 +3,23 @@ documented in eagerlab/serialization/__init__.py."""
 import json
 import math
 import struct
+import types
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..backend import CPU, Device, array_to_device
-from ..backend.dtypes import ALL, LittleEndianTable
+from ..backend.dtypes import ALL, LittleEndianTable, dtype as Dtype
 from ..errors import DeviceError, SerializationError
 from . import _storages
 from ._checksum import fletcher64, header_crc
 from ._files import write_to
 from ._io import MAX_ENTRIES, MAX_HEADER_BYTES, Source, check_extent, check_layout, check_shape
+from ._objects import Resolver, name_for_saving, object_type
 
 MAGIC = b"EAGERLAB"
-VERSION = 2
+VERSION = 3  # written only by saves that use the version-3 entries (objects, names, sets, dtypes, devices)
+PLAIN_VERSION = 2  # what every other save writes, so that older eagerlab versions still read it
 PREFIX_V1 = struct.Struct("<8sIQ")  # magic, format version, header length
 PREFIX = struct.Struct("<8sIQI")  # version 2 adds the CRC-32 of the version, length and header
 ALIGN = 64  # header end and every array start at a multiple of 64 bytes (cache lines, SIMD, future mmap)
@@ -28,13 +31,23 @@ TENSOR_DTYPES = LittleEndianTable({d.name: d for d in ALL})
 ARRAY_DTYPES = LittleEndianTable({**{d.name: d for d in ALL},
                                   **{n: n for n in ("uint16", "uint32", "uint64", "complex64", "complex128")}})
 _TAGS = {"list": {"list"}, "tuple": {"tuple"}, "dict": {"dict"}, "tensor": {"tensor", "device"},
-         "ndarray": {"ndarray"}, "npscalar": {"npscalar"}, "float": {"float"}}
+         "ndarray": {"ndarray"}, "npscalar": {"npscalar"}, "float": {"float"},
+         # version 3 ("device" last: a tensor entry has that key too)
+         "object": {"object", "id", "state"}, "ref": {"ref"}, "global": {"global"}, "set": {"set"},
+         "frozenset": {"frozenset"}, "dtype": {"dtype"}, "device": {"device"}}
+_V3_TAGS = frozenset(("object", "ref", "global", "set", "frozenset", "dtype", "device"))
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType)
 _SPECIAL_FLOATS = ("inf", "-inf", "nan")
-_SUPPORTED = "dict, list, tuple, Tensor, numpy array or scalar, bool, int, float, str, None"
+_SUPPORTED = ("dict, list, tuple, set, Tensor, numpy array or scalar, bool, int, float, str, None, dtype, device, "
+              "nn.Module, and classes and functions defined at the top level of a module (saved by name)")
+
+
+class _Attr(str):
+    """A path step into an object's attribute (shown as `.name`, where a container key shows as `['key']`)."""
 
 
 def _where(path):
-    return "obj" + "".join(f"[{k!r}]" for k in path)
+    return "obj" + "".join(f".{k}" if type(k) is _Attr else f"[{k!r}]" for k in path)
 
 
 def _short(value):
@@ -48,6 +61,11 @@ class _Encoder:
     def __init__(self):
         self.arrays, self.kinds, self.names = [], [], []
         self._memo = {}  # id(object) -> array index: the same tensor object twice is stored once, loaded as one
+        self._objects = {}  # id(object) -> object id: a Module (or Parameter) met twice is saved once, loads as one
+        self._unfinished = set()  # ids of the objects rebuilt from their state that are being saved
+        self._alive = []  # the objects and states made while saving: ids in the memos must not be reused
+        self._inside = 0  # how many objects enclose the value being saved
+        self.version = PLAIN_VERSION
 
     def array(self, key, data, kind, path, allowed):
         idx = self._memo.get(id(key))
@@ -69,6 +87,9 @@ class _Encoder:
         if obj is None or obj is True or obj is False:
             return obj
         if isinstance(obj, Tensor):
+            kind = self._inside and type(obj) is not Tensor and object_type(type(obj))
+            if kind:  # a Parameter inside a Module
+                return self.object(obj, kind, path)
             return {"tensor": self.array(obj, obj._data, "tensor", path, TENSOR_DTYPES), "device": str(obj._device)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self.array(obj, obj, "ndarray", path, ARRAY_DTYPES)}
@@ -85,8 +106,57 @@ class _Encoder:
         if isinstance(obj, (list, tuple)):
             items = [self.node(v, path + (i,)) for i, v in enumerate(obj)]
             return {"list": items} if isinstance(obj, list) else {"tuple": items}
+        return self.v3_node(obj, path)
+
+    def v3_node(self, obj, path):
+        """The entries that only format version 3 has: sets, dtypes, devices, objects and names."""
+        version, self.version = self.version, VERSION
+        if isinstance(obj, (set, frozenset)):
+            items = sorted(obj) if all(type(v) is str for v in obj) else obj  # the same file every run
+            return {type(obj).__name__: [self.node(v, path + (i,)) for i, v in enumerate(items)]}
+        if isinstance(obj, Dtype):
+            return {"dtype": obj.name}
+        if isinstance(obj, Device):
+            return {"device": str(obj)}
+        kind = object_type(type(obj))
+        if kind is not None and (self._inside or not kind.nested_only):
+            return self.object(obj, kind, path)
+        if isinstance(obj, type) or isinstance(obj, _FUNCTIONS):
+            what = "class" if isinstance(obj, type) else "function"
+            return {"global": name_for_saving(obj, f"the {what}", _where(path))}
+        self.version = version
         raise SerializationError(f"save: cannot save object of type {type(obj).__name__!r} at {_where(path)} "
-                                 f"(supported: {_SUPPORTED}; save a Module's state_dict(), not the Module)")
+                                 f"(supported: {_SUPPORTED})")
+
+    def object(self, obj, kind, path):
+        """An object saved by structure: its class by name, then each group of its state, attribute by
+        attribute (an error names the attribute path, e.g. obj.encoder.hook)."""
+        k = self._objects.get(id(obj))
+        if k is not None:
+            if k in self._unfinished:
+                raise SerializationError(f"save: {_where(path)} refers back to the {type(obj).__name__} that holds "
+                                         "it; such a cycle cannot be saved")
+            return {"ref": k}
+        name = name_for_saving(type(obj), f"the class of the {type(obj).__name__}", _where(path))
+        self.version = VERSION
+        k = self._objects[id(obj)] = len(self._objects)
+        state = kind.state(obj)
+        self._alive.append((obj, state))
+        if kind.rebuild is not None:
+            self._unfinished.add(k)
+        self._inside += 1
+        groups = []
+        for group in kind.groups:
+            entries = []
+            for attr, value in state[group].items():
+                if type(attr) is not str:
+                    raise SerializationError(f"save: {_where(path)} has an attribute named {_short(attr)}; "
+                                             "attribute names must be str")
+                entries.append([attr, self.node(value, path + (_Attr(attr),))])
+            groups.append([group, entries])
+        self._inside -= 1
+        self._unfinished.discard(k)
+        return {"object": name, "id": k, "state": groups}
 
     def layout(self):
         """The storages and array entries of the header, and the (offset, storage) pairs to write."""
@@ -117,7 +187,10 @@ def _key(k, path):
 
 def save(obj, f):
     """Save obj to a path (atomically: temp file, fsync, rename) or a writable binary file object. No pickle:
-    obj may nest dict (str/int keys), list, tuple, Tensor, numpy arrays/scalars, bool, int, float, str, None."""
+    obj may nest dict (str/int keys), list, tuple, set, Tensor, numpy arrays/scalars, bool, int, float, str, None,
+    dtypes and devices, and whole nn.Modules: each saved as its class's name, its parameters, buffers, children
+    and other attributes (any of the above, or classes and top-level functions, saved by name); a tied parameter
+    is saved once and loads tied."""
     enc = _Encoder()
     root = enc.node(obj, ())
     storages, arrays, items, data_nbytes = enc.layout()
@@ -130,7 +203,7 @@ def save(obj, f):
     if len(header) > MAX_HEADER_BYTES:
         raise SerializationError(f"save: the header would take {len(header)} bytes, more than the "
                                  f"{MAX_HEADER_BYTES} that load accepts; keep large data in arrays, not lists")
-    fields = struct.pack("<IQ", VERSION, len(header))
+    fields = struct.pack("<IQ", enc.version, len(header))
     prefix = MAGIC + fields + struct.pack("<I", header_crc(fields, header))
 
     def write(out):
@@ -150,12 +223,18 @@ def load(f, map_location=None, *, weights_only=True):
     and arrays that shared memory when saved sharing it again. Every checksum is verified.
 
     map_location: None (the saved device; an unavailable one raises DeviceError), a device for every tensor,
-    or a dict {saved device: target device}. weights_only is accepted for PyTorch compatibility: loading never
-    runs code from the file, whatever its value."""
+    or a dict {saved device: target device}.
+
+    weights_only (True or None: the default, as in PyTorch >= 2.6) matters only for files that name classes or
+    functions (a saved nn.Module): eagerlab's own load, others raise WeightsOnlyError unless allow-listed with
+    eagerlab.serialization.add_safe_globals / safe_globals. weights_only=False imports the modules the file names
+    to find them; the objects are still made with `cls.__new__` and filled from data, running no `__init__`, no
+    pickle and no eval."""
     place = _placement(map_location)
     with Source(f, "load") as src:
         table = _read_header(src)
-        out = _Decoder(src, table, place).node(table.root, ())
+        resolver = Resolver(weights_only is not False, src.error, src.name, _where)
+        out = _Decoder(src, table, place, resolver).node(table.root, ())
         src.verify()  # every checksum, before anything built from the data is returned
         src.seek_end_of_record(table.data_start + table.data_nbytes)  # records can follow each other in a stream
     return out
@@ -186,7 +265,7 @@ class _Table:
     """A checked header: storages [(offset from the file start, nbytes, digest or None)], arrays [(dtype name,
     numpy dtype, shape, storage index, byte offset of element 0, strides)], the root node."""
 
-    __slots__ = ("storages", "arrays", "root", "data_start", "data_nbytes")
+    __slots__ = ("storages", "arrays", "root", "data_start", "data_nbytes", "version")
 
 
 def _read_header(src):
@@ -195,8 +274,8 @@ def _read_header(src):
         raise src.error(_not_ours(head))
     src.check_range(0, PREFIX_V1.size, "the prefix")
     _, version, hlen = PREFIX_V1.unpack(head)
-    if version not in (1, VERSION):
-        raise src.error(f"format version {version}, but this eagerlab reads versions 1 and {VERSION} "
+    if version not in (1, PLAIN_VERSION, VERSION):
+        raise src.error(f"format version {version}, but this eagerlab reads versions 1 to {VERSION} "
                         "(was it written by a newer eagerlab, or is the file corrupt?)")
     prefix_size = PREFIX_V1.size if version == 1 else PREFIX.size
     src.check_range(0, prefix_size, "the prefix")
@@ -213,6 +292,7 @@ def _read_header(src):
         raise src.error(f"header must be an object with keys {', '.join(sorted(keys))}; got {_short(header)}")
     table = _Table()
     table.root, table.data_start, table.data_nbytes = header["root"], prefix_size + hlen, header["data_nbytes"]
+    table.version = version
     if type(table.data_nbytes) is not int or table.data_nbytes < 0:
         raise src.error(f"bad data_nbytes {table.data_nbytes!r}")
     src.check_range(table.data_start, table.data_nbytes, "the data section")
@@ -328,8 +408,9 @@ class _Decoder:
     verified) when first met. Arrays of one storage are views of one buffer; tensors of one storage also share a
     version counter, so that autograd sees an in-place change made through any of them."""
 
-    def __init__(self, src, table, place):
-        self.src, self.table, self.place = src, table, place
+    def __init__(self, src, table, place, resolver):
+        self.src, self.table, self.place, self.resolver = src, table, place, resolver
+        self._objects = []  # by object id: the objects rebuilt so far (_UNFINISHED while one is being rebuilt)
         self._cache = {}  # (kind, index, device) -> object, so a tensor stored once loads as one object
         self._host = {}  # storage index -> its verified bytes on the host
         self._moved = {}  # (storage index, device) -> (its bytes on that device, the version counter)
@@ -343,6 +424,11 @@ class _Decoder:
         tag = next((t for t in _TAGS if t in n), None) if type(n) is dict else None
         if tag is None or n.keys() != _TAGS[tag]:
             raise self.src.error(f"unrecognised entry at {_where(path)}: {_short(n)}")
+        if tag in _V3_TAGS:
+            if self.table.version < VERSION:
+                raise self.src.error(f"entry {tag!r} at {_where(path)} needs format version {VERSION}, but the file "
+                                     f"is version {self.table.version}")
+            return self._v3_node(tag, n, path)
         val = n[tag]
         if tag in ("list", "tuple"):
             items = [self.node(v, path + (i,)) for i, v in enumerate(self._list(val, path))]
@@ -365,6 +451,70 @@ class _Decoder:
                 raise self.src.error(f"numpy scalar at {_where(path)} has shape {list(arr.shape)}")
             return arr[()]
         return arr
+
+    def _v3_node(self, tag, n, path):
+        val = n[tag]
+        if tag == "object":
+            return self._object(n, path)
+        if tag == "ref":
+            if type(val) is not int or not 0 <= val < len(self._objects) or self._objects[val] is _UNFINISHED:
+                raise self.src.error(f"bad object reference {_short(val)} at {_where(path)} "
+                                     f"({len(self._objects)} objects loaded so far)")
+            return self._objects[val]
+        if tag == "global":
+            return self.resolver.resolve(val, "global", path)
+        if tag in ("set", "frozenset"):
+            items = [self.node(v, path + (i,)) for i, v in enumerate(self._list(val, path))]
+            try:
+                return set(items) if tag == "set" else frozenset(items)
+            except TypeError as e:
+                raise self.src.error(f"the {tag} at {_where(path)} holds an item it cannot: {e}") from None
+        if tag == "dtype":
+            if type(val) is not str or val not in _DTYPE_OBJECTS:
+                raise self.src.error(f"bad dtype {_short(val)} at {_where(path)}")
+            return _DTYPE_OBJECTS[val]
+        try:
+            return Device(val)
+        except DeviceError:
+            raise self.src.error(f"bad device {_short(val)} at {_where(path)}") from None
+
+    def _object(self, n, path):
+        """An object saved by structure: resolve its class under the weights_only policy, make it (before its
+        state, when it can exist empty, so that the state may refer back to it), then restore its state."""
+        name, k = n["object"], n["id"]
+        if type(k) is not int or k != len(self._objects):
+            raise self.src.error(f"object id {_short(k)} at {_where(path)} is out of order (expected "
+                                 f"{len(self._objects)})")
+        cls = self.resolver.resolve(name, "class", path)
+        kind = object_type(cls)
+        try:
+            obj = kind.new(cls) if kind.new is not None else _UNFINISHED
+            self._objects.append(obj)
+            state = self._state(n["state"], kind.groups, path)
+            if kind.new is not None:
+                kind.restore(obj, state)
+            else:
+                obj = self._objects[k] = kind.rebuild(cls, state)
+        except (TypeError, ValueError) as e:
+            raise self.src.error(f"cannot rebuild the {name} at {_where(path)}: {e}") from None
+        return obj
+
+    def _state(self, groups, expected, path):
+        if (type(groups) is not list
+                or [g[0] if type(g) is list and len(g) == 2 else None for g in groups] != list(expected)):
+            raise self.src.error(f"the state at {_where(path)} must be the groups {list(expected)}, each "
+                                 f"[name, [[attribute, value], ...]]; got {_short(groups)}")
+        state = {}
+        for group, entries in groups:
+            out = state[group] = {}
+            for entry in self._list(entries, path):
+                if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not str:
+                    raise self.src.error(f"bad attribute entry in {group} at {_where(path)}: {_short(entry)}")
+                attr = entry[0]
+                if attr in out:
+                    raise self.src.error(f"duplicate attribute {attr!r} in {group} at {_where(path)}")
+                out[attr] = self.node(entry[1], path + (_Attr(attr),))
+        return state
 
     def _list(self, val, path):
         if type(val) is not list:
@@ -445,6 +595,10 @@ class _Decoder:
         self._cache[key] = t = Tensor._make(arr, dev)
         t._vc = version
         return t
+
+
+_UNFINISHED = object()  # the place of an object whose state is being read
+_DTYPE_OBJECTS = {d.name: d for d in ALL}
 
 
 def _kind(kind, saved):
