@@ -57,7 +57,8 @@ def _widen_float16(x):
     """float16 -> float32 on the bits: the sign-extended half shifted into float32's fields, masked, then multiplied
     by 2^112 to rebias the exponent (a subnormal half, a float32 denormal there, comes out normal); infinities and
     NaNs (which the multiply leaves at 2^16 and above) get float32's all-ones exponent, keeping their payload."""
-    if (_DENORMAL * _TWO_POW_112)[0] == 0:  # eagerlab.set_flush_denormal(True) (DAZ) would read subnormal halves as 0: look them up
+    if (_DENORMAL * _TWO_POW_112)[0] == 0:  # set_flush_denormal(True) (DAZ) would read subnormal halves as 0:
+        # look them up instead
         if not _F16_TO_F32:
             _F16_TO_F32.append(np.arange(1 << 16, dtype=_UINT16).view(_FLOAT16).astype(_FLOAT32))
         return _F16_TO_F32[0].take(x.view(_UINT16))
