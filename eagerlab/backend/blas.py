@@ -100,8 +100,9 @@ def one_thread():
 
 
 def set_num_threads(n):
-    """The number of threads large CPU GEMMs use (small ones always use one), as torch.set_num_threads.
-    eagerlab's other CPU work (numpy ufuncs) runs on the calling thread."""
+    """The number of threads eagerlab uses on the CPU, as torch.set_num_threads: for large GEMMs (small ones always
+    use one), a convolution's batch blocks and a recurrent backward's overlapped gradients (backend/parallel.py).
+    Other CPU work (numpy ufuncs) runs on the calling thread."""
     global _limit, _current
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
