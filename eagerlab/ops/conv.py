@@ -56,9 +56,11 @@ def _weight_grad_infer(x, g, *, kernel, stride, padding, dilation, groups):
     return Aval((g.shape[1], x.shape[1] // groups) + tuple(kernel), g.dtype, g.device)
 
 
-conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+# each operand is kept only for the other's gradient (see matmul_p)
+conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
     in_float32(conv2d_kernel))
-conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1))(
+conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1),
+                               save_when={0: (1,), 1: (0,)})(
     in_float32(conv_transpose2d_kernel))
 conv2d_weight_grad_p = primitive("conv2d_weight_grad", _weight_grad_infer, save_inputs=(0, 1))(
     in_float32(weight_grad_kernel))
@@ -74,7 +76,7 @@ def _bias_grad(ctx, g):
 def _(ctx, g):
     x, w = ctx.saved
     gx = bind(conv_transpose2d_p, g, w, **ctx.attrs) if ctx.needs[0] else None
-    gw = bind(conv2d_weight_grad_p, x, g, kernel=tuple(w.shape[2:]), **ctx.attrs) if ctx.needs[1] else None
+    gw = bind(conv2d_weight_grad_p, x, g, kernel=tuple(ctx.shapes[1][2:]), **ctx.attrs) if ctx.needs[1] else None
     return gx, gw, _bias_grad(ctx, g)
 
 
@@ -82,7 +84,7 @@ def _(ctx, g):
 def _(ctx, v):
     g, w = ctx.saved  # conv_transpose2d(g, w) = J_x^T g of conv2d: <v, T(g, w)> = <conv2d(v, w), g>
     gg = bind(conv2d_p, v, w, **ctx.attrs) if ctx.needs[0] else None
-    gw = bind(conv2d_weight_grad_p, v, g, kernel=tuple(w.shape[2:]), **ctx.attrs) if ctx.needs[1] else None
+    gw = bind(conv2d_weight_grad_p, v, g, kernel=tuple(ctx.shapes[1][2:]), **ctx.attrs) if ctx.needs[1] else None
     return gg, gw, _bias_grad(ctx, v)
 
 

@@ -36,7 +36,9 @@ def _matmul_impl(xp, a, b):
     return gemm(xp, a, b)
 
 
-matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+# each operand is kept only for the other's gradient: under autocast the low-precision copy of a weight fed by data
+# that needs no gradient (the first layer) is not held until backward
+matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
     in_float32(_matmul_impl))
 
 
@@ -54,7 +56,7 @@ def _(ctx, g):
     ga = bind(matmul_p, g, _mT(b)) if ctx.needs[0] else None
     gb = None
     if ctx.needs[1]:
-        if b.ndim == 2 and a.ndim > 2:  # b was shared by every batch entry: one GEMM sums over them
+        if len(ctx.shapes[1]) == 2 and a.ndim > 2:  # b was shared by every batch entry: one GEMM sums over them
             gb = bind(matmul_p, _mT(a.reshape(-1, a.shape[-1])), g.reshape(-1, g.shape[-1]))
         else:
             gb = bind(matmul_p, _mT(a), g)
@@ -167,7 +169,7 @@ def _linear_impl(xp, x, w, b=None):
     return out
 
 
-linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
     in_float32(_linear_impl))
 
 
@@ -180,7 +182,7 @@ def _(ctx, g):
     if ctx.needs[0]:
         gx = bind(matmul_p, g, w) if g.ndim >= 2 else bind(matmul_p, g.reshape(1, -1), w).reshape(-1)
     if ctx.needs[1]:
-        n, k = w.shape
+        n, k = ctx.shapes[1]
         gw = bind(matmul_p, _mT(g.reshape(-1, n)), x.reshape(-1, k))
     if len(ctx.needs) > 2 and ctx.needs[2]:
         gb = bind(sum_p, g, dims=tuple(range(g.ndim - 1)), keepdim=False) if g.ndim > 1 else g
