@@ -141,6 +141,13 @@ def _cat(b, node):
     b.emit("Concat", [b.name(v) for v in node.inputs], b.outs(node), axis=node.attrs["dim"])
 
 
+@converts("split")
+def _split(b, node):
+    bounds = node.attrs["bounds"]
+    sizes = b.const(np.diff(np.array(bounds, np.int64)), "split")
+    b.emit("Split", [b.name(node.inputs[0]), sizes], b.outs(node), axis=node.attrs["dim"])
+
+
 @converts("unsqueeze")
 def _unsqueeze(b, node):
     axes = b.const(np.array([node.attrs["dim"]], np.int64), "axes")
