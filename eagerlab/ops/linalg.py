@@ -63,7 +63,7 @@ def _(ctx, g):
     gb = None
     if ctx.needs[1]:
         if b.ndim == 2 and a.ndim > 2:  # b was shared by every batch entry: one GEMM sums over them
-            gb = bind(matmul_p, _mT(a.reshape(-1, a.shape[-1])), g.reshape(-1, g.shape[-1]))
+            gb = bind(linear_weight_grad_p, a, g)  # a^T g over all rows
         else:
             gb = bind(matmul_p, _mT(a), g)
     return ga, gb
