@@ -118,13 +118,18 @@ _SQRT_HALF, _INV_SQRT_2PI = 0.7071067811865476, 0.3989422804014327
 
 
 def _gelu_impl(xp, x):
-    """(x Phi(x), Phi(x)) with Phi the standard normal CDF 0.5 (1 + erf(x / sqrt 2)); Phi is kept for backward."""
-    from ._erf import erf_impl
+    """(x Phi(x), Phi(x)) with Phi the standard normal CDF 0.5 (1 + erf(x / sqrt 2)); Phi is kept for backward.
+    float32 takes erf(x / sqrt 2) straight from its polynomial (the scale folded in) and writes x Phi into that
+    one's scratch array: two new arrays in all."""
+    from ._erf import _ERF32_OF_X_OVER_SQRT2, erf_impl, tanh_of_odd_polynomial
 
-    cdf = erf_impl(xp, x * _SQRT_HALF)  # a new array: the steps below work in it
+    if x.dtype == np.float32:
+        cdf, out = tanh_of_odd_polynomial(xp, x, _ERF32_OF_X_OVER_SQRT2)
+    else:
+        cdf, out = erf_impl(xp, x * _SQRT_HALF), None  # (a new array: the steps below work in it)
     cdf += 1
     cdf *= 0.5
-    return x * cdf, cdf
+    return xp.multiply(x, cdf, out=out), cdf
 
 
 def _gelu_backward_impl(xp, g, x, cdf):

@@ -100,3 +100,17 @@ def test_gelu_is_one_primitive_and_computes_integers_in_float():
 def test_gelu_rejects_an_unknown_approximation():
     with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'fast'"):
         el.nn.functional.gelu(el.tensor([1.0]), approximate="fast")
+
+
+def test_gelu_float32_normal_cdf_within_1e7_and_positive_side_within_2_ulp():
+    """float32 gelu evaluates erf(x / sqrt 2) with the scale folded into the polynomial's coefficients."""
+    from eagerlab.ops.activation import _gelu_impl
+
+    x = np.linspace(-10, 10, 100_001).astype(np.float32)
+    out, cdf = _gelu_impl(np, x)
+    phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64).tolist()])
+    assert out.dtype == cdf.dtype == np.float32
+    assert np.abs(cdf - phi).max() <= 1.5e-7
+    pos = x > 0.01
+    ref = x[pos].astype(np.float64) * phi[pos]
+    assert (np.abs(out[pos] - ref) / ref).max() <= 2.5e-7
