@@ -1,4 +1,5 @@
 """Typed errors. Each subclasses the builtin a Python or PyTorch user would catch, so `except ValueError` works."""
+from pickle import UnpicklingError  # only the exception class, which PyTorch's weights_only refusals raise
 
 
 class ShapeError(ValueError):
@@ -30,6 +31,12 @@ class SerializationError(RuntimeError):
     """A file eagerlab.load cannot trust (bad magic, truncated, corrupt or hostile header), or an object eagerlab.save
     cannot represent. A RuntimeError because torch.load reports corrupt or truncated checkpoints as RuntimeError,
     so `except RuntimeError` around checkpoint loading keeps working."""
+
+
+class WeightsOnlyError(SerializationError, UnpicklingError):
+    """eagerlab.load with weights_only=True (the default) met a class or function that is neither eagerlab's own
+    nor allow-listed. Also an UnpicklingError, which is what torch.load raises there, so code that catches it to
+    retry with weights_only=False keeps working. Nothing is unpickled: eagerlab never unpickles."""
 
 
 class ControlFlowVariableError(UnboundLocalError):

@@ -2,6 +2,7 @@
 import inspect
 
 from eagerlab import nn
+from eagerlab.nn.utils import clip_grad_norm_, clip_grad_value_
 from eagerlab.training.state import read_training_state
 
 
@@ -95,8 +96,12 @@ class LightningModule(nn.Module):
     def configure_optimizers(self):
         raise NotImplementedError(f"{type(self).__name__} must define configure_optimizers()")
 
-    def optimizers(self):
+    def optimizers(self, use_pl_optimizer=True):
+        """The optimizers of configure_optimizers (one, or a list): LightningOptimizers, whose step() goes through
+        the Trainer's precision setting (use_pl_optimizer=False: the optimizers themselves)."""
         opts = self.trainer.optimizers
+        if use_pl_optimizer:
+            opts = self.trainer.lightning_optimizers
         return opts[0] if len(opts) == 1 else opts
 
     def lr_schedulers(self):
@@ -106,6 +111,20 @@ class LightningModule(nn.Module):
     def manual_backward(self, loss, *args, **kwargs):
         scaler = self.trainer.precision_plugin.scaler
         (scaler.scale(loss) if scaler is not None else loss).backward(*args, **kwargs)
+
+    def clip_gradients(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+        """Clip the gradients of `optimizer`'s parameters by norm (the default) or by value, unscaled first under
+        16-mixed; for manual optimization, between manual_backward and the optimizer's step."""
+        algorithm = gradient_clip_algorithm or "norm"
+        if algorithm not in ("norm", "value"):
+            raise ValueError(f"clip_gradients: gradient_clip_algorithm must be 'norm' or 'value', got "
+                             f"{gradient_clip_algorithm!r}")
+        if gradient_clip_val is None:
+            return
+        optimizer = getattr(optimizer, "optimizer", optimizer)
+        self.trainer.precision_plugin.unscale(optimizer)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        (clip_grad_value_ if algorithm == "value" else clip_grad_norm_)(params, gradient_clip_val)
 
     # ---- hooks (no-ops unless overridden) --------------------------------------------------------------------
     def setup(self, stage):

@@ -38,9 +38,11 @@ def test_small_gemms_run_on_one_thread_and_large_ones_on_the_limit(threads):
 def test_convolutions_follow_the_policy(threads):
     el.set_num_threads(2)
     conv = el.nn.Conv2d(32, 64, 3)  # per sample (64, 288) @ (288, 576): 21 MFLOP
-    out = conv(_randn(2, 32, 26, 26))
+    conv(_randn(1, 32, 26, 26))  # one sample is one block: its GEMM uses the BLAS threads
     assert set(_blas_threads()) == {2}
-    out.sum().backward()
+    # two samples are two blocks, run on two threads of eagerlab's own, each GEMM on one BLAS thread
+    conv(_randn(2, 32, 26, 26)).sum().backward()
+    assert set(_blas_threads()) == {1}
     el.nn.Conv2d(1, 4, 3)(_randn(2, 1, 8, 8))  # (4, 9) @ (9, 36)
     assert set(_blas_threads()) == {1}
 

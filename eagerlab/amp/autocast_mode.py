@@ -6,6 +6,13 @@ that was current (eager, or a graph tracer): it casts the floating operands of t
 ops, so autograd differentiates them (a float32 parameter gets a float32 gradient) and `@eagerlab.function`
 records them as graph nodes (a compiled autocast step computes what the eager one does). Backward passes run on the
 interpreter below: their ops are never cast, as in PyTorch. The state is per thread, as PyTorch's.
+
+The weight-cast cache (PyTorch's): within the outermost region, a float32 leaf that requires grad (a parameter) is
+cast to the autocast dtype once and the cast tensor reused by every op that reads it (an RNN's weights at each
+step, a weight shared by two layers). An entry is checked against the leaf's version counter and data, so an
+in-place update inside the region (an optimizer step) makes a fresh cast; the cache is emptied when the region
+that made it exits. A trace under a region records into a cache of its own, so a compiled step reuses a cast
+where the eager one does.
 """
 import functools
 import warnings
@@ -15,6 +22,7 @@ from ..autograd.interpreter import Interpreter, current, installed
 from ..backend import cuda_available
 from ..backend.dtypes import as_dtype, bfloat16, float16, float32, float64, promote_types
 from ..ops import autocast_policy
+from ..autograd.thread_state import thread_state
 from ..ops.elementwise import cast
 
 _DEVICE_TYPES = ("cpu", "cuda")
@@ -64,8 +72,9 @@ def _each_tensor(args, kwargs):
 class _Autocast(Interpreter):
     """The autocast interpreter: `settings` {device_type: dtype} over `inner` (an interpreter without autocast)."""
 
-    def __init__(self, inner, settings):
-        self.inner, self.settings = inner, settings
+    def __init__(self, inner, settings, cache=None):
+        # cache: {(id(leaf), dtype, grad mode): (leaf, its data, its version, the cast)}, or None (cache disabled)
+        self.inner, self.settings, self.cache = inner, settings, cache
 
     # ---- the policy ---------------------------------------------------------------------------------------------
     def _target(self, rule, device_type, args, kwargs):
@@ -81,13 +90,31 @@ class _Autocast(Interpreter):
         if target is None:
             return args, kwargs
 
+        cache = self.cache if target is self.settings.get(device_type) else None
+
         def to_target(t):
-            return cast(t, target) if _eligible(t, device_type) and t.dtype is not target else t
+            if not _eligible(t, device_type) or t.dtype is target:
+                return t
+            if cache is not None and t.requires_grad and t._node is None and t._base is None and t.dtype is float32:
+                return self._cached_cast(cache, t, target)
+            return cast(t, target)
 
         with installed(self.inner):  # the casts are recorded by the interpreter below (tape, or graph nodes)
             args = _map_tensors(to_target, args)
             kwargs = dict(zip(kwargs, _map_tensors(to_target, kwargs.values()))) if kwargs else kwargs
         return args, kwargs
+
+    @staticmethod
+    def _cached_cast(cache, leaf, target):
+        """cast(leaf, target), made once per region while the leaf keeps its data and version."""
+        key = (id(leaf), target, thread_state.grad_enabled)  # a cast made under no_grad has no tape node
+        version = leaf._vc[0] if leaf._vc is not None else 0
+        hit = cache.get(key)
+        if hit is not None and hit[0] is leaf and hit[1] is leaf._data and hit[2] == version:
+            return hit[3]
+        out = cast(leaf, target)
+        cache[key] = (leaf, leaf._data, version, out)
+        return out
 
     def call_op(self, name, fn, args, kwargs):
         first = _first_tensor(args, kwargs)
@@ -149,13 +176,14 @@ class _Autocast(Interpreter):
         return self.settings
 
     def rewrap(self, interp):
-        return _Autocast(interp, self.settings)
+        return _Autocast(interp, self.settings, None if self.cache is None else {})  # a trace's casts are its own
 
 
 class autocast:
     """`with eagerlab.autocast("cpu"):` (or as a decorator): run the ops of the policy table in `dtype` (default
     bfloat16 on "cpu", float16 on "cuda") or float32, as PyTorch's autocast does. Regions nest; an inner
-    `autocast(..., enabled=False)` turns it off for its block; the state belongs to the calling thread."""
+    `autocast(..., enabled=False)` turns it off for its block; the state belongs to the calling thread.
+    `cache_enabled` (default True): cast each parameter once per outermost region (see the module docstring)."""
 
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
         if not isinstance(device_type, str) or device_type not in _DEVICE_TYPES:
@@ -172,7 +200,8 @@ class autocast:
             warnings.warn("User provided device_type of 'cuda', but CUDA is not available. Disabling",
                           UserWarning, stacklevel=2)
             self._enabled = False
-        self._entered = []  # one `installed` per active `with` of this object (it may be re-entered)
+        self._cache_enabled = True if cache_enabled is None else bool(cache_enabled)
+        self._entered = []  # (`installed`, the cache it made or None) per active `with` (it may be re-entered)
 
     def __enter__(self):
         prev = current()
@@ -182,19 +211,27 @@ class autocast:
         else:
             settings.pop(self.device_type, None)
         base = prev.unwrapped()
-        entry = installed(_Autocast(base, settings) if settings else base)
+        cache = made = None
+        if self._cache_enabled:  # a nested region uses the enclosing one's cache; the outermost makes it
+            cache = getattr(prev, "cache", None)
+            if cache is None:
+                cache = made = {}
+        entry = installed(_Autocast(base, settings, cache) if settings else base)
         entry.__enter__()
-        self._entered.append(entry)
+        self._entered.append((entry, made))
         return self
 
     def __exit__(self, *exc):
-        self._entered.pop().__exit__(*exc)
+        entry, made = self._entered.pop()
+        entry.__exit__(*exc)
+        if made is not None:
+            made.clear()
         return False
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            with autocast(self.device_type, self.fast_dtype, self._enabled):
+            with autocast(self.device_type, self.fast_dtype, self._enabled, self._cache_enabled):
                 return fn(*args, **kwargs)
 
         return run

@@ -159,18 +159,29 @@ def _run(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused):
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
-        if node.pre_hooks:
-            _run_pre_hooks(node, grads)
-        if want is not None:
-            for k, g in enumerate(grads):
-                i = want.get((id(node), k))
-                if i is not None:
-                    captured[i] = g
-        vjp_out = _apply_vjp(node, grads)
+        if all(g is None for g in grads):  # reached only by edges that brought no gradient: pass none on
+            vjp_out = (None,) * len(node.edges)
+        else:
+            if node.pre_hooks:
+                _run_pre_hooks(node, grads)
+            if want is not None:
+                for k, g in enumerate(grads):
+                    i = want.get((id(node), k))
+                    if i is not None:
+                        captured[i] = g
+            vjp_out = _apply_vjp(node, grads)
         if not retain_graph:
             node.release()
         for e, g, shape in zip(node.edges, vjp_out, node.shapes):
-            if e is None or g is None:
+            if e is None:
+                continue
+            if g is None:  # no gradient along this edge (a vjp's None): its node still has one edge less to wait
+                target = e[0]  # for, else the gradients its other edges bring would never be passed on
+                if type(target) is Node:
+                    deps[target] -= 1
+                    if deps[target] == 0:
+                        buffers.setdefault(target, [None] * target.n_out)
+                        ready.append(target)
                 continue
             if g._data.shape != shape:
                 g = node.prim.reduce_grad(g, shape)

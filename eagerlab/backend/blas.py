@@ -14,6 +14,8 @@ count differs from the one last set: a run of small GEMMs costs one comparison e
 The count is process-wide, as OpenBLAS keeps it; the policy assumes nothing else changes it behind eagerlab's back
 (use eagerlab.set_num_threads rather than threadpoolctl's limits around eagerlab code).
 """
+import contextlib
+import threading
 import warnings
 
 import numpy as np
@@ -27,6 +29,8 @@ _SMALL_MACS = SMALL_GEMM_FLOPS // 2
 _libs = None  # threadpoolctl controllers of the loaded BLAS libraries; () without threadpoolctl
 _limit = None  # the count for large GEMMs: set_num_threads's, else the BLAS's own at first use
 _current = -1  # the count last set on the BLAS (-1: unknown, set on the next GEMM)
+_pinned = 0  # > 0 while batch-parallel kernels run their own threads: every GEMM then stays on one BLAS thread
+_pin_lock = threading.Lock()
 
 
 def _load():
@@ -56,7 +60,7 @@ def matmul(xp, a, b, out=None):
             _load()
         shape_a, shape_b = a.shape, b.shape
         macs = shape_a[-1] * (shape_a[-2] if len(shape_a) > 1 else 1) * (shape_b[-1] if len(shape_b) > 1 else 1)
-        want = 1 if macs < _SMALL_MACS else _limit
+        want = 1 if macs < _SMALL_MACS or _pinned else _limit
         if want != _current:
             _use(want)
     return xp.matmul(a, b, out=out)
@@ -67,14 +71,38 @@ def for_macs(macs):
     (einsum, tensordot)."""
     if _libs is None:
         _load()
-    want = 1 if macs < _SMALL_MACS else _limit
+    want = 1 if macs < _SMALL_MACS or _pinned else _limit
     if want != _current:
         _use(want)
 
 
+def controls_threads():
+    """Whether eagerlab can set the BLAS thread count (threadpoolctl is installed and found a BLAS)."""
+    if _libs is None:
+        _load()
+    return bool(_libs)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Every GEMM inside runs on one BLAS thread, whatever its size: for callers that run GEMMs on several threads
+    of their own (eagerlab.backend.parallel), where BLAS threads on top would oversubscribe the cores."""
+    global _pinned
+    with _pin_lock:
+        _pinned += 1
+        if _current != 1:
+            _use(1)
+    try:
+        yield
+    finally:
+        with _pin_lock:
+            _pinned -= 1
+
+
 def set_num_threads(n):
-    """The number of threads large CPU GEMMs use (small ones always use one), as torch.set_num_threads.
-    eagerlab's other CPU work (numpy ufuncs) runs on the calling thread."""
+    """The number of threads eagerlab uses on the CPU, as torch.set_num_threads: for large GEMMs (small ones always
+    use one), a convolution's batch blocks and a recurrent backward's overlapped gradients (backend/parallel.py).
+    Other CPU work (numpy ufuncs) runs on the calling thread."""
     global _limit, _current
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")

@@ -78,40 +78,67 @@ _finder = TorchAliasFinder()
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding eagerlab
 
 
+_INSTALL = "import sys; sys.path.insert(0, {root!r}); import eagerlab.compat as _compat; _compat.install(); "
+_FORKSERVER_MAIN = "from multiprocessing.forkserver import main"
+
+
+def _with_the_hook(args):
+    """A `python ... -c CODE` argument list whose CODE first installs the hook."""
+    if "-c" in args:
+        i = args.index("-c") + 1
+        args[i] = _INSTALL.format(root=_ROOT) + args[i]
+    return args
+
+
 def _spawn_command_with_the_hook(original):
     """multiprocessing's spawn command line, starting the child with the hook installed: a spawned child re-runs the
     script's imports (`import torch`) before the parent's code reaches it. Forked children inherit the hook."""
 
     def get_command_line(**kwds):
-        cmd = original(**kwds)
-        if "-c" in cmd:
-            i = cmd.index("-c") + 1
-            cmd[i] = (f"import sys; sys.path.insert(0, {_ROOT!r}); import eagerlab.compat as _compat; "
-                      f"_compat.install(); {cmd[i]}")
-        return cmd
+        return _with_the_hook(original(**kwds))
 
     get_command_line.original = original
     return get_command_line
 
 
+def _forkserver_start_with_the_hook(original):
+    """multiprocessing's process start, starting the fork server with the hook installed: the server imports the
+    script (its default preload is __main__) before forking the children, which inherit what it imported. The fork
+    server builds its `-c` command inline, so the wrap is on util.spawnv_passfds, and only for that command."""
+
+    def spawnv_passfds(path, args, passfds):
+        if any(isinstance(a, str) and a.startswith(_FORKSERVER_MAIN) for a in args):
+            args = _with_the_hook(list(args))
+        return original(path, args, passfds)
+
+    spawnv_passfds.original = original
+    return spawnv_passfds
+
+
 def install():
     """Serve torch/torchvision imports from eagerlab in this interpreter (first on sys.meta_path, so an installed
-    PyTorch is not reached), and in the processes it spawns. Modules named torch* already imported stay as they
-    are."""
+    PyTorch is not reached), and in the processes it starts with 'spawn' or 'forkserver'. Modules named torch*
+    already imported stay as they are."""
     import multiprocessing.spawn as spawn
+    import multiprocessing.util as util
 
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
     if not hasattr(spawn.get_command_line, "original"):
         spawn.get_command_line = _spawn_command_with_the_hook(spawn.get_command_line)
+    if not hasattr(util.spawnv_passfds, "original"):
+        util.spawnv_passfds = _forkserver_start_with_the_hook(util.spawnv_passfds)
 
 
 def uninstall():
     """Undo install(), and forget the torch/torchvision names it served."""
     import multiprocessing.spawn as spawn
+    import multiprocessing.util as util
 
     if hasattr(spawn.get_command_line, "original"):
         spawn.get_command_line = spawn.get_command_line.original
+    if hasattr(util.spawnv_passfds, "original"):
+        util.spawnv_passfds = util.spawnv_passfds.original
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     for name in [n for n in sys.modules if n.partition(".")[0] in _ROOTS]:

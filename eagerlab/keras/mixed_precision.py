@@ -101,6 +101,7 @@ def float32_outputs(output):
     return output.float() if isinstance(output, Tensor) and output.dtype in LOW_PRECISION else output
 
 
+@optimizers.register_config_class
 class LossScaleOptimizer(optimizers.Optimizer):
     """An optimizer with dynamic loss scaling: the loss is multiplied by the scale before backward, the gradients
     divided by it before the update; a step with an inf or NaN gradient is skipped and halves the scale, and

@@ -105,6 +105,15 @@ class Adagrad(Optimizer):
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+# classes a config dict may name besides those (wrappers such as mixed_precision.LossScaleOptimizer, which has no
+# string identifier: it needs an inner optimizer)
+_CONFIG_ONLY = {}
+
+
+def register_config_class(cls):
+    """Let get() rebuild `cls` from {"class_name": cls.__name__, "config": ...} (a saved model's optimizer)."""
+    _CONFIG_ONLY[cls.__name__.lower()] = cls
+    return cls
 
 
 def get(identifier):
@@ -112,7 +121,8 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
-        cls = _BY_NAME.get(str(identifier.get("class_name", "")).lower())
+        name = str(identifier.get("class_name", "")).lower()
+        cls = _BY_NAME.get(name) or _CONFIG_ONLY.get(name)
         if cls is not None:
             return cls.from_config(identifier.get("config", {}))
     elif isinstance(identifier, str) and identifier.lower() in _BY_NAME:

@@ -4,8 +4,9 @@ Everything runs on 2-D spatial primitives (conv1d is a conv2d over a (1, L) imag
 - `conv2d`: im2col + GEMM. The (zero-)padded input's windows are an `as_strided` view; one copy turns a block of
   the batch into (n, groups, C/groups*kh*kw, OH*OW) columns, and one batched matmul writes the output in place.
 - `conv_transpose2d`: the adjoint of conv2d in its input (so conv2d's input gradient, and the public
-  conv_transpose*d): a GEMM back to columns, then col2im as one strided add per kernel tap.
-- `conv2d_weight_grad`: the adjoint of conv2d in its weight: a GEMM of grad_out with the column matrix.
+  conv_transpose*d): a GEMM back to columns, then col2im, phase by phase for strided ones.
+- `conv2d_weight_grad`: the adjoint of conv2d in its weight: a GEMM of the column matrix with grad_out.
+The kernels on raw arrays are in ops/conv_kernels.py.
 The family is closed under differentiation (each vjp is written with the other two), so double backward works.
 
 Padding attrs are ((top, bottom), (left, right)) and always *exact*: the windows end at the last padded row, so
@@ -16,156 +17,11 @@ negative bottom/right padding (the output grows by rows no window writes to).
 import numpy as np
 
 from .._tensor import Tensor
-from ..backend.blas import matmul as gemm
 from ..backend.dtypes import FLOAT
 from ..backend.low_precision import in_float32
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ._registry import Aval, Sample, bind, op, primitive
-
-# CPU: the batch goes through in blocks whose column matrix fits a core's L2 cache (measured: 2 MB blocks run the
-# LeNet-sized conv's forward+backward ~25% faster than 8 MB blocks, and a whole 40 MB batch is slower still)
-_BLOCK_BYTES = 2 << 20
-
-
-def out_size(n, k, s, d, pads):
-    """conv output length: windows spanning d*(k-1)+1 positions, every s positions, over the padded length."""
-    return (n + pads[0] + pads[1] - d * (k - 1) - 1) // s + 1
-
-
-def in_size(m, k, s, d, pads):
-    """conv_transpose output length: the padded length m windows span, less the (exact) padding."""
-    return (m - 1) * s + d * (k - 1) + 1 - pads[0] - pads[1]
-
-
-# ---- kernels on raw arrays ----------------------------------------------------------------------------------
-def _blocks(xp, n, bytes_per_sample):
-    step = max(1, _BLOCK_BYTES // max(bytes_per_sample, 1)) if xp is np else max(n, 1)  # a GPU wants one GEMM
-    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-
-
-def _pad(xp, x, padding):
-    """x zero-padded by ((top, bottom), (left, right)); a negative bottom/right crops."""
-    (t, b), (l, r) = padding
-    n, c, h, w = x.shape
-    hp, wp = h + t + b, w + l + r
-    if t == l == 0 and b <= 0 and r <= 0:
-        return x[:, :, :hp, :wp]
-    out = xp.zeros((n, c, hp, wp), x.dtype)
-    hs, ws = min(h, hp - t), min(w, wp - l)
-    out[:, :, t:t + hs, l:l + ws] = x[:, :, :hs, :ws]
-    return out
-
-
-def _columns(xp, x, groups, kernel, out_hw, stride, dilation):
-    """im2col of a padded block x (m, C, Hp, Wp): (m, groups, C/groups*kh*kw, OH*OW), row (c, i, j) holding tap
-    (i, j) of channel c for every output pixel. Batch-major, so no GEMM operand or result needs transposing."""
-    m, c = x.shape[:2]
-    s0, s1, s2, s3 = x.strides
-    cg = c // groups
-    view = xp.lib.stride_tricks.as_strided(
-        x, (m, groups, cg, *kernel, *out_hw),
-        (s0, cg * s1, s1, dilation[0] * s2, dilation[1] * s3, stride[0] * s2, stride[1] * s3))
-    return view.reshape(m, groups, cg * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
-
-
-def _conv_impl(xp, x, w, b=None, *, stride, padding, dilation, groups):
-    n = x.shape[0]
-    o, cg, kh, kw = w.shape
-    oh, ow = (out_size(x.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], padding[i]) for i in (0, 1))
-    out = xp.empty((n, groups, o // groups, oh * ow), x.dtype)
-    wg = w.reshape(groups, o // groups, -1)
-    for lo, hi in _blocks(xp, n, w[0].size * groups * oh * ow * x.itemsize):
-        cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, (kh, kw), (oh, ow), stride, dilation)
-        gemm(xp, wg, cols, out=out[lo:hi])
-    out = out.reshape(n, o, oh, ow)
-    if b is not None:
-        out += b.reshape(-1, 1, 1)
-    return out
-
-
-def _tap_range(k, d, s, lo, n, m):
-    """For kernel tap k: (the output positions, as a slice of 0..m, whose input position k*d + o*s - lo lies in
-    0..n; those input positions as a strided slice), or None when the tap only ever touches padding."""
-    first = max(0, -((k * d - lo) // s))  # ceil((lo - k*d) / s)
-    last = min(m, (n - 1 + lo - k * d) // s + 1)
-    if last <= first:
-        return None
-    start = k * d + first * s - lo
-    return slice(first, last), slice(start, start + (last - first - 1) * s + 1, s)
-
-
-def _conv_transpose_impl(xp, g, w, b=None, *, stride, padding, dilation, groups):
-    n, o, oh, ow = g.shape
-    _, cg, kh, kw = w.shape
-    h, wd = (in_size(g.shape[2 + i], w.shape[2 + i], stride[i], dilation[i], padding[i]) for i in (0, 1))
-    # columns come out tap-major, (kh, kw, C/groups) per group, so each tap's add reads one contiguous run per sample
-    # (~30% faster col2im than channel-major)
-    wt = w.reshape(groups, o // groups, cg, kh * kw).transpose(0, 3, 2, 1).reshape(groups, kh * kw * cg, o // groups)
-    if stride == (1, 1) and min(padding[0] + padding[1]) >= 0:
-        out = _col2im_rows(xp, g, wt, (kh, kw), (h, wd), padding, dilation, groups)
-    else:
-        out = _col2im_taps(xp, g, wt, (kh, kw), (h, wd), stride, padding, dilation, groups)
-    if b is not None:
-        out += b.reshape(-1, 1, 1)
-    return out
-
-
-def _col2im_rows(xp, g, wt, kernel, out_hw, padding, dilation, groups):
-    """Stride 1: in the flattened padded image, tap (i, j) of every output pixel is one contiguous run starting at
-    i*d*Wp + j*d, if the output grid is laid out Wp wide (its Wp - OW extra columns hold zeros). So each tap's
-    add is over runs of ~OH*Wp elements instead of OW, several times faster for small images."""
-    n, o, oh, ow = g.shape
-    (kh, kw), (h, wd), ((t, b), (l, r)) = kernel, out_hw, padding
-    hp, wp = h + t + b, wd + l + r
-    run = (oh - 1) * wp + ow
-    cg = wt.shape[1] // (kh * kw)
-    out = xp.empty((n, cg * groups, h, wd), g.dtype)
-    for lo, hi in _blocks(xp, n, wt.shape[1] * groups * oh * wp * g.itemsize):
-        m = hi - lo
-        wide = xp.zeros((m, o, oh, wp), g.dtype)
-        wide[..., :ow] = g[lo:hi]
-        cols = gemm(xp, wt, wide.reshape(m, groups, o // groups, oh * wp)[..., :run])
-        cols = cols.reshape(m, groups, kh, kw, cg, run)
-        flat = xp.zeros((m, groups, cg, hp * wp), g.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                start = i * dilation[0] * wp + j * dilation[1]
-                flat[..., start:start + run] += cols[:, :, i, j]
-        out[lo:hi] = flat.reshape(m, groups * cg, hp, wp)[:, :, t:t + h, l:l + wd]
-    return out
-
-
-def _col2im_taps(xp, g, wt, kernel, out_hw, stride, padding, dilation, groups):
-    """Any stride: one strided add per kernel tap, clipped to the taps that land inside the output."""
-    n, o, oh, ow = g.shape
-    (kh, kw), (h, wd) = kernel, out_hw
-    cg = wt.shape[1] // (kh * kw)
-    out = xp.zeros((n, cg * groups, h, wd), g.dtype)
-    # col2im clipped to the output: taps that fall into the padding are never computed into a buffer and cropped
-    taps = [(i, j, ri, rj) for i in range(kh) for j in range(kw)
-            if (ri := _tap_range(i, dilation[0], stride[0], padding[0][0], h, oh))
-            and (rj := _tap_range(j, dilation[1], stride[1], padding[1][0], wd, ow))]
-    for lo, hi in _blocks(xp, n, wt.shape[1] * groups * oh * ow * g.itemsize):
-        m = hi - lo
-        cols = gemm(xp, wt, g[lo:hi].reshape(m, groups, o // groups, oh * ow))
-        cols = cols.reshape(m, groups, kh, kw, cg, oh, ow)
-        view = out[lo:hi].reshape(m, groups, cg, h, wd)
-        for i, j, (src_h, dst_h), (src_w, dst_w) in taps:
-            view[:, :, :, dst_h, dst_w] += cols[:, :, i, j, :, src_h, src_w]
-    return out
-
-
-def _weight_grad_impl(xp, x, g, *, kernel, stride, padding, dilation, groups):
-    n, o, oh, ow = g.shape
-    c = x.shape[1]
-    kg = c // groups * kernel[0] * kernel[1]
-    gw = xp.zeros((groups, o // groups, kg), g.dtype)
-    for lo, hi in _blocks(xp, n, kg * groups * oh * ow * x.itemsize):
-        cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, kernel, (oh, ow), stride, dilation)
-        gb = g[lo:hi].reshape(hi - lo, groups, o // groups, oh * ow)
-        gw += gemm(xp, gb, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    return gw.reshape(o, c // groups, *kernel)
-
+from .conv_kernels import conv2d_kernel, conv_transpose2d_kernel, in_size, out_size, weight_grad_kernel
 
 # ---- shape rules ----------------------------------------------------------------------------------------------
 def _check_operands(name, x, w, channels, groups):
@@ -200,12 +56,14 @@ def _weight_grad_infer(x, g, *, kernel, stride, padding, dilation, groups):
     return Aval((g.shape[1], x.shape[1] // groups) + tuple(kernel), g.dtype, g.device)
 
 
-conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1), save_when={0: (1,)})(
-    in_float32(_conv_impl))
-conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1))(
-    in_float32(_conv_transpose_impl))
+# each operand is kept only for the other's gradient (see matmul_p)
+conv2d_p = primitive("conv2d", _conv_infer, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
+    in_float32(conv2d_kernel))
+conv_transpose2d_p = primitive("conv_transpose2d", _conv_transpose_infer, save_inputs=(0, 1),
+                               save_when={0: (1,), 1: (0,)})(
+    in_float32(conv_transpose2d_kernel))
 conv2d_weight_grad_p = primitive("conv2d_weight_grad", _weight_grad_infer, save_inputs=(0, 1))(
-    in_float32(_weight_grad_impl))
+    in_float32(weight_grad_kernel))
 
 
 def _bias_grad(ctx, g):
@@ -218,7 +76,7 @@ def _bias_grad(ctx, g):
 def _(ctx, g):
     x, w = ctx.saved
     gx = bind(conv_transpose2d_p, g, w, **ctx.attrs) if ctx.needs[0] else None
-    gw = bind(conv2d_weight_grad_p, x, g, kernel=tuple(w.shape[2:]), **ctx.attrs) if ctx.needs[1] else None
+    gw = bind(conv2d_weight_grad_p, x, g, kernel=tuple(ctx.shapes[1][2:]), **ctx.attrs) if ctx.needs[1] else None
     return gx, gw, _bias_grad(ctx, g)
 
 
@@ -226,7 +84,7 @@ def _(ctx, g):
 def _(ctx, v):
     g, w = ctx.saved  # conv_transpose2d(g, w) = J_x^T g of conv2d: <v, T(g, w)> = <conv2d(v, w), g>
     gg = bind(conv2d_p, v, w, **ctx.attrs) if ctx.needs[0] else None
-    gw = bind(conv2d_weight_grad_p, v, g, kernel=tuple(w.shape[2:]), **ctx.attrs) if ctx.needs[1] else None
+    gw = bind(conv2d_weight_grad_p, v, g, kernel=tuple(ctx.shapes[1][2:]), **ctx.attrs) if ctx.needs[1] else None
     return gg, gw, _bias_grad(ctx, v)
 
 

@@ -44,7 +44,9 @@ def _matmul_impl(xp, a, b):
 _SMALL_TRANSPOSED_MACS = 64 * 64 * 64  # per matrix product: up to here, copying a transposed b pays (numpy)
 
 
-matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+# each operand is kept only for the other's gradient: under autocast the low-precision copy of a weight fed by data
+# that needs no gradient (the first layer) is not held until backward
+matmul_p = primitive("matmul", _matmul_infer, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
     in_float32(_matmul_impl))
 
 
@@ -62,7 +64,7 @@ def _(ctx, g):
     ga = bind(matmul_p, g, _mT(b)) if ctx.needs[0] else None
     gb = None
     if ctx.needs[1]:
-        if b.ndim == 2 and a.ndim > 2:  # b was shared by every batch entry: one GEMM sums over them
+        if len(ctx.shapes[1]) == 2 and a.ndim > 2:  # b was shared by every batch entry: one GEMM sums over them
             gb = bind(linear_weight_grad_p, a, g)  # a^T g over all rows
         else:
             gb = bind(matmul_p, _mT(a), g)
@@ -175,7 +177,7 @@ def _linear_impl(xp, x, w, b=None):
     return out
 
 
-linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,)})(
+linear_p = primitive("linear", _linear_infer, save_inputs=(0, 1), save_when={0: (1,), 1: (0,)})(
     in_float32(_linear_impl))
 
 

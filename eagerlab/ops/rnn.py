@@ -194,6 +194,14 @@ def run_layers(mode, input, hx, params, has_biases, num_layers, dropout, train, 
     return (x.transpose(0, 1) if batch_first else x, *(stack(f) for f in finals))
 
 
+def run_cell(mode, input, states, w_ih, w_hh, b_ih, b_hh):
+    """One step of a cell (nn.LSTMCell, GRUCell, RNNCell) as a one-step rnn_layer: one tape node and the fused
+    kernels instead of the ~15 ops of the composed step (rnn_steps). input (N, H_in); states as rnn_layer's
+    h0 (and c0); returns the new states."""
+    operands = [input.unsqueeze(0), w_ih, w_hh, *states] + ([] if b_ih is None else [b_ih, b_hh])
+    return tuple(bind(rnn_layer_p, *operands, mode=mode, reverse=False, bias=b_ih is not None, proj=False)[2:])
+
+
 # ---- samples ---------------------------------------------------------------------------------------------------
 def _params(rng, mode, features, hidden, layers=1, bidirectional=False, bias=True, proj=0):
     gates, out, directions = GATES[mode] * hidden, proj or hidden, 2 if bidirectional else 1

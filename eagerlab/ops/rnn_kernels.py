@@ -16,6 +16,7 @@ Shapes: x (T, B, I) time-major; h0 (B, P) where P is the projection size (LSTM w
 Weights as PyTorch stores them: w_ih (G*H, I), w_hh (G*H, P), w_hr (P, H); gate blocks in PyTorch's order
 (LSTM i, f, g, o; GRU r, z, n). `ws` is the workspace the forward keeps for the backward, flat; `_carve` cuts it.
 """
+from ..backend.parallel import Overlap
 
 # H-wide blocks the workspace holds per (step, batch row): LSTM gates o, i, f, g, then c_t, tanh(c_t) and, with a
 # projection, h_t before it; GRU r, z, n and W_hn h + b_hn; the simple RNN needs none (its output is its state).
@@ -193,6 +194,30 @@ def _simple_forward(xp, mode, x, w_ih, w_hh, h0, b_ih, b_hh, reverse, y):
 
 
 # ---- backward ------------------------------------------------------------------------------------------------------
+# The weight, bias and input gradients of a chunk of steps need only those steps' gate gradients dG: each chunk's
+# are computed on a worker thread as soon as the recurrence has finished it (backend.parallel.Overlap), while the
+# recurrence goes on. The chunks are fixed by the length, and their partial sums are added in order, so the bits
+# do not depend on the thread count.
+_CHUNKS = 4
+
+
+class _Chunks:
+    """The loop's hook: `done(k)` after step k (in the loop's order, counting down) hands a finished chunk of steps
+    to `side`."""
+
+    def __init__(self, steps, reverse, side, grads):
+        size = -(-steps // _CHUNKS)
+        self._starts = {}
+        for lo in range(0, steps, size):
+            hi = min(lo + size, steps)
+            self._starts[lo] = slice(steps - hi, steps - lo) if reverse else slice(lo, hi)
+        self._side, self._grads = side, grads
+
+    def done(self, k):
+        if k in self._starts:
+            self._side.submit(self._grads, self._starts[k])
+
+
 def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, need_dx=True, need_dh0=True):
     """(dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr) from the gradients of y, h_n and c_n (each None when
     nothing flowed into it); dx and dh0 are None unless needed, dc0 and dw_hr for the layers that have them."""
@@ -202,35 +227,53 @@ def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse
     if ghn is not None:
         d_y[0 if reverse else steps - 1] += ghn
     h_prev = _previous(xp, y, h0, reverse)
-    dc0 = dw_hr = None
+    gate_width = w_ih.shape[0]
+    dg_x = xp.empty((steps, batch, gate_width), dtype=y.dtype)  # for W_ih, b_ih, x: pre-activation gate gradients
+    dg_h = dg_x if mode != "GRU" else xp.empty_like(dg_x)  # for W_hh, b_hh, h (GRU's n gate differs)
+    dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
     if mode == "LSTM":
-        dc = xp.zeros_like(c0) if gcn is None else gcn.astype(c0.dtype, copy=True)
-        dg_x, dh0, dc0, dw_hr = _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0)
-        dg_h = dg_x
         order = _lstm_order(xp, hidden)
         w_ih = w_ih[order]  # dG's gate order; the weight gradients' rows are put back in PyTorch's below
-    elif mode == "GRU":
-        dg_x, dg_h, dh0 = _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0)
-    else:
-        dg_x, dh0 = _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0)
-        dg_h = dg_x
 
     def flat(a):
-        return a.reshape(steps * batch, a.shape[-1])
+        return a.reshape(-1, a.shape[-1])
 
-    dw_ih = flat(dg_x).T @ flat(x)
-    dw_hh = flat(dg_h).T @ flat(h_prev)
-    db_ih = dg_x.sum(axis=(0, 1))
-    db_hh = db_ih.copy() if dg_h is dg_x else dg_h.sum(axis=(0, 1))
-    dx = (flat(dg_x) @ w_ih).reshape(x.shape) if need_dx else None
+    def chunk_grads(t):
+        gx, gh = flat(dg_x[t]), flat(dg_h[t])
+        if need_dx:
+            xp.matmul(gx, w_ih, out=flat(dx[t]))
+        db_ih = gx.sum(axis=0)
+        return gx.T @ flat(x[t]), gh.T @ flat(h_prev[t]), db_ih, db_ih if gh is gx else gh.sum(axis=0)
+
+    dc0 = dw_hr = None
+    with Overlap(steps * batch * gate_width * (x.shape[2] * (2 if need_dx else 1) + w_hh.shape[1])) as side:
+        chunks = _Chunks(steps, reverse, side, chunk_grads)
+        if mode == "LSTM":
+            dc = xp.zeros_like(c0) if gcn is None else gcn.astype(c0.dtype, copy=True)
+            dh0, dc0, dw_hr = _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, dg_x,
+                                             chunks)
+        elif mode == "GRU":
+            dh0 = _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg_h, chunks)
+        else:
+            dh0 = _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg_x, chunks)
+    dw_ih, dw_hh, db_ih, db_hh = (_sum_in_order(parts) for parts in zip(*side.results()))
     if mode == "LSTM":
         back = xp.argsort(order)
         dw_ih, dw_hh, db_ih, db_hh = dw_ih[back], dw_hh[back], db_ih[back], db_hh[back]
+    elif db_hh is db_ih:
+        db_hh = db_ih.copy()
     return dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr
 
 
-def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0):
-    """(dG (T, B, 4H) in the kernels' gate order, dh0, dc0, dw_hr)."""
+def _sum_in_order(parts):
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, dg, chunks):
+    """dG (T, B, 4H) into dg, in the kernels' gate order; returns (dh0, dc0, dw_hr)."""
     steps, batch = d_y.shape[:2]
     H = hidden
     gates, cells, tanh_c, *pre = _carve(ws, steps, batch, H, (4, 1, 1) + ((1,) if w_hr is not None else ()))
@@ -250,7 +293,7 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0):
     xp.subtract(1, q, out=q)
     q *= o  # o tanh'(c)
     w_hh = w_hh[_lstm_order(xp, H)]
-    dg = xp.empty((steps, batch, 4, H), dtype=gates.dtype)
+    dg = dg.reshape(steps, batch, 4, H)
     dh_part = xp.empty((batch, H), dtype=gates.dtype)
     back = xp.empty((batch, w_hh.shape[1]), dtype=gates.dtype)
     order = list(_order(steps, reverse))
@@ -264,6 +307,7 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0):
         dc += dh_part
         xp.multiply(dc[:, None, :], m4[t, :, 1:], out=d[:, 1:])
         dc *= f[t]
+        chunks.done(k)
         if k:
             xp.matmul(d.reshape(batch, 4 * H), w_hh, out=back)
             d_y[order[k - 1]] += back
@@ -272,10 +316,12 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0):
     dw_hr = None
     if w_hr is not None:
         dw_hr = d_y.reshape(steps * batch, -1).T @ pre[0].reshape(steps * batch, H)
-    return dg.reshape(steps, batch, 4 * H), dh0, dc, dw_hr
+    return dh0, dc, dw_hr
 
 
-def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0):
+def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg_h, chunks):
+    """The gate gradients into dg_x (for W_ih, b_ih, x: (dr, dz, dn) pre-activation) and dg_h (for W_hh, b_hh, h:
+    (dr, dz, r * dn)); returns dh0."""
     steps, batch = d_y.shape[:2]
     H = hidden
     act, hn = _carve(ws, steps, batch, H, (3, 1))
@@ -292,8 +338,7 @@ def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0):
     k_r = 1 - r
     k_r *= r
     k_r *= hn
-    dg_x = xp.empty((steps, batch, 3, H), dtype=act.dtype)  # for W_ih, b_ih, x: (dr, dz, dn) pre-activation
-    dg_h = xp.empty((steps, batch, 3, H), dtype=act.dtype)  # for W_hh, b_hh, h: (dr, dz, r * dn)
+    dg_x, dg_h = dg_x.reshape(steps, batch, 3, H), dg_h.reshape(steps, batch, 3, H)
     direct = xp.empty((batch, H), dtype=act.dtype)
     order = list(_order(steps, reverse))
     dh0 = None
@@ -304,6 +349,8 @@ def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0):
         xp.multiply(dx3[:, 2], k_r[t], out=dh3[:, 0])
         xp.multiply(dh, k_z[t], out=dh3[:, 1])
         xp.multiply(dx3[:, 2], r[t], out=dh3[:, 2])
+        dx3[:, :2] = dh3[:, :2]
+        chunks.done(k)
         if k or need_dh0:
             back = dh3.reshape(batch, 3 * H) @ w_hh
             xp.multiply(dh, z[t], out=direct)
@@ -312,27 +359,27 @@ def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0):
                 d_y[order[k - 1]] += back
             else:
                 dh0 = back
-    dg_x[:, :, :2] = dg_h[:, :, :2]
-    return dg_x.reshape(steps, batch, 3 * H), dg_h.reshape(steps, batch, 3 * H), dh0
+    return dh0
 
 
-def _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0):
+def _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg, chunks):
+    """The pre-activation gradients into dg; returns dh0."""
     steps, batch = y.shape[:2]
     if mode == "RNN_TANH":
         slope = y * y
         xp.subtract(1, slope, out=slope)
     else:
         slope = (y > 0).astype(y.dtype)
-    dg = xp.empty_like(y)
     back = xp.empty((batch, w_hh.shape[1]), dtype=y.dtype)
     order = list(_order(steps, reverse))
     dh0 = None
     for k in range(steps - 1, -1, -1):
         t = order[k]
         xp.multiply(d_y[t], slope[t], out=dg[t])
+        chunks.done(k)
         if k:
             xp.matmul(dg[t], w_hh, out=back)
             d_y[order[k - 1]] += back
         elif need_dh0:
             dh0 = dg[t] @ w_hh
-    return dg, dh0
+    return dh0

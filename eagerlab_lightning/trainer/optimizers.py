@@ -34,3 +34,43 @@ def configure(model):
     if not optimizers:
         raise ValueError("configure_optimizers returned no optimizer")
     return optimizers, schedulers
+
+
+class LightningOptimizer:
+    """What LightningModule.optimizers() returns, as in Lightning: the optimizer itself to isinstance (its class is
+    made a subclass of the optimizer's) and to every attribute (read and written on the optimizer), with step() run
+    the Trainer's way: the closure, if any, then on_before_optimizer_step, then the step through the precision
+    setting, which under 16-mixed unscales the gradients, skips the step when one is inf or NaN and updates the
+    scale, as in automatic optimization."""
+
+    def __init__(self, optimizer, trainer):
+        object.__setattr__(self, "__class__", type(f"Lightning{type(optimizer).__name__}",
+                                                   (LightningOptimizer, type(optimizer)), {}))
+        object.__setattr__(self, "_optimizer", optimizer)
+        object.__setattr__(self, "_trainer", trainer)
+
+    def __getattr__(self, name):  # what the wrapper itself does not have: the optimizer's
+        return getattr(self._optimizer, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._optimizer, name, value)
+
+    @property
+    def optimizer(self):
+        return self._optimizer
+
+    def step(self, closure=None):
+        optimizer, trainer = self._optimizer, self._trainer
+        precision = trainer.precision_plugin
+
+        def closure_then_hook():
+            loss = closure() if closure is not None else None
+            precision.unscale(optimizer)  # the hook (and clipping in it) sees the true gradients
+            trainer._call("on_before_optimizer_step", optimizer)
+            return loss
+
+        if precision.scaler is None:
+            return optimizer.step(closure_then_hook)
+        loss = closure_then_hook()
+        precision.step(optimizer)
+        return loss

@@ -2,7 +2,8 @@
 
 "32-true" / "64-true": the module and the batches' floating tensors in float32 / float64. "16-mixed" /
 "bf16-mixed": float32 weights, the steps run under eagerlab.autocast (float16 / bfloat16), and for float16 a
-GradScaler scales the loss; its state goes into checkpoints, so a resumed fit scales as an uninterrupted one.
+GradScaler scales the loss (in manual optimization too: manual_backward scales, the optimizers' step() unscales
+and updates); its state goes into checkpoints, so a resumed fit scales as an uninterrupted one.
 "16-true" / "bf16-true": the module and the batches in float16 / bfloat16 (no autocast, no scaler).
 """
 import warnings
@@ -10,7 +11,6 @@ from contextlib import nullcontext
 
 import eagerlab as el
 from eagerlab.amp import GradScaler, autocast
-from eagerlab.errors import UnsupportedError
 
 _CANONICAL = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
 _LEGACY = {"32": "32-true", "64": "64-true", "16": "16-mixed", "bf16": "bf16-mixed"}
@@ -38,6 +38,7 @@ class Precision:
         self.name = canonical(precision)
         self.dtype = _TRUE_DTYPES.get(self.name)  # the module's dtype for the "-true" settings
         self.scaler = None
+        self._unscaled = set()  # ids of the optimizers whose gradients are unscaled since the scaler's last update
         self._device_type = "cpu"
 
     @property
@@ -51,9 +52,6 @@ class Precision:
         if self.dtype is not None:
             model.to(self.dtype)
         if self.name == "16-mixed" and self.scaler is None:
-            if not model.automatic_optimization:
-                raise UnsupportedError("Trainer(precision='16-mixed') with manual optimization is not supported "
-                                       "yet (its optimizer steps would bypass the loss scaler); use 'bf16-mixed'")
             self.scaler = GradScaler(self._device_type)
 
     def forward_context(self):
@@ -78,9 +76,11 @@ class Precision:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
 
     def unscale(self, optimizer):
-        """Before clipping or on_before_optimizer_step: the true gradients."""
-        if self.scaler is not None:
+        """Before clipping or on_before_optimizer_step: the true gradients (once per step: manual optimization may
+        clip, which unscales, before its optimizer step)."""
+        if self.scaler is not None and id(optimizer) not in self._unscaled:
             self.scaler.unscale_(optimizer)
+            self._unscaled.add(id(optimizer))
 
     def step(self, optimizer):
         if self.scaler is None:
@@ -88,6 +88,7 @@ class Precision:
             return
         self.scaler.step(optimizer)  # skipped when a gradient is inf or NaN
         self.scaler.update()
+        self._unscaled.clear()
 
     def state_dict(self):
         return {"precision": self.name, "scaler": self.scaler.state_dict() if self.scaler is not None else {}}

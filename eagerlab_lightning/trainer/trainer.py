@@ -20,7 +20,7 @@ from ..callbacks import ModelCheckpoint, ModelSummary
 from ..loggers import CSVLogger
 from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
-from .optimizers import configure
+from .optimizers import LightningOptimizer, configure
 from .precision import Precision
 from .strategy import make_strategy
 
@@ -82,6 +82,7 @@ class Trainer:
         self._val_loader = None
         self.callback_metrics, self.logged_metrics, self.progress_bar_metrics = {}, {}, {}
         self.optimizers, self.lr_scheduler_configs = [], []
+        self.lightning_optimizers = []  # what LightningModule.optimizers() hands out
         self.lightning_module, self._results = None, None
 
     # ---- properties --------------------------------------------------------------------------------------------
@@ -144,6 +145,7 @@ class Trainer:
         self._attach(model)
         self._call_setup("fit", datamodule)
         self.optimizers, self.lr_scheduler_configs = configure(model)
+        self.lightning_optimizers = [LightningOptimizer(o, self) for o in self.optimizers]
         if ckpt_path is not None:
             loop = restore_checkpoint(self, self._checkpoint_path(ckpt_path))
             self.current_epoch, self.global_step = loop["epoch"], loop["global_step"]

@@ -187,3 +187,26 @@ def test_maximum_and_amax_split_the_gradient_of_ties():
     x = leaf([3.0, 1.0, 3.0])
     x.amax().backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.0, 0.5])
+
+
+def test_a_none_gradient_for_an_input_still_lets_its_other_paths_through():
+    """A backward returning None for an input that requires grad: the node that made the input still gets the
+    gradients its other uses bring (PyTorch's x.grad here is 2 + 3); a node reached by None alone passes none on."""
+    class Scale(el.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None
+
+    x = el.tensor([1.0, 2.0], requires_grad=True)
+    m = x * 3
+    (Scale.apply(x, m) + m).sum().backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+    x.grad = None
+    Scale.apply(x, el.exp(x * 3)).sum().backward()  # the exp and mul nodes get nothing
+    assert x.grad.tolist() == [2.0, 2.0]
+    (g,) = el.autograd.grad(Scale.apply(x, m).sum(), [x], retain_graph=True)
+    assert g.tolist() == [2.0, 2.0]

@@ -40,7 +40,15 @@ SERVED = {
     "torch.nn.parallel": "DataParallel DistributedDataParallel",
     "torch.distributed": "init_process_group destroy_process_group is_initialized is_available get_rank "
                          "get_world_size all_reduce broadcast barrier ReduceOp",
-    "torch.nn.modules.activation": "ReLU GELU",
+    "torch.nn.modules.activation": "ReLU GELU MultiheadAttention",
+    "torch.nn.modules.linear": "Linear NonDynamicallyQuantizableLinear",
+    "torch.nn.modules.transformer": "TransformerEncoder TransformerEncoderLayer",
+    "torch.nn.modules.rnn": "RNN LSTM GRU",
+    "torch.nn.modules.sparse": "Embedding",
+    "torch.nn.modules.dropout": "Dropout",
+    "torch.nn.modules.normalization": "LayerNorm",
+    "torch.nn.modules.container": "ModuleList Sequential",
+    "torch.serialization": "add_safe_globals get_safe_globals clear_safe_globals safe_globals",
     "torch.optim": "Optimizer SGD Adam AdamW RMSprop Adagrad Adadelta lr_scheduler",
     "torch.optim.lr_scheduler": "StepLR MultiStepLR ExponentialLR CosineAnnealingLR LambdaLR OneCycleLR "
                                 "ReduceLROnPlateau LinearLR",

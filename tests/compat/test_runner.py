@@ -147,6 +147,7 @@ def test_torchvision_transforms_and_save_image_through_the_runner(tmp_path):
     assert pixels[0].max() == 0 and pixels[2:10, 2:10].max() > 200  # padding black, normalized images bright
 
 
-def test_a_spawned_child_process_gets_eagerlab_too():
-    out = last_json(run_compat([os.path.join(PROGRAMS, "spawned.py")]).stdout)
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_spawned_child_process_gets_eagerlab_too(method):
+    out = last_json(run_compat([os.path.join(PROGRAMS, "spawned.py"), method]).stdout)
     assert out == {"parent": "eagerlab", "child": ["eagerlab", 2.0], "exitcode": 0}

@@ -82,3 +82,24 @@ def test_loss_scale_optimizer_skips_overflowing_steps_and_adapts_its_scale():
     model.fit(x[:64], y[:64], epochs=1, batch_size=32, shuffle=False, verbose=0)
     assert opt.dynamic_scale == 2.0 ** 19
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_a_saved_mixed_float16_model_loads_with_its_loss_scale_and_goes_on_training(tmp_path):
+    mixed_precision.set_global_policy("mixed_float16")
+    el.manual_seed(0)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3, dtype="float32")])
+    opt = mixed_precision.LossScaleOptimizer(keras.optimizers.Adam(0.01), initial_scale=2.0 ** 20,
+                                             dynamic_growth_steps=3)
+    model.compile(opt, "sparse_categorical_crossentropy")
+    x, y = _data()
+    model.fit(x[:160], y[:160], epochs=1, batch_size=32, shuffle=False, verbose=0)
+    assert opt.dynamic_scale < 2.0 ** 20  # float16 gradients overflowed at 2**20: the scale backed off
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.optimizer, mixed_precision.LossScaleOptimizer)
+    assert loaded.optimizer.scaler.state_dict() == opt.scaler.state_dict()
+    assert loaded.optimizer.get_config() == opt.get_config()
+    model.fit(x[:64], y[:64], epochs=1, batch_size=32, shuffle=False, verbose=0)
+    loaded.fit(x[:64], y[:64], epochs=1, batch_size=32, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)

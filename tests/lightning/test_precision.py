@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import eagerlab as el
+import eagerlab.nn.functional as F
 import eagerlab_lightning as pl
 from eagerlab.training.state import read_training_state
 from tests.lightning.test_trainer import Model, _loader, _trainer
@@ -68,11 +69,80 @@ def test_16_mixed_resume_gives_the_bits_and_the_scale_of_an_uninterrupted_fit(tm
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
-def test_16_mixed_with_manual_optimization_is_not_supported_yet(tmp_path):
-    model = Model()
-    model.automatic_optimization = False
-    with pytest.raises(el.errors.UnsupportedError, match="manual optimization"):
-        _trainer(tmp_path, max_epochs=1, logger=False, precision="16-mixed").fit(model, _loader())
+class _Manual(Model):
+    """Manual optimization doing what automatic optimization does, with optional clipping and an injected inf."""
+
+    def __init__(self, clip=None, inf_at=None, **kw):
+        super().__init__(**kw)
+        self.automatic_optimization = False
+        self.clip, self.inf_at, self.scales, self.hooked = clip, inf_at, [], 0
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        opt.zero_grad()
+        self.manual_backward(loss)
+        if batch_idx == self.inf_at:
+            self.net[0].weight.grad[0, 0] = float("inf")
+        if self.clip is not None:
+            self.clip_gradients(opt, gradient_clip_val=self.clip, gradient_clip_algorithm="norm")
+            self.clipped_norm = float(el.stack([p.grad.norm() for p in self.parameters()]).norm())
+        opt.step()
+        scaler = self.trainer.precision_plugin.scaler
+        self.scales.append(scaler.get_scale() if scaler is not None else None)
+        self.log("train_loss", loss)
+
+    def on_before_optimizer_step(self, optimizer):
+        self.hooked += 1
+
+
+def test_16_mixed_manual_optimization_scales_like_automatic(tmp_path):
+    runs = []
+    for model_type in (Model, _Manual):
+        pl.seed_everything(3)
+        model = model_type(lr=0.2)
+        trainer = _trainer(tmp_path / model_type.__name__, max_epochs=2, logger=False, enable_checkpointing=False,
+                           precision="16-mixed")
+        trainer.fit(model, _loader())
+        runs.append((model, trainer))
+    (auto, auto_trainer), (manual, manual_trainer) = runs
+    assert manual.hooked == manual_trainer.global_step == auto_trainer.global_step == 12
+    assert manual_trainer.precision_plugin.scaler.state_dict() == auto_trainer.precision_plugin.scaler.state_dict()
+    for a, b in zip(auto.parameters(), manual.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_16_mixed_manual_optimization_skips_an_inf_step_and_backs_off(tmp_path):
+    pl.seed_everything(0)
+    model = _Manual(inf_at=2)
+    trainer = _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False, precision="16-mixed")
+    weights = []
+    model.on_train_batch_end = lambda *a: weights.append(model.net[0].weight.detach().numpy().copy())
+    trainer.fit(model, _loader())
+    assert model.scales[:4] == [65536.0, 65536.0, 32768.0, 32768.0]  # backed off once, at the inf step
+    np.testing.assert_array_equal(weights[1], weights[2])  # that step was skipped
+    assert not np.array_equal(weights[2], weights[3])
+
+
+def test_manual_clip_gradients_unscales_first_and_the_step_still_unscales_once(tmp_path):
+    pl.seed_everything(0)
+    model = _Manual(clip=1e-3)
+    _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False, precision="16-mixed").fit(
+        model, _loader())
+    assert model.clipped_norm <= 1e-3 * (1 + 1e-5)  # clipped in true (unscaled) units
+    with pytest.raises(ValueError, match="gradient_clip_algorithm must be 'norm' or 'value'"):
+        model.clip_gradients(model.optimizers(), 1.0, "max")
+
+
+def test_optimizers_are_the_configured_optimizers_to_isinstance_and_attributes(tmp_path):
+    model = _Manual()
+    trainer = _trainer(tmp_path, max_epochs=1, logger=False, enable_checkpointing=False)
+    trainer.fit(model, _loader(batch_size=90))
+    wrapped, raw = model.optimizers(), model.optimizers(use_pl_optimizer=False)
+    assert isinstance(wrapped, el.optim.SGD) and wrapped.optimizer is raw is trainer.optimizers[0]
+    wrapped.param_groups[0]["lr"] = 0.5
+    assert raw.param_groups[0]["lr"] == 0.5 and wrapped.state is raw.state
 
 
 def test_no_warning_for_the_canonical_names():

@@ -139,6 +139,38 @@ def test_cell_steps_equal_the_layer():
     np.testing.assert_allclose(state[1].detach().numpy(), c_n[0].detach().numpy(), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", list(CELLS))
+def test_a_cell_step_is_one_fused_op_with_the_composed_steps_values_and_gradients(mode):
+    """A cell runs the fused kernels on a one-step sequence (one tape node); the composed step it replaced
+    (rnn_steps, still what autocast and double backward use) gives the same values and gradients."""
+    from eagerlab.ops.rnn_steps import KINDS, project_input
+
+    name, extra = CELLS[mode]
+    cell = getattr(nn, name)(H_IN, H, **extra).double()
+    kind = KINDS[mode]
+    x = el.tensor(_x(N, H_IN).astype(np.float64), requires_grad=True)
+    states = tuple(el.tensor(_x(N, H).astype(np.float64), requires_grad=True) for _ in range(kind.states))
+    fused = cell(x, states if kind.states == 2 else states[0])
+    fused = fused if kind.states == 2 else (fused,)
+    assert fused[0].grad_fn.name() == "RnnLayerBackward0"
+    xw, b_hh = project_input(kind, x, cell.weight_ih, cell.bias_ih, cell.bias_hh)
+    composed = kind.step(xw, states, cell.weight_hh, b_hh)
+    leaves = (x, *states, *cell.parameters())
+    seeds = [el.tensor(_x(N, H).astype(np.float64)) for _ in fused]
+    got = el.autograd.grad(fused, leaves, seeds)
+    want = el.autograd.grad(composed, leaves, seeds)
+    for a, b in zip(list(fused) + list(got), list(composed) + list(want)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_cell_under_autocast_takes_the_composed_step_whose_gemms_follow_the_policy():
+    cell = nn.LSTMCell(H_IN, H)
+    with el.autocast("cpu", dtype=el.bfloat16):
+        h, c = cell(el.tensor(_x(N, H_IN)))
+    assert h.grad_fn.name() == "MulBackward0"  # o * tanh(c): o from bfloat16 gates, c float32 (as in PyTorch)
+    assert h.dtype is el.float32 and c.dtype is el.float32
+
+
 @pytest.mark.parametrize("mode", list(LAYERS))
 def test_dropout_only_in_training_and_only_between_layers(mode):
     name, extra = LAYERS[mode]

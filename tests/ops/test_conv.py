@@ -8,7 +8,7 @@ import pytest
 
 import eagerlab as el
 from eagerlab.errors import DTypeError, ShapeError
-from eagerlab.ops import conv as conv_module
+from eagerlab.ops import conv_kernels as conv_module
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

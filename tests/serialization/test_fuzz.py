@@ -65,8 +65,16 @@ def damage(data):
     return st.tuples(changes, cut).filter(lambda a: a[0] or a[1] is not None).map(apply)
 
 
+def _plain_vars(module):
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in vars(module).items()}  # OrderedDict -> dict
+
+
 def same(a, b):
     """Exact equality of loaded objects: types, dtypes, shapes and bits (NaN equal to itself)."""
+    if isinstance(a, el.nn.Module):  # class, mode and attributes, children and parameters alike
+        return type(a) is type(b) and same(_plain_vars(a), _plain_vars(b))
+    if isinstance(a, set):
+        return type(b) is set and a == b
     if isinstance(a, Tensor):
         return isinstance(b, Tensor) and a.dtype is b.dtype and same(a.numpy(), b.numpy())
     if isinstance(a, np.ndarray):
@@ -102,6 +110,29 @@ NATIVE_OBJ = el.load(io.BytesIO(NATIVE))
 def test_damaged_eagerlab_file(case):
     out = load_or_refuse(el.load, case[0])
     assert out is None or same(out, NATIVE_OBJ), "a damaged file loaded as different data"
+
+
+def module_file():
+    """A whole Module (format version 3): tied weights, a child in eval mode, plain attributes."""
+    el.manual_seed(0)
+    model = el.nn.Sequential(el.nn.Embedding(5, 3), el.nn.Linear(3, 5), el.nn.Dropout(0.5))
+    model[1].weight = model[0].weight
+    model[2].eval()
+    buf = io.BytesIO()
+    el.save(model, buf)
+    return buf.getvalue()
+
+
+MODULE = module_file()
+MODULE_OBJ = el.load(io.BytesIO(MODULE))
+
+
+@FUZZ
+@given(damage(MODULE))
+def test_damaged_module_file(case):
+    out = load_or_refuse(el.load, case[0])
+    assert out is None or (same(out, MODULE_OBJ) and out[1].weight is out[0].weight), \
+        "a damaged file loaded as a different module"
 
 
 def exported_file(tmp_path_factory):
@@ -160,6 +191,7 @@ def test_damaged_safetensors_file(case):
 
 def test_fuzz_inputs_are_real_files():
     """The originals load (so the fuzz tests above do exercise the success path), and damage is really caught."""
+    assert MODULE_OBJ[1].weight is MODULE_OBJ[0].weight and not MODULE_OBJ[2].training and MODULE_OBJ.training
     assert same(el.load(io.BytesIO(NATIVE)), NATIVE_OBJ) and NATIVE_OBJ["w_row"].tolist() == [
         pytest.approx(v) for v in np.linspace(-3, 3, 24, dtype=np.float32)[6:12]]
     bad = bytearray(NATIVE)

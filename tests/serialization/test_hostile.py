@@ -106,7 +106,7 @@ CASES = [
     ("pickle", pickle.dumps(Evil()), "looks like a pickle"),
     ("safetensors", struct.pack("<Q", 2) + b"{}", "load_safetensors"),
     ("short-prefix", b"EAGERLAB\x01\x00", "truncated"),
-    ("newer-version", build(header(), DATA, version=3), "format version 3"),
+    ("newer-version", build(header(), DATA, version=4), "format version 4"),
     ("huge-header", build(header(), DATA, hlen=2 ** 62), "more than the 104857600-byte limit"),
     ("header-past-end", build(header(), DATA, hlen=10 ** 6), "truncated"),
     ("header-checksum", build(header(), DATA, crc=12345), "header checksum mismatch"),

@@ -22,13 +22,18 @@ def cyclic():
     return x
 
 
+def local_function():
+    def inner():
+        return 0
+    return inner
+
+
 BAD = [
     # (id, obj, fragments of the message)
     ("object", {"model": {"layers": [1, 2, Foo()]}},
-     ["save: cannot save object of type 'Foo' at obj['model']['layers'][2]", "state_dict()"]),
-    ("function", [len], ["'builtin_function_or_method' at obj[0]"]),
-    ("lambda", {3: (1, lambda: 0)}, ["'function' at obj[3][1]"]),
-    ("set", {"s": {1, 2}}, ["'set' at obj['s']"]),
+     ["save: cannot save object of type 'Foo' at obj['model']['layers'][2]", "nn.Module"]),
+    ("lambda", {3: (1, lambda: 0)}, ["the function at obj[3][1]", "lambda"]),
+    ("local-function", [local_function()], ["the function at obj[0]", "defined inside a function"]),
     ("bytes", b"raw", ["'bytes' at obj"]),
     ("tuple-key", {"a": {(1, 2): 3}}, ["dict key (1, 2) of type 'tuple' at obj['a']", "str or int"]),
     ("float-key", {1.5: 0}, ["dict key 1.5 of type 'float'"]),

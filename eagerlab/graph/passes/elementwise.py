@@ -19,13 +19,17 @@ _SCALARS = (bool, int, float)
 
 def is_elementwise(node):
     """A node the table can lower elementwise: every operand a Value of the output's dtype (inputs of a
-    comparison: of one dtype) or a Python scalar, so the ufunc sees exactly what the impl sees."""
+    comparison: of one dtype) or a Python scalar, so the ufunc sees exactly what the impl sees. Not on 16-bit
+    floats: their impls compute in float32 and round (low_precision.py), faster than numpy's float16 loops and
+    with the eager bits (numpy's float16 maximum keeps a ReLU's -0.0)."""
     if node.kind != "prim" or node.op.name not in UFUNCS and node.op.name != "cast" or len(node.outputs) != 1:
+        return False
+    out = node.outputs[0]
+    values = [x for x in node.inputs if isinstance(x, Value)]
+    if is_low_precision(out.dtype) or any(is_low_precision(v.dtype) for v in values):
         return False
     if node.op.name == "cast":
         return isinstance(node.inputs[0], Value)
-    out = node.outputs[0]
-    values = [x for x in node.inputs if isinstance(x, Value)]
     if not values or any(not isinstance(x, (Value,) + _SCALARS) for x in node.inputs):
         return False
     want = values[0].dtype if node.op.name in _COMPARISONS else out.dtype

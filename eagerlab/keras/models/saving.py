@@ -1,5 +1,6 @@
 """model.save("x.keras") / keras.models.load_model: the architecture (the JSON config of registered classes), the
-weights and the compile state (optimizer config and state, loss, metric names) in one eagerlab.save file. Loading
+weights and the compile state (optimizer config and state, a LossScaleOptimizer's scale, loss, metric names) in
+one eagerlab.save file. Loading
 runs no code from the file: class names resolve only to registered classes (keras.saving)."""
 import json
 import os
@@ -36,6 +37,9 @@ def save_model(model, filepath, overwrite=True):
                                         "metrics": _metric_names(spec["metrics"])})
         if model.optimizer.torch_optimizer is not None:
             record["optimizer_state"] = model.optimizer.torch_optimizer.state_dict()
+        scaler = getattr(model.optimizer, "scaler", None)  # a LossScaleOptimizer's (mixed_float16): its scale
+        if scaler is not None:
+            record["loss_scale_state"] = scaler.state_dict()
     save(record, path)
 
 
@@ -58,6 +62,9 @@ def load_model(filepath, custom_objects=None, compile=True):
         if "optimizer_state" in record:
             model.optimizer.build(p for p in model.parameters() if p.requires_grad).load_state_dict(
                 record["optimizer_state"])
+        if "loss_scale_state" in record:
+            model.optimizer.build(p for p in model.parameters() if p.requires_grad)
+            model.optimizer.scaler.load_state_dict(record["loss_scale_state"])
     return model
 
 

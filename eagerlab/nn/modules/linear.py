@@ -1,4 +1,5 @@
-"""Identity, Linear, Bilinear, Flatten, Unflatten."""
+"""Identity, Linear (and NonDynamicallyQuantizableLinear, MultiheadAttention's out_proj), Bilinear, Flatten,
+Unflatten."""
 import math
 
 from ... import ops
@@ -50,6 +51,12 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """Exactly a Linear: the class of MultiheadAttention.out_proj, under PyTorch's name, so that code naming it
+    (torch.serialization.safe_globals lists around torch.load of a Transformer) finds it. (PyTorch uses the class
+    to keep its dynamic quantization away from that layer; eagerlab has no quantization.)"""
 
 
 class Bilinear(Module):

@@ -1,11 +1,14 @@
-"""Recurrent cells (RNNCell, LSTMCell, GRUCell): one step each, composed of ordinary ops (eagerlab.ops.rnn_steps),
-and what they share with the sequence layers in rnn.py. Gate order, parameter names and shapes follow PyTorch, so
+"""Recurrent cells (RNNCell, LSTMCell, GRUCell): one step each, the fused recurrent kernels on a one-step sequence
+(composed of ordinary ops, eagerlab.ops.rnn_steps, under autocast), and what they share with the sequence layers in
+rnn.py. Gate order, parameter names and shapes follow PyTorch, so
 state dicts interchange."""
 import math
 
 from ..._tensor import Tensor
 from ...errors import DTypeError, ShapeError, fmt_shape
 from ...ops.creation import empty, zeros
+from ...amp import is_autocast_enabled
+from ...ops.rnn import run_cell
 from ...ops.rnn_steps import KINDS, project_input
 from .. import init
 from ..parameter import Parameter
@@ -100,8 +103,11 @@ class RNNCellBase(Module):
         states = initial_states(hx, kind, (shape,) * kind.states, input, "" if batched else " (unbatched input)")
         if not batched:
             input, states = input.unsqueeze(0), tuple(s.unsqueeze(0) for s in states)
-        xw, b_hh = project_input(kind, input, self.weight_ih, self.bias_ih, self.bias_hh)
-        out = kind.step(xw, states, self.weight_hh, b_hh)
+        if is_autocast_enabled(input.device.type):  # composed, so that each GEMM takes the autocast policy
+            xw, b_hh = project_input(kind, input, self.weight_ih, self.bias_ih, self.bias_hh)
+            out = kind.step(xw, states, self.weight_hh, b_hh)
+        else:
+            out = run_cell(self._mode, input, states, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if not batched:
             out = tuple(s.squeeze(0) for s in out)
         return out if kind.states == 2 else out[0]

@@ -1,6 +1,8 @@
-"""A child process started with the 'spawn' method re-imports torch: it must get eagerlab too."""
+"""A child process started with the 'spawn' or 'forkserver' method (argv[1]) re-imports torch: it must get
+eagerlab too (a forkserver child inherits the fork server's imports, made before it forked)."""
 import json
 import multiprocessing as mp
+import sys
 
 import torch
 
@@ -12,7 +14,7 @@ def work(queue):
 
 
 if __name__ == "__main__":
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context(sys.argv[1])
     queue = ctx.Queue()
     child = ctx.Process(target=work, args=(queue,))
     child.start()

@@ -1,0 +1,93 @@
+"""Batch-parallel CPU kernels: run a kernel's independent blocks of the batch on `get_num_threads()` threads.
+
+numpy releases the GIL inside its copies, ufunc loops and BLAS calls, so Python threads that each take a block of
+the batch (an im2col copy, a GEMM, a col2im add) keep several cores busy, while OpenBLAS alone parallelizes only
+inside each GEMM and leaves the copies and adds around it on one core. While blocks run in parallel every GEMM is
+held to one BLAS thread (blas.one_thread), so the cores are not oversubscribed.
+
+Results never depend on the thread count: the blocks are the same either way, each block writes its own part of
+the output, and a caller that reduces over blocks sums the per-block results in block order.
+"""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from . import blas
+
+# below this many multiply-adds in all the blocks together, handing blocks to threads costs more than it saves
+# (a task hand-off is ~20-50 us; measured on a 2-core AMD EPYC, docs/performance.md)
+PARALLEL_MACS = 4_000_000
+
+_pool = None
+_pool_threads = 0
+_pool_lock = threading.Lock()
+_in_worker = threading.local()
+
+
+def _executor(threads):
+    global _pool, _pool_threads
+    with _pool_lock:
+        if _pool_threads != threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(threads, thread_name_prefix="eagerlab-cpu", initializer=_mark_worker)
+            _pool_threads = threads
+        return _pool
+
+
+def _mark_worker():
+    _in_worker.active = True
+
+
+def map_blocks(kernel, blocks, macs):
+    """[kernel(lo, hi) for (lo, hi) in blocks], on several threads when there is more than one block, more than one
+    thread (eagerlab.set_num_threads) and at least PARALLEL_MACS of work; in order either way. Without threadpoolctl
+    the BLAS threads cannot be held to one, so the blocks run on the calling thread."""
+    threads = blas.get_num_threads()
+    if (len(blocks) < 2 or threads < 2 or macs < PARALLEL_MACS or getattr(_in_worker, "active", False)
+            or not blas.controls_threads()):
+        return [kernel(lo, hi) for lo, hi in blocks]
+    pool = _executor(threads)
+    with blas.one_thread():
+        return list(pool.map(lambda block: kernel(*block), blocks))
+
+
+class Overlap:
+    """Independent array work handed to a worker thread while the calling thread goes on with its own (a recurrent
+    layer's backward: each chunk of steps' weight gradients, while the recurrence computes the next chunk's).
+
+        with Overlap(macs) as side:
+            side.submit(fn, *args)          # runs fn(*args) on a worker, or right here when overlap does not pay
+            ...
+        side.results()                      # the results in submission order
+
+    The same work is done in the same order either way, so the bits do not depend on the thread count. While
+    overlapped every GEMM is held to one BLAS thread (the two threads already fill two cores)."""
+
+    def __init__(self, macs):
+        threads = blas.get_num_threads()
+        self._pool = None
+        if (threads >= 2 and macs >= PARALLEL_MACS and not getattr(_in_worker, "active", False)
+                and blas.controls_threads()):
+            self._pool = _executor(threads)
+        self._pending = []
+        self._pin = blas.one_thread() if self._pool is not None else None
+
+    def __enter__(self):
+        if self._pin is not None:
+            self._pin.__enter__()
+        return self
+
+    def submit(self, fn, *args):
+        self._pending.append(self._pool.submit(fn, *args) if self._pool is not None else fn(*args))
+
+    def __exit__(self, *exc):
+        try:
+            if self._pool is not None:  # every submitted task finishes before the caller's arrays may go
+                self._pending = [future.result() for future in self._pending]
+        finally:
+            if self._pin is not None:
+                self._pin.__exit__(*exc)
+        return False
+
+    def results(self):
+        return self._pending

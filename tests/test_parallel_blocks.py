@@ -1,0 +1,110 @@
+"""Batch-parallel CPU kernels (eagerlab/backend/parallel.py): blocks run on eagerlab's own threads with every GEMM
+held to one BLAS thread, results come back in block order, and the thread count never changes a result's bits."""
+import threading
+
+import numpy as np
+import pytest
+
+import eagerlab as el
+from eagerlab.backend import blas, parallel
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+BIG = parallel.PARALLEL_MACS
+
+
+@pytest.fixture
+def threads():
+    before = el.get_num_threads()
+    yield
+    el.set_num_threads(before)
+
+
+def _record(lo, hi):
+    return lo, hi, threading.current_thread().name, blas._pinned
+
+
+def test_blocks_run_on_worker_threads_in_order_with_blas_held_to_one_thread(threads):
+    el.set_num_threads(2)
+    blocks = [(i, i + 1) for i in range(6)]
+    out = parallel.map_blocks(_record, blocks, BIG)
+    assert [(lo, hi) for lo, hi, _, _ in out] == blocks
+    assert all(name.startswith("eagerlab-cpu") and pinned for _, _, name, pinned in out)
+    assert blas._pinned == 0  # released after the region
+
+
+@pytest.mark.parametrize("n_threads,blocks,macs", [(1, [(0, 1), (1, 2)], BIG), (2, [(0, 2)], BIG),
+                                                   (2, [(0, 1), (1, 2)], BIG - 1)])
+def test_one_thread_one_block_or_little_work_runs_on_the_calling_thread(threads, n_threads, blocks, macs):
+    el.set_num_threads(n_threads)
+    out = parallel.map_blocks(_record, blocks, macs)
+    assert {name for _, _, name, _ in out} == {threading.current_thread().name}
+
+
+def test_a_kernel_that_maps_blocks_from_a_worker_runs_them_there(threads):
+    el.set_num_threads(2)
+    inner = parallel.map_blocks(lambda lo, hi: parallel.map_blocks(_record, [(0, 1), (1, 2)], BIG), [(0, 1), (1, 2)],
+                                BIG)
+    for records in inner:
+        assert len({name for _, _, name, _ in records}) == 1
+
+
+def test_an_error_in_a_block_reaches_the_caller_and_releases_blas(threads):
+    el.set_num_threads(2)
+
+    def kernel(lo, hi):
+        if lo == 3:
+            raise ValueError("block 3 failed")
+        return lo
+
+    with pytest.raises(ValueError, match="block 3 failed"):
+        parallel.map_blocks(kernel, [(i, i + 1) for i in range(5)], BIG)
+    assert blas._pinned == 0
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_convolutions_give_the_same_bits_on_one_thread_and_on_two(threads, transposed):
+    rng = np.random.default_rng(0)
+    x = el.tensor(rng.standard_normal((10, 16, 20, 20)).astype(np.float32), requires_grad=True)
+    layer = el.nn.ConvTranspose2d(16, 8, 3, stride=2) if transposed else el.nn.Conv2d(16, 32, 3)
+    results = []
+    for n in (1, 2):
+        el.set_num_threads(n)
+        x.grad = None
+        layer.zero_grad()
+        out = layer(x)
+        (out * out).sum().backward()
+        results.append([t.detach().numpy().tobytes() for t in (out, x.grad, layer.weight.grad, layer.bias.grad)])
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("layer_type", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers_give_the_same_bits_on_one_thread_and_on_two(threads, layer_type):
+    """The backward hands each chunk of steps' weight and input gradients to a worker thread (Overlap)."""
+    rng = np.random.default_rng(0)
+    x = el.tensor(rng.standard_normal((35, 20, 32)).astype(np.float32), requires_grad=True)
+    el.manual_seed(0)
+    layer = getattr(el.nn, layer_type)(32, 128, bidirectional=True)
+    results = []
+    for n in (1, 2):
+        el.set_num_threads(n)
+        x.grad = None
+        layer.zero_grad()
+        out, _ = layer(x)
+        (out * out).sum().backward()
+        results.append([t.detach().numpy().tobytes() for t in [out, x.grad] + [p.grad for p in layer.parameters()]])
+    assert results[0] == results[1]
+
+
+def test_overlapped_work_runs_on_a_worker_and_comes_back_in_order(threads):
+    el.set_num_threads(2)
+    with parallel.Overlap(BIG) as side:
+        for i in range(4):
+            side.submit(lambda i: (i, threading.current_thread().name, blas._pinned), i)
+    out = side.results()
+    assert [i for i, _, _ in out] == [0, 1, 2, 3]
+    assert all(name.startswith("eagerlab-cpu") and pinned for _, name, pinned in out)
+    assert blas._pinned == 0
+    with parallel.Overlap(BIG - 1) as side:  # too little work: run where submitted
+        side.submit(lambda: threading.current_thread().name)
+    assert side.results() == [threading.current_thread().name]
