@@ -1,4 +1,4 @@
-"""Activation functions. relu/sigmoid/tanh are primitives; the rest are composites of them."""
+"""Activation functions. relu/sigmoid/tanh and exact gelu are primitives; the rest are composites of them."""
 import numpy as np
 
 from ..backend import kernels
@@ -124,7 +124,63 @@ def _np_gelu(x, approximate="none"):
 
 
 def _gelu_samples(rng):
-    return _away_from_zero(rng)[:2] + [Sample(rng.standard_normal((3, 4)), approximate="tanh")]
+    return _away_from_zero(rng) + [Sample(rng.standard_normal((3, 4)), approximate="tanh"),
+                                   Sample(rng.standard_normal((2, 5)) * 4, note="tails")]
+
+
+# ---- exact gelu: one primitive (its composite was ~9 array passes forward and ~12 backward, a third of them erf's)
+_SQRT_HALF, _INV_SQRT_2PI = 0.7071067811865476, 0.3989422804014327
+
+
+def _gelu_impl(xp, x):
+    """(x Phi(x), Phi(x)) with Phi the standard normal CDF 0.5 (1 + erf(x / sqrt 2)); Phi is kept for backward.
+    float32 takes erf(x / sqrt 2) straight from its polynomial (the scale folded in) and writes x Phi into that
+    one's scratch array: two new arrays in all."""
+    from ._erf import _ERF32_OF_X_OVER_SQRT2, erf_impl, tanh_of_odd_polynomial
+
+    if x.dtype == np.float32:
+        cdf, out = tanh_of_odd_polynomial(xp, x, _ERF32_OF_X_OVER_SQRT2)
+    else:
+        cdf, out = erf_impl(xp, x * _SQRT_HALF), None  # (a new array: the steps below work in it)
+    cdf += 1
+    cdf *= 0.5
+    return xp.multiply(x, cdf, out=out), cdf
+
+
+def _gelu_backward_impl(xp, g, x, cdf):
+    """g * (Phi(x) + x phi(x)), phi the standard normal density."""
+    d = xp.multiply(x, x, out=xp.empty_like(x))  # an array even when x is 0-d: the steps below work in place
+    d *= -0.5
+    xp.exp(d, out=d)
+    d *= x
+    d *= _INV_SQRT_2PI
+    d += cdf
+    d *= g
+    return d
+
+
+gelu_p = primitive("gelu", lambda x: (x, x), save_inputs=(0,), save_outputs=(1,), n_out=2, nondiff_outputs=(1,))(
+    in_float32(_gelu_impl))
+gelu_backward_p = primitive("gelu_backward", lambda g, x, cdf: g, save_inputs=(0, 1, 2))(
+    in_float32(_gelu_backward_impl))
+
+
+@gelu_p.defvjp
+def _(ctx, g, _cdf):
+    x, cdf = ctx.saved
+    return bind(gelu_backward_p, g, x, cdf),
+
+
+@gelu_backward_p.defvjp
+def _(ctx, a):
+    """d/dg is the same product with a; d/dx of Phi + x phi is phi (2 - x^2) (phi' = -x phi). cdf is Phi(x),
+    a constant here: its dependence on x is in that derivative."""
+    from .elementwise import exp
+
+    g, x, cdf = ctx.saved
+    ga = bind(gelu_backward_p, a, x, cdf) if ctx.needs[0] else None
+    gx = a * g * exp(x * x * -0.5) * _INV_SQRT_2PI * (2 - x * x) if ctx.needs[1] else None
+    return ga, gx, None
 
 
 @op(samples=_gelu_samples, torch=lambda torch, x, **kw: torch.nn.functional.gelu(x, **kw), ref=_np_gelu)
@@ -134,6 +190,4 @@ def gelu(input, approximate="none"):
         return 0.5 * input * (1 + tanh((input + 0.044715 * input * input * input) * 0.7978845608028654))
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    from .elementwise import erf
-
-    return 0.5 * input * (1 + erf(input * 0.7071067811865476))
+    return bind(gelu_p, shape_rules.to_float("gelu", input))[0]

@@ -147,4 +147,5 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         bias = causal_bias(query.shape[-2], key.shape[-2], query)
     elif attn_mask is not None and attn_mask.dtype is bool_:
         bias = bool_to_bias(attn_mask, True, query)
-    return attention(query, key, value, bias, dropout_p, scale)[0]
+    # a causal mask leaves every query key 0 to attend: no row is fully masked, so the check for one is skipped
+    return attention(query, key, value, bias, dropout_p, scale, safe=not is_causal)[0]

@@ -111,7 +111,7 @@ def _normalize_backward_infer(g, x, mean, var, *w, axes, eps, wshape, pshape, af
 def _normalize_backward_impl(xp, g, x, mean, var, *w, axes, eps, wshape, pshape, affine):
     """(dx, dweight, dbias). With h = g * weight, xhat the normalized input, n the size of a normalized group and
     sums over it: dx = rstd * (h - sum(h) / n - xhat * sum(h * xhat) / n); dweight and dbias sum g * xhat and g
-    over the weight's broadcast axes (computed even without weight/bias, then dropped). Two full-size arrays are
+    over the weight's broadcast axes (zeros for an absent weight or bias). Two full-size arrays are
     allocated (xhat and dx), the rest is in place: fresh memory is what costs most at these sizes."""
     p = _plan(x.shape, axes, wshape)
     rstd = 1 / xp.sqrt(var + eps)
@@ -126,8 +126,9 @@ def _normalize_backward_impl(xp, g, x, mean, var, *w, axes, eps, wshape, pshape,
     sum_h, sum_hx = _total(xp, p.sum, p.stat, h), _total(xp, p.dot, p.stat, h, xhat)
     if p.batch:  # h is g
         dw, db = sum_hx.reshape(pshape), sum_h.reshape(pshape)
-    else:
-        dw, db = _total(xp, p.wdot, pshape, g, xhat), _total(xp, p.wsum, pshape, g)
+    else:  # (a sum for an absent weight or bias would be dropped: zeros, no pass over g)
+        dw = _total(xp, p.wdot, pshape, g, xhat) if affine[0] else xp.zeros(pshape, g.dtype)
+        db = _total(xp, p.wsum, pshape, g) if affine[1] else xp.zeros(pshape, g.dtype)
     if dx is None:  # h is a temporary: scaled in place, after its sums
         dx = h
         dx *= _wide(xp, rstd, x.shape)

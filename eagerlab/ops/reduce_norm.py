@@ -15,9 +15,9 @@ def _norm_infer(x, p, dims, keepdim):
 
 
 def _norm_impl(xp, x, p, dims, keepdim):
-    a = xp.abs(x)
-    if p == 2:
+    if p == 2:  # (before the abs below: the common case needs no pass for it)
         return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
+    a = xp.abs(x)
     if p == math.inf:
         return xp.max(a, axis=dims, keepdims=keepdim, initial=0)
     if p == -math.inf:

@@ -29,7 +29,7 @@ class LeNet(nn.Module):
 
 
 class Mixer(nn.Module):
-    """Embedding, permute, cat, mean and sum reductions, softmax, sub/div with Python numbers, one_hot."""
+    """Embedding, permute, cat, split, mean and sum reductions, softmax, sub/div with Python numbers, one_hot."""
 
     def __init__(self):
         super().__init__()
@@ -37,7 +37,8 @@ class Mixer(nn.Module):
 
     def forward(self, tokens):
         h = self.emb(tokens)  # (N, T, 8)
-        h = eagerlab.cat([h, self.proj(h)], dim=2).permute(0, 2, 1)  # (N, 16, T): a 3-d linear
+        low, high = eagerlab.cat([h, self.proj(h)], dim=2).split([6, 10], dim=2)  # a 3-d linear; split
+        h = eagerlab.cat([high, low], dim=2).permute(0, 2, 1)  # (N, 16, T)
         pooled = h.mean(dim=2) - 0.5
         counts = F.one_hot(tokens, 20).sum(dim=1)  # (N, 20) int64
         return F.softmax(pooled / 2.0, dim=1), h.sum(dim=(1, 2), keepdim=True), counts

@@ -63,6 +63,15 @@ def _softmax(b, node):
            axis=node.attrs["dim"])
 
 
+@converts("gelu")
+def _gelu(b, node):
+    """x * Phi(x) with Phi = 0.5 (1 + erf(x / sqrt 2)), both outputs (Phi is the second; opset 17 has no Gelu)."""
+    (x,), (out, cdf) = node.inputs, b.outs(node)
+    erf = b.emit("Erf", [b.emit("Mul", [b.name(x), b.operand(0.7071067811865476, x.dtype)])])
+    b.emit("Mul", [b.emit("Add", [erf, b.operand(1.0, x.dtype)]), b.operand(0.5, x.dtype)], [cdf])
+    b.emit("Mul", [b.name(x), cdf], [out])
+
+
 @converts("conv2d")
 def _conv(b, node):
     a = node.attrs
@@ -130,6 +139,13 @@ def _permute(b, node):
 @converts("cat")
 def _cat(b, node):
     b.emit("Concat", [b.name(v) for v in node.inputs], b.outs(node), axis=node.attrs["dim"])
+
+
+@converts("split")
+def _split(b, node):
+    bounds = node.attrs["bounds"]
+    sizes = b.const(np.diff(np.array(bounds, np.int64)), "split")
+    b.emit("Split", [b.name(node.inputs[0]), sizes], b.outs(node), axis=node.attrs["dim"])
 
 
 @converts("unsqueeze")
