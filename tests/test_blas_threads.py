@@ -1,9 +1,11 @@
-"""The BLAS thread policy: small GEMMs on one thread, large ones on get_num_threads(), and set/get_num_threads as in
-PyTorch. The thread count never changes a product's bits (OpenBLAS splits the output, not the inner sum)."""
+"""The CPU thread policy for products: OpenBLAS always on one thread, products of at least 8 MFLOP cut into
+get_num_threads() pieces run on eagerlab's threads (backend/parallel.py), set/get_num_threads as in PyTorch. A cut
+never changes a product's bits (the pieces stay above OpenBLAS's small-matrix kernels)."""
 import numpy as np
 import pytest
 
 import eagerlab as el
+from eagerlab.backend import blas, parallel
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -19,51 +21,80 @@ def threads():
     el.set_num_threads(before)
 
 
-def _randn(*shape):
-    return el.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+@pytest.fixture
+def cuts(monkeypatch):
+    """The number of jobs of every parallel run (_share), in order."""
+    seen = []
+    share = parallel._share
+
+    def spy(fn, jobs, n):
+        seen.append(len(jobs))
+        return share(fn, jobs, n)
+
+    monkeypatch.setattr(parallel, "_share", spy)
+    return seen
 
 
-def test_small_gemms_run_on_one_thread_and_large_ones_on_the_limit(threads):
+def _randn(*shape, order="C"):
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    return el.tensor(np.asfortranarray(a) if order == "F" else a)
+
+
+def test_openblas_stays_on_one_thread_and_large_products_are_cut(threads, cuts):
     el.set_num_threads(2)
-    el.matmul(_randn(20, 128), _randn(128, 512))  # an LSTM step's GEMM: 2.6 MFLOP
-    assert set(_blas_threads()) == {1}
-    el.nn.functional.linear(_randn(256, 256), _randn(256, 256))  # 33.5 MFLOP
-    assert set(_blas_threads()) == {2}
+    el.matmul(_randn(20, 128), _randn(128, 512))  # an LSTM step's GEMM: 2.6 MFLOP, whole
+    assert cuts == [] and set(_blas_threads()) == {1}
+    el.nn.functional.linear(_randn(256, 256), _randn(256, 256))  # 33.5 MFLOP: two pieces
+    assert cuts == [2] and set(_blas_threads()) == {1}
     el.set_num_threads(1)
     assert el.get_num_threads() == 1
     el.matmul(_randn(256, 256), _randn(256, 256))
-    assert set(_blas_threads()) == {1}
+    assert cuts == [2]
 
 
-def test_convolutions_follow_the_policy(threads):
+@pytest.mark.parametrize("a_shape,b_shape,order", [
+    ((300, 200), (200, 250), "C"),  # rows
+    ((200, 300), (200, 250), "F"),  # rows of a transposed operand (a weight gradient's x^T @ g)
+    ((8, 40, 200), (200, 250), "C"),  # (batch, time, features) @ W: the rows of all batches at once
+    ((12, 4, 64, 32), (12, 4, 32, 64), "C"),  # attention's stacks: the batch
+    ((40, 500), (500, 900), "C"),  # too few rows for two pieces: columns
+])
+def test_a_cut_product_has_the_bits_of_a_whole_one(threads, cuts, a_shape, b_shape, order):
+    a, b = _randn(*a_shape, order=order), _randn(*b_shape)
+    if order == "F":
+        a = a.T
+    el.set_num_threads(1)
+    whole = (a @ b).numpy()
+    el.set_num_threads(2)
+    cut = (a @ b).numpy()
+    assert cuts == [2] and whole.tobytes() == cut.tobytes()
+
+
+def test_convolutions_run_their_blocks_on_eagerlab_threads(threads, cuts):
     el.set_num_threads(2)
     conv = el.nn.Conv2d(32, 64, 3)  # per sample (64, 288) @ (288, 576): 21 MFLOP
-    conv(_randn(1, 32, 26, 26))  # one sample is one block: its GEMM uses the BLAS threads
-    assert set(_blas_threads()) == {2}
-    # two samples are two blocks, run on two threads of eagerlab's own, each GEMM on one BLAS thread
-    conv(_randn(2, 32, 26, 26)).sum().backward()
-    assert set(_blas_threads()) == {1}
-    el.nn.Conv2d(1, 4, 3)(_randn(2, 1, 8, 8))  # (4, 9) @ (9, 36)
-    assert set(_blas_threads()) == {1}
+    conv(_randn(2, 32, 26, 26).requires_grad_()).sum().backward()  # two samples: two blocks in each of 3 kernels
+    assert cuts == [2, 2, 2] and set(_blas_threads()) == {1}
+    el.nn.Conv2d(1, 4, 3)(_randn(2, 1, 8, 8))  # (4, 9) @ (9, 36): little work, on the calling thread
+    assert cuts == [2, 2, 2]
 
 
-def test_compiled_products_follow_the_policy(threads):
+def test_compiled_products_follow_the_policy(threads, cuts):
     el.set_num_threads(2)
     step = el.function(lambda a, b: (a @ b) * 2)
-    small, large = (_randn(8, 8), _randn(8, 8)), (_randn(256, 256), _randn(256, 256))
-    step(*large)
-    assert set(_blas_threads()) == {2}
-    step(*small)
-    assert set(_blas_threads()) == {1}
+    step(_randn(8, 8), _randn(8, 8))
+    assert cuts == []
+    step(_randn(256, 256), _randn(256, 256))
+    assert cuts == [2]
 
 
-def test_the_thread_count_does_not_change_the_bits(threads):
-    a, b = _randn(300, 200), _randn(200, 250)
-    el.set_num_threads(1)
-    one = (a @ b).numpy()
+def test_a_product_into_a_non_contiguous_output_or_of_mixed_dtypes_runs_whole(threads, cuts):
     el.set_num_threads(2)
-    two = (a @ b).numpy()
-    assert one.tobytes() == two.tobytes()
+    a, b = np.ones((300, 200), np.float32), np.ones((200, 250), np.float32)
+    out = np.empty((250, 300), np.float32).T
+    np.testing.assert_array_equal(blas.matmul(np, a, b, out=out), a @ b)
+    np.testing.assert_array_equal(blas.matmul(np, a, b.astype(np.float64)), a @ b)
+    assert cuts == []
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])

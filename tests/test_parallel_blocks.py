@@ -1,6 +1,7 @@
 """Batch-parallel CPU kernels (eagerlab/backend/parallel.py): blocks run on eagerlab's own threads with every GEMM
 held to one BLAS thread, results come back in block order, and the thread count never changes a result's bits."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -24,12 +25,19 @@ def _record(lo, hi):
     return lo, hi, threading.current_thread().name, blas._pinned
 
 
-def test_blocks_run_on_worker_threads_in_order_with_blas_held_to_one_thread(threads):
+def _slow_record(lo, hi):
+    time.sleep(0.01)  # long enough that every thread takes some of the blocks
+    return _record(lo, hi)
+
+
+def test_blocks_run_on_the_caller_and_worker_threads_in_order_with_blas_held_to_one_thread(threads):
     el.set_num_threads(2)
     blocks = [(i, i + 1) for i in range(6)]
-    out = parallel.map_blocks(_record, blocks, BIG)
+    out = parallel.map_blocks(_slow_record, blocks, BIG)
     assert [(lo, hi) for lo, hi, _, _ in out] == blocks
-    assert all(name.startswith("eagerlab-cpu") and pinned for _, _, name, pinned in out)
+    names = {name for _, _, name, _ in out}
+    assert threading.current_thread().name in names and any(n.startswith("eagerlab-cpu") for n in names)
+    assert all(pinned for _, _, _, pinned in out)
     assert blas._pinned == 0  # released after the region
 
 
@@ -43,8 +51,8 @@ def test_one_thread_one_block_or_little_work_runs_on_the_calling_thread(threads,
 
 def test_a_kernel_that_maps_blocks_from_a_worker_runs_them_there(threads):
     el.set_num_threads(2)
-    inner = parallel.map_blocks(lambda lo, hi: parallel.map_blocks(_record, [(0, 1), (1, 2)], BIG), [(0, 1), (1, 2)],
-                                BIG)
+    inner = parallel.map_blocks(lambda lo, hi: parallel.map_blocks(_slow_record, [(0, 1), (1, 2)], BIG),
+                                [(0, 1), (1, 2)], BIG)
     for records in inner:
         assert len({name for _, _, name, _ in records}) == 1
 

@@ -1,30 +1,40 @@
-"""Matrix products on the CPU with the BLAS thread count chosen per GEMM, and eagerlab.set_num_threads.
+"""Matrix products on the CPU: OpenBLAS on one thread, large products cut into pieces that eagerlab's own threads
+run (backend/parallel.py), and eagerlab.set_num_threads.
 
-OpenBLAS splits every GEMM above a small fixed size over all its threads. For the small GEMMs of small-batch
-training (an LSTM step's (20, 128) @ (128, 512), an MLP's (128, 32) @ (32, 784) weight gradient) waking and
-joining the second thread costs more than it saves, and on a shared machine, where that thread may wait for a
-core, a 30 us GEMM can take milliseconds. So a GEMM below SMALL_GEMM_FLOPS runs on one thread and a larger one on
-`get_num_threads()` (docs/performance.md has the measurements behind the threshold).
+OpenBLAS splits every GEMM above a small fixed size over all its threads, and afterwards its worker threads spin
+for a while waiting for more work. For the small GEMMs of small-batch training (an LSTM step's (20, 128) @
+(128, 512)) waking and joining the second thread costs more than it saves, and on a shared machine, where that
+thread may wait for a core, a 30 us GEMM can take milliseconds. The spinning workers also take a core from
+anything else eagerlab runs in parallel (a convolution's batch blocks): a MNIST CNN step took 72 ms with OpenBLAS
+threads beside eagerlab's against 56 ms without. So OpenBLAS always runs on one thread, and a product of at least
+SMALL_GEMM_FLOPS is cut into `get_num_threads()` pieces (rows of the left operand, else the batch, else columns)
+run on eagerlab's threads, which block rather than spin when idle. The pieces are large enough for OpenBLAS's
+regular kernels, so a product has the same bits whether cut or not (its small-matrix kernels round differently;
+a test checks the bits). docs/performance.md has the measurements.
 
 The count is switched through threadpoolctl (the maintained library for it, the optional extra `threads`;
 imported on the first CPU GEMM, so `import eagerlab` does not pay for it; without it GEMMs keep OpenBLAS's own
-threading) by calling the BLAS controllers' `set_num_threads` only when the wanted
-count differs from the one last set: a run of small GEMMs costs one comparison each, a switch about 1 us
-(threadpoolctl's `limit()` context manager costs ~10 us per use, as much as a small GEMM's whole gain).
-The count is process-wide, as OpenBLAS keeps it; the policy assumes nothing else changes it behind eagerlab's back
-(use eagerlab.set_num_threads rather than threadpoolctl's limits around eagerlab code).
+threading and nothing is cut) by calling the BLAS controllers' `set_num_threads` once, and again only if something
+else changed it through eagerlab (threadpoolctl's `limit()` context manager costs ~10 us per use). The count is
+process-wide, as OpenBLAS keeps it; the policy assumes nothing else changes it behind eagerlab's back.
 """
 import contextlib
+import math
 import threading
 import warnings
 
 import numpy as np
 
-# 2*m*n*k below which a GEMM runs on one thread: on a 2-core AMD EPYC, 20x128x512 (2.6 MFLOP) and 128x32x784
+from . import parallel
+
+# 2*m*n*k below which a product runs in one piece: on a 2-core AMD EPYC, 20x128x512 (2.6 MFLOP) and 128x32x784
 # (6.4 MFLOP) are 1.1-1.9x faster on one thread, 160x200x200 (12.8 MFLOP) breaks even, 64x288x576 (21 MFLOP) is
 # 1.4x faster on two.
 SMALL_GEMM_FLOPS = 8_000_000
 _SMALL_MACS = SMALL_GEMM_FLOPS // 2
+# the fewest multiply-adds in one piece of a cut product: OpenBLAS takes its small-matrix kernels, whose sums round
+# differently, below about 1M
+PIECE_MACS = 2_000_000
 
 _libs = None  # threadpoolctl controllers of the loaded BLAS libraries; () without threadpoolctl
 _limit = None  # the count for large GEMMs: set_num_threads's, else the BLAS's own at first use
@@ -53,27 +63,38 @@ def _use(n):
 
 
 def matmul(xp, a, b, out=None):
-    """xp.matmul(a, b, out=out), on numpy with the BLAS thread count for this GEMM's size (each 2-D product of a
-    batched matmul is one GEMM call to BLAS, so its size is what decides)."""
+    """xp.matmul(a, b, out=out); on numpy with OpenBLAS on one thread, a large product cut into pieces run on
+    eagerlab's threads (parallel.cut_matmul)."""
     if xp is np:
         if _libs is None:
             _load()
-        shape_a, shape_b = a.shape, b.shape
-        macs = shape_a[-1] * (shape_a[-2] if len(shape_a) > 1 else 1) * (shape_b[-1] if len(shape_b) > 1 else 1)
-        want = 1 if macs < _SMALL_MACS or _pinned else _limit
-        if want != _current:
-            _use(want)
+        if _libs:
+            if _current != 1:
+                _use(1)
+            if _limit > 1 and not _pinned:
+                pieces = min(_limit, _macs(a.shape, b.shape) // PIECE_MACS)
+                if pieces > 1 and _macs(a.shape, b.shape) >= _SMALL_MACS:
+                    done = parallel.cut_matmul(a, b, out, pieces)
+                    if done is not None:
+                        return done
     return xp.matmul(a, b, out=out)
 
 
-def for_macs(macs):
-    """Set the thread count for a product of `macs` multiply-adds computed by a numpy call other than matmul
-    (einsum, tensordot)."""
+def _macs(shape_a, shape_b):
+    """Multiply-adds of a matmul of these shapes, the batch included."""
+    batch = np.broadcast_shapes(shape_a[:-2], shape_b[:-2]) if len(shape_a) > 2 or len(shape_b) > 2 else ()
+    rows = shape_a[-2] if len(shape_a) > 1 else 1
+    cols = shape_b[-1] if len(shape_b) > 1 else 1
+    return math.prod(batch) * rows * shape_a[-1] * cols
+
+
+def single_thread():
+    """Before a product computed by a numpy call other than matmul (einsum, tensordot): OpenBLAS on one thread, as
+    for every product (such calls are not cut into pieces)."""
     if _libs is None:
         _load()
-    want = 1 if macs < _SMALL_MACS or _pinned else _limit
-    if want != _current:
-        _use(want)
+    if _libs and _current != 1:
+        _use(1)
 
 
 def controls_threads():
@@ -100,9 +121,9 @@ def one_thread():
 
 
 def set_num_threads(n):
-    """The number of threads eagerlab uses on the CPU, as torch.set_num_threads: for large GEMMs (small ones always
-    use one), a convolution's batch blocks and a recurrent backward's overlapped gradients (backend/parallel.py).
-    Other CPU work (numpy ufuncs) runs on the calling thread."""
+    """The number of threads eagerlab uses on the CPU, as torch.set_num_threads: the pieces of large products
+    (small ones run whole), a convolution's batch blocks and a recurrent backward's overlapped gradients
+    (backend/parallel.py). Other CPU work (numpy ufuncs) runs on the calling thread."""
     global _limit, _current
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
@@ -115,7 +136,7 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """The number of threads large CPU GEMMs use (torch.get_num_threads)."""
+    """The number of threads eagerlab uses on the CPU (torch.get_num_threads)."""
     if _libs is None:
         _load()
     return _limit

@@ -8,8 +8,11 @@ held to one BLAS thread (blas.one_thread), so the cores are not oversubscribed.
 Results never depend on the thread count: the blocks are the same either way, each block writes its own part of
 the output, and a caller that reduces over blocks sums the per-block results in block order.
 """
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from . import blas
 
@@ -38,6 +41,32 @@ def _mark_worker():
     _in_worker.active = True
 
 
+def _share(fn, jobs, threads):
+    """[fn(job) for job in jobs], the jobs taken in turn by the calling thread and threads - 1 pool threads (one
+    hand-off per thread, not per job; a thread that finishes early takes the next job). Inside, the calling thread
+    counts as a worker: what the jobs call runs on one thread."""
+    results = [None] * len(jobs)
+    take = itertools.count()  # next() on it is atomic under the GIL
+
+    def work():
+        for i in take:
+            if i >= len(jobs):
+                return
+            results[i] = fn(jobs[i])
+
+    helpers = [_executor(threads).submit(work) for _ in range(min(threads, len(jobs)) - 1)]
+    _in_worker.active = True
+    try:
+        work()
+    finally:
+        _in_worker.active = False
+        for helper in helpers:  # before anything is raised: the helpers may still be using the caller's arrays
+            helper.exception()
+    for helper in helpers:
+        helper.result()  # a helper's error
+    return results
+
+
 def map_blocks(kernel, blocks, macs):
     """[kernel(lo, hi) for (lo, hi) in blocks], on several threads when there is more than one block, more than one
     thread (eagerlab.set_num_threads) and at least PARALLEL_MACS of work; in order either way. Without threadpoolctl
@@ -46,9 +75,8 @@ def map_blocks(kernel, blocks, macs):
     if (len(blocks) < 2 or threads < 2 or macs < PARALLEL_MACS or getattr(_in_worker, "active", False)
             or not blas.controls_threads()):
         return [kernel(lo, hi) for lo, hi in blocks]
-    pool = _executor(threads)
     with blas.one_thread():
-        return list(pool.map(lambda block: kernel(*block), blocks))
+        return _share(lambda block: kernel(*block), blocks, threads)
 
 
 class Overlap:
@@ -91,3 +119,37 @@ class Overlap:
 
     def results(self):
         return self._pending
+
+
+def cut_matmul(a, b, out, pieces):
+    """a @ b as `pieces` products run on the pool, one OpenBLAS thread each (backend/blas.py): the rows of the left
+    operand cut into equal runs (a 2-D or C-contiguous left operand times a matrix), else the batch (both operands
+    batched alike), else the right operand's columns. None when no cut applies (operand kinds, dtypes, a
+    non-contiguous `out`, too few rows or columns): the caller multiplies in one call."""
+    if getattr(_in_worker, "active", False) or a.dtype != b.dtype or a.dtype.kind != "f" or a.ndim < 2:
+        return None
+    if out is not None and (out.dtype != a.dtype or not out.flags.c_contiguous):
+        return None
+    if b.ndim == 2:
+        if a.ndim > 2 and not a.flags.c_contiguous:
+            return None
+        k, n = b.shape
+        result = np.empty(a.shape[:-1] + (n,), a.dtype) if out is None else out
+        left, dest = a.reshape(-1, k), result.reshape(-1, n)
+        rows = left.shape[0]
+        if rows >= 64 * pieces:
+            cuts = [slice(rows * i // pieces, rows * (i + 1) // pieces) for i in range(pieces)]
+            jobs = [(left[c], b, dest[c]) for c in cuts]
+        elif n >= 64 * pieces:
+            cuts = [slice(n * i // pieces, n * (i + 1) // pieces) for i in range(pieces)]
+            jobs = [(left, b[:, c], dest[:, c]) for c in cuts]
+        else:
+            return None
+    elif a.shape[:-2] == b.shape[:-2] and a.shape[0] >= pieces:
+        result = np.empty(a.shape[:-1] + (b.shape[-1],), a.dtype) if out is None else out
+        cuts = [slice(a.shape[0] * i // pieces, a.shape[0] * (i + 1) // pieces) for i in range(pieces)]
+        jobs = [(a[c], b[c], result[c]) for c in cuts]
+    else:
+        return None
+    _share(lambda job: np.matmul(*job[:2], out=job[2]), jobs, pieces)
+    return result

@@ -70,11 +70,8 @@ def _einsum_infer(*operands, equation):
 def _einsum_impl(xp, *operands, equation):
     # numpy's path optimizer reaches BLAS (batched matmul included) but costs ~15 us: worth it only on real work
     big = len(operands) > 2 or len(operands) == 2 and operands[0].size * operands[1].size > 1 << 16
-    if big and xp is np:  # its BLAS calls get the thread count of a GEMM this size (every label's extent, multiplied)
-        sizes = {}
-        for labels, a in zip(equation.split("->")[0].split(","), operands):
-            sizes.update(zip(labels, a.shape))
-        blas.for_macs(int(np.prod(list(sizes.values()), dtype=np.float64)))
+    if big and xp is np:  # its BLAS calls, like every product's, on one OpenBLAS thread (backend/blas.py)
+        blas.single_thread()
     out = xp.einsum(equation, *operands, optimize=big)
     base = out.base
     if base is not None and any(base is a or base is a.base for a in operands):
