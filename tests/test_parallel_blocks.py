@@ -1,5 +1,7 @@
 """Batch-parallel CPU kernels (eagerlab/backend/parallel.py): blocks run on eagerlab's own threads with every GEMM
 held to one BLAS thread, results come back in block order, and the thread count never changes a result's bits."""
+import multiprocessing
+import os
 import threading
 import time
 
@@ -116,3 +118,27 @@ def test_overlapped_work_runs_on_a_worker_and_comes_back_in_order(threads):
     with parallel.Overlap(BIG - 1) as side:  # too little work: run where submitted
         side.submit(lambda: threading.current_thread().name)
     assert side.results() == [threading.current_thread().name]
+
+
+def _child_products(queue):
+    a, x = el.randn(512, 512), el.randn(8, 16, 20, 20)
+    queue.put([float((a @ a).sum()), tuple(el.nn.Conv2d(16, 32, 3)(x).shape)])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="does not apply: this platform has no fork")
+def test_a_forked_child_runs_parallel_work_on_a_pool_of_its_own(threads):
+    """A forked child inherits the parent's pool object without its threads: a task handed to it would never run
+    (DataLoader workers and multiprocessing's fork)."""
+    el.set_num_threads(2)
+    el.randn(512, 512) @ el.randn(512, 512)  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_products, args=(queue,))
+    child.start()
+    try:
+        total, shape = queue.get(timeout=60)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert np.isfinite(total) and shape == (8, 32, 18, 18) and child.exitcode == 0

@@ -20,6 +20,7 @@ process-wide, as OpenBLAS keeps it; the policy assumes nothing else changes it b
 """
 import contextlib
 import math
+import os
 import threading
 import warnings
 
@@ -41,6 +42,16 @@ _limit = None  # the count for large GEMMs: set_num_threads's, else the BLAS's o
 _current = -1  # the count last set on the BLAS (-1: unknown, set on the next GEMM)
 _pinned = 0  # > 0 while batch-parallel kernels run their own threads: every GEMM then stays on one BLAS thread
 _pin_lock = threading.Lock()
+
+
+def _after_fork_in_child():
+    """A fork taken while another thread was inside a parallel region leaves that region's pin (and maybe its lock)
+    behind in the child, where no thread will release them."""
+    global _pinned, _pin_lock
+    _pinned, _pin_lock = 0, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _load():

@@ -9,6 +9,7 @@ Results never depend on the thread count: the blocks are the same either way, ea
 the output, and a caller that reduces over blocks sums the per-block results in block order.
 """
 import itertools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,6 +40,17 @@ def _executor(threads):
 
 def _mark_worker():
     _in_worker.active = True
+
+
+def _forget_the_pool_after_fork():
+    """In a forked child (DataLoader workers, multiprocessing's fork) the parent's pool object survives without its
+    threads, and a task handed to it would wait forever: the child starts a pool of its own when it needs one."""
+    global _pool, _pool_threads, _pool_lock
+    _pool, _pool_threads, _pool_lock = None, 0, threading.Lock()
+    _in_worker.active = False
+
+
+os.register_at_fork(after_in_child=_forget_the_pool_after_fork)
 
 
 def _share(fn, jobs, threads):
