@@ -142,3 +142,12 @@ def test_a_forked_child_runs_parallel_work_on_a_pool_of_its_own(threads):
         if child.is_alive():
             child.kill()
     assert np.isfinite(total) and shape == (8, 32, 18, 18) and child.exitcode == 0
+
+
+def test_a_run_using_part_of_the_pool_keeps_the_pool(threads):
+    el.set_num_threads(3)
+    parallel.map_blocks(_record, [(0, 1), (1, 2), (2, 3)], BIG)
+    pool = parallel._pool
+    el.randn(200, 120) @ el.randn(120, 200)  # 4.8M multiply-adds: a cut in two pieces, not three
+    parallel.map_blocks(_record, [(0, 1), (1, 2)], BIG)
+    assert parallel._pool is pool and parallel._pool_threads == 3

@@ -1,12 +1,16 @@
-"""Batch-parallel CPU kernels: run a kernel's independent blocks of the batch on `get_num_threads()` threads.
+"""eagerlab's own CPU threads: a pool of `get_num_threads()` threads, and three ways of using it.
 
-numpy releases the GIL inside its copies, ufunc loops and BLAS calls, so Python threads that each take a block of
-the batch (an im2col copy, a GEMM, a col2im add) keep several cores busy, while OpenBLAS alone parallelizes only
-inside each GEMM and leaves the copies and adds around it on one core. While blocks run in parallel every GEMM is
-held to one BLAS thread (blas.one_thread), so the cores are not oversubscribed.
+numpy releases the GIL inside its copies, ufunc loops and BLAS calls, so Python threads that each take a large
+enough piece of work keep several cores busy:
+- map_blocks: a convolution's batch blocks (an im2col copy, a GEMM, a col2im add each), every GEMM held to one
+  BLAS thread meanwhile (blas.one_thread), so the cores are not oversubscribed;
+- cut_matmul: a large product cut into pieces (blas.matmul, which keeps OpenBLAS itself on one thread);
+- Overlap: independent work handed to a worker while the caller goes on (a recurrent backward's gradients).
+The jobs of a run are shared between the calling thread and the pool's threads, which block (never spin) when
+idle.
 
-Results never depend on the thread count: the blocks are the same either way, each block writes its own part of
-the output, and a caller that reduces over blocks sums the per-block results in block order.
+Results never depend on the thread count: the pieces are fixed by the shapes, each writes its own part of the
+output, and a caller that reduces over them adds the per-piece results in order.
 """
 import itertools
 import os
@@ -54,9 +58,9 @@ os.register_at_fork(after_in_child=_forget_the_pool_after_fork)
 
 
 def _share(fn, jobs, threads):
-    """[fn(job) for job in jobs], the jobs taken in turn by the calling thread and threads - 1 pool threads (one
-    hand-off per thread, not per job; a thread that finishes early takes the next job). Inside, the calling thread
-    counts as a worker: what the jobs call runs on one thread."""
+    """[fn(job) for job in jobs], the jobs taken in turn by the calling thread and up to threads - 1 threads of the
+    pool (one hand-off per thread, not per job; a thread that finishes early takes the next job). Inside, the
+    calling thread counts as a worker: what the jobs call runs on one thread."""
     results = [None] * len(jobs)
     take = itertools.count()  # next() on it is atomic under the GIL
 
@@ -66,7 +70,8 @@ def _share(fn, jobs, threads):
                 return
             results[i] = fn(jobs[i])
 
-    helpers = [_executor(threads).submit(work) for _ in range(min(threads, len(jobs)) - 1)]
+    pool = _executor(blas.get_num_threads())  # sized by the setting, whatever share of it this run uses
+    helpers = [pool.submit(work) for _ in range(min(threads, len(jobs)) - 1)]
     _in_worker.active = True
     try:
         work()
