@@ -83,9 +83,9 @@ def matmul(xp, a, b, out=None):
             if _current != 1:
                 _use(1)
             if _limit > 1 and not _pinned:
-                pieces = min(_limit, _macs(a.shape, b.shape) // PIECE_MACS)
-                if pieces > 1 and _macs(a.shape, b.shape) >= _SMALL_MACS:
-                    done = parallel.cut_matmul(a, b, out, pieces)
+                macs = _macs(a.shape, b.shape)
+                if macs >= _SMALL_MACS:  # (so at least two pieces of PIECE_MACS)
+                    done = parallel.cut_matmul(a, b, out, min(_limit, macs // PIECE_MACS))
                     if done is not None:
                         return done
     return xp.matmul(a, b, out=out)
@@ -117,8 +117,9 @@ def controls_threads():
 
 @contextlib.contextmanager
 def one_thread():
-    """Every GEMM inside runs on one BLAS thread, whatever its size: for callers that run GEMMs on several threads
-    of their own (eagerlab.backend.parallel), where BLAS threads on top would oversubscribe the cores."""
+    """Every product inside runs whole on one BLAS thread, none is cut into pieces: for callers that already run
+    work on several threads of their own (eagerlab.backend.parallel), where more threads would oversubscribe the
+    cores."""
     global _pinned
     with _pin_lock:
         _pinned += 1

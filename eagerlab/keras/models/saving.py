@@ -59,12 +59,12 @@ def load_model(filepath, custom_objects=None, compile=True):
         model.compile(optimizer=keras_optimizers.get(settings["optimizer"]),
                       loss=losses if model._output_names() is not None else losses[0],
                       loss_weights=settings["loss_weights"], metrics=settings["metrics"])
-        if "optimizer_state" in record:
-            model.optimizer.build(p for p in model.parameters() if p.requires_grad).load_state_dict(
-                record["optimizer_state"])
-        if "loss_scale_state" in record:
-            model.optimizer.build(p for p in model.parameters() if p.requires_grad)
-            model.optimizer.scaler.load_state_dict(record["loss_scale_state"])
+        if "optimizer_state" in record or "loss_scale_state" in record:
+            built = model.optimizer.build(p for p in model.parameters() if p.requires_grad)
+            if "optimizer_state" in record:
+                built.load_state_dict(record["optimizer_state"])
+            if "loss_scale_state" in record:
+                model.optimizer.scaler.load_state_dict(record["loss_scale_state"])
     return model
 
 
