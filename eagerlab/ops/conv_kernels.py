@@ -169,20 +169,37 @@ def _col2im(xp, g, wt, kernel, out_hw, stride, padding, dilation, groups):
     return out
 
 
+# below this many weight-gradient entries per group (C/groups*kh*kw * O/groups), with at least _PER_SAMPLE_PIXELS
+# output pixels, the weight gradient is one GEMM per sample and a sum (see weight_grad_kernel)
+_PER_SAMPLE_ENTRIES = 1024
+_PER_SAMPLE_PIXELS = 64
+
+
 def weight_grad_kernel(xp, x, g, *, kernel, stride, padding, dilation, groups):
     n, o, oh, ow = g.shape
     c = x.shape[1]
-    kg = c // groups * kernel[0] * kernel[1]
-    # One GEMM per block and group, the block's samples folded into the contraction: columns (kg, m*OH*OW) @
-    # grad_out^T, then transposed. A GEMM per sample and a sum over them is as fast for large images, but for small
-    # ones (a 1x1 or 4x4 output) its GEMMs degenerate into outer products; and this orientation is ~20% faster in
-    # OpenBLAS than grad_out @ columns^T (measured at (288, 576) @ (576, 64), the MNIST CNN's second conv).
-    gw_t = xp.zeros((groups, kg, o // groups), g.dtype)
+    og, kg = o // groups, c // groups * kernel[0] * kernel[1]
+    # Two forms, chosen by shape (measured on one OpenBLAS thread, 2-core AMD EPYC):
+    # - one GEMM per block and group, the block's samples folded into the contraction, columns (kg, m*OH*OW) @
+    #   grad_out^T: the faster for larger gradients (288x64 at 24x24 pixels, the MNIST CNN's second conv: 4.0 vs
+    #   4.6 ms a 16-sample block), and the only sane one for small images, where per-sample GEMMs degenerate into
+    #   outer products; it is also ~20% faster in OpenBLAS than grad_out @ columns^T;
+    # - a GEMM per sample and a sum over the block's samples, where the gradient is small and the images are not:
+    #   OpenBLAS runs a contraction over tens of thousands of entries into a tiny result at a third of its speed,
+    #   and such calls do not overlap on two threads (LeNet's first conv, 25x6 at 28x28: 45 vs 133 us a block;
+    #   the MNIST CNN's first, 9x32 at 26x26: 72 vs 252 us).
+    per_sample = kg * og <= _PER_SAMPLE_ENTRIES and oh * ow >= _PER_SAMPLE_PIXELS
+    gw_t = xp.zeros((groups, kg, og), g.dtype)
 
     def block(lo, hi):
-        cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, kernel, (oh, ow), stride, dilation, batch_inner=True)
-        gb = g[lo:hi].reshape(hi - lo, groups, o // groups, oh * ow).transpose(1, 2, 0, 3)
-        return gemm(xp, cols, gb.reshape(groups, o // groups, -1).transpose(0, 2, 1))
+        x_block = _pad(xp, x[lo:hi], padding)
+        if per_sample:
+            cols = _columns(xp, x_block, groups, kernel, (oh, ow), stride, dilation)
+            gb = g[lo:hi].reshape(hi - lo, groups, og, oh * ow)
+            return gemm(xp, cols, gb.transpose(0, 1, 3, 2)).sum(axis=0)
+        cols = _columns(xp, x_block, groups, kernel, (oh, ow), stride, dilation, batch_inner=True)
+        gb = g[lo:hi].reshape(hi - lo, groups, og, oh * ow).transpose(1, 2, 0, 3)
+        return gemm(xp, cols, gb.reshape(groups, og, -1).transpose(0, 2, 1))
 
     for part in _each_block(xp, n, kg * groups * oh * ow * x.itemsize, kg * o * oh * ow, block):
         gw_t += part  # in block order, so the sum's bits do not depend on the thread count

@@ -106,6 +106,20 @@ def test_batch_blocks_one_sample_each(name, kw, rng, monkeypatch):
              np.float64, **kw)
 
 
+@pytest.mark.parametrize("form", ["folded", "per_sample"])
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, groups=2), dict(dilation=2, padding=(2, 0))])
+def test_both_weight_gradient_forms_match_torch(form, kw, rng, monkeypatch):
+    """The weight gradient is one GEMM over a block's samples or a GEMM per sample and a sum, chosen by shape:
+    forced either way, both give PyTorch's gradient."""
+    per_sample = form == "per_sample"
+    monkeypatch.setattr(conv_module, "_PER_SAMPLE_ENTRIES", 1 << 30 if per_sample else 0)
+    monkeypatch.setattr(conv_module, "_PER_SAMPLE_PIXELS", 0)
+    monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 4000)  # several blocks
+    for dtype in (np.float64, np.float32):
+        w = rng.standard_normal((6, 4 // kw.get("groups", 1), 3, 3))
+        _compare("conv2d", rng.standard_normal((6, 4, 12, 11)), w, rng.standard_normal(6), dtype, **kw)
+
+
 def test_unbatched_and_empty_batch(rng):
     _compare("conv2d", rng.standard_normal((3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), None, np.float64, padding=1)
     _compare("conv1d", rng.standard_normal((3, 7)), rng.standard_normal((4, 3, 3)), rng.standard_normal(4), np.float64)
