@@ -151,3 +151,19 @@ def test_a_run_using_part_of_the_pool_keeps_the_pool(threads):
     el.randn(200, 120) @ el.randn(120, 200)  # 4.8M multiply-adds: a cut in two pieces, not three
     parallel.map_blocks(_record, [(0, 1), (1, 2)], BIG)
     assert parallel._pool is pool and parallel._pool_threads == 3
+
+
+def test_the_caller_does_not_wait_for_a_pool_thread_that_has_not_started(threads):
+    """On a loaded machine a pool thread may start late: the caller takes every job itself and returns."""
+    el.set_num_threads(2)
+    pool, release = parallel._executor(2), threading.Event()
+    busy = [pool.submit(release.wait, 10) for _ in range(2)]  # every pool thread occupied
+    try:
+        start = time.perf_counter()
+        out = parallel._share(lambda job: (job, threading.current_thread().name), [0, 1, 2], 2)
+        assert time.perf_counter() - start < 5
+        assert out == [(job, threading.current_thread().name) for job in range(3)]
+    finally:
+        release.set()
+        for f in busy:
+            f.result()

@@ -5,7 +5,9 @@ enough piece of work keep several cores busy:
 - map_blocks: a convolution's batch blocks (an im2col copy, a GEMM, a col2im add each), every GEMM held to one
   BLAS thread meanwhile (blas.one_thread), so the cores are not oversubscribed;
 - cut_matmul: a large product cut into pieces (blas.matmul, which keeps OpenBLAS itself on one thread);
-- Overlap: independent work handed to a worker while the caller goes on (a recurrent backward's gradients).
+- Overlap: independent work handed to a worker while the caller goes on (a recurrent backward's gradients);
+- elementwise: a run of in-place ufuncs over large arrays (an optimizer's update of a large parameter), each
+  thread taking a flat piece of every array.
 The jobs of a run are shared between the calling thread and the pool's threads, which block (never spin) when
 idle.
 
@@ -77,9 +79,13 @@ def _share(fn, jobs, threads):
         work()
     finally:
         _in_worker.active = False
-        for helper in helpers:  # before anything is raised: the helpers may still be using the caller's arrays
+        # a helper not started yet is cancelled (the caller took its jobs: on a loaded machine it need not wait for
+        # a thread to be scheduled); the others are waited for before anything is raised, as they may still be
+        # using the caller's arrays
+        started = [helper for helper in helpers if not helper.cancel()]
+        for helper in started:
             helper.exception()
-    for helper in helpers:
+    for helper in started:
         helper.result()  # a helper's error
     return results
 
@@ -136,6 +142,30 @@ class Overlap:
 
     def results(self):
         return self._pending
+
+
+# elementwise: fewest elements for which the work is split, and the alignment of the cuts (a cache line of float32,
+# so no two threads write one line). Adam's update on two threads, quiet 2-core AMD EPYC: 65K elements 102 -> 135 us
+# (slower), 100K 153 -> 147, 131K 194 -> 169, 262K 371 -> 257, 1.2M 2.24 -> 1.18 ms.
+ELEMENTWISE_MIN = 1 << 17
+_ALIGN = 16
+
+
+def elementwise(fn, *arrays):
+    """fn(*arrays), where fn does elementwise work on arrays of one size (ufuncs with out=, in-place updates; None
+    entries pass through as None): on several threads when the arrays are large C-contiguous numpy arrays, each
+    thread calling fn on a flat piece of every array; else once, on the arrays themselves. Elementwise work on a
+    piece gives the bits it gives on the whole."""
+    present = [a for a in arrays if a is not None]
+    size = present[0].size
+    threads = blas.get_num_threads()
+    if (threads < 2 or size < ELEMENTWISE_MIN or getattr(_in_worker, "active", False)
+            or not all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.size == size for a in present)):
+        fn(*arrays)
+        return
+    flats = [None if a is None else a.reshape(-1) for a in arrays]
+    cuts = [size * i // threads // _ALIGN * _ALIGN for i in range(threads)] + [size]
+    _share(lambda i: fn(*(None if f is None else f[cuts[i]:cuts[i + 1]] for f in flats)), range(threads), threads)
 
 
 def cut_matmul(a, b, out, pieces):

@@ -75,15 +75,16 @@ def conv2d_kernel(xp, x, w, b=None, *, stride, padding, dilation, groups):
     out = xp.empty((n, groups, o // groups, oh * ow), x.dtype)
     wg = w.reshape(groups, o // groups, -1)
 
+    bias = None if b is None else b.reshape(groups, o // groups, 1)
+
     def block(lo, hi):
         cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, (kh, kw), (oh, ow), stride, dilation)
         gemm(xp, wg, cols, out=out[lo:hi])
+        if bias is not None:  # while the block's output is in cache, and on the block's thread
+            out[lo:hi] += bias
 
     _each_block(xp, n, w[0].size * groups * oh * ow * x.itemsize, w.size * oh * ow, block)
-    out = out.reshape(n, o, oh, ow)
-    if b is not None:
-        out += b.reshape(-1, 1, 1)
-    return out
+    return out.reshape(n, o, oh, ow)
 
 
 def _phases(k, d, s, lo, n):

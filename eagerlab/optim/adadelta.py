@@ -1,6 +1,7 @@
 """Adadelta (rho, eps, L2 weight decay, maximize): PyTorch's update in the same float order."""
 from ._update import (_check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch, _tick,
                       _zeros_state)
+from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 
@@ -40,22 +41,26 @@ class Adadelta(Optimizer):
                     state["acc_delta"] = _zeros_state(p)
                 _tick(state)
                 r, w, eps_, neg_lr = _operands(cache, pa, None, lambda: (rho, 1 - rho, eps, -lr))
-                d = _grad_for_update(xp, g, pa, weight_decay, maximize)
                 sq, acc = _like(pa, state["square_avg"]._data, state["acc_delta"]._data)
-                sq *= r
-                tmp = xp.multiply(d, w, out=_scratch(pool, xp, pa, 0))  # addcmul's order: (value * g) * g
-                tmp *= d
-                sq += tmp
-                std = xp.add(sq, eps_, out=_scratch(pool, xp, pa, 1))
-                xp.sqrt(std, out=std)
-                delta = xp.add(acc, eps_, out=_scratch(pool, xp, pa, 2))
-                xp.sqrt(delta, out=delta)
-                delta /= std
-                delta *= d
-                acc *= r
-                xp.multiply(delta, w, out=tmp)
-                tmp *= delta
-                acc += tmp
-                xp.multiply(delta, neg_lr, out=tmp)
-                pa += tmp
+
+                def update(pa, g, sq, acc, tmp, std, delta):
+                    d = _grad_for_update(xp, g, pa, weight_decay, maximize)
+                    sq *= r
+                    tmp = xp.multiply(d, w, out=tmp)  # addcmul's order: (value * g) * g
+                    tmp *= d
+                    sq += tmp
+                    std = xp.add(sq, eps_, out=std)
+                    xp.sqrt(std, out=std)
+                    delta = xp.add(acc, eps_, out=delta)
+                    xp.sqrt(delta, out=delta)
+                    delta /= std
+                    delta *= d
+                    acc *= r
+                    xp.multiply(delta, w, out=tmp)
+                    tmp *= delta
+                    acc += tmp
+                    xp.multiply(delta, neg_lr, out=tmp)
+                    pa += tmp
+
+                elementwise(update, pa, g, sq, acc, *(_scratch(pool, xp, pa, slot) for slot in range(3)))
                 p._bump()

@@ -1,6 +1,7 @@
 """Adagrad (lr_decay, initial_accumulator_value, L2 weight decay, maximize): PyTorch's update and float order."""
 from .._tensor import Tensor
 from ._update import _check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch, _tick
+from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 
@@ -46,13 +47,17 @@ class Adagrad(Optimizer):
                 state = self.state[p] or self._init_state(p, group)  # groups added after construction
                 step = _tick(state)
                 eps_, neg_clr = _operands(cache, pa, step, lambda: (eps, -lr / (1 + (step - 1) * lr_decay)))
-                d = _grad_for_update(xp, g, pa, weight_decay, maximize)
                 (acc,) = _like(pa, state["sum"]._data)
-                tmp = xp.multiply(d, d, out=_scratch(pool, xp, pa, 0))
-                acc += tmp
-                std = xp.sqrt(acc, out=_scratch(pool, xp, pa, 1))
-                std += eps_
-                xp.multiply(d, neg_clr, out=tmp)  # addcdiv's order: (value * g) / std
-                tmp /= std
-                pa += tmp
+
+                def update(pa, g, acc, tmp, std):
+                    d = _grad_for_update(xp, g, pa, weight_decay, maximize)
+                    tmp = xp.multiply(d, d, out=tmp)
+                    acc += tmp
+                    std = xp.sqrt(acc, out=std)
+                    std += eps_
+                    xp.multiply(d, neg_clr, out=tmp)  # addcdiv's order: (value * g) / std
+                    tmp /= std
+                    pa += tmp
+
+                elementwise(update, pa, g, acc, _scratch(pool, xp, pa, 0), _scratch(pool, xp, pa, 1))
                 p._bump()

@@ -1,6 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad and maximize: PyTorch's update in the same float order."""
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
                       _scratch, _tick, _zeros_state)
+from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 
@@ -49,25 +50,28 @@ class Adam(Optimizer):
                 w1, b2, w2, bc2_sqrt, eps_, neg_step_size = _operands(cache, pa, step, lambda: (
                     _lerp_coeff(1 - beta1, pa.dtype), beta2, 1 - beta2, (1 - beta2 ** step) ** 0.5, eps,
                     -lr / (1 - beta1 ** step)))
-                if weight_decay != 0 and decoupled:
-                    pa *= 1 - lr * weight_decay
-                d = _grad_for_update(xp, g, pa, 0 if decoupled else weight_decay, maximize)
                 m, v = _like(pa, state["exp_avg"]._data, state["exp_avg_sq"]._data)
+                v_max = _like(pa, state["max_exp_avg_sq"]._data)[0] if amsgrad else None
 
-                tmp = _lerp_(xp, m, d, 1 - beta1, w1, _scratch(pool, xp, pa, 0))
-                v *= b2
-                xp.multiply(d, w2, out=tmp)  # addcmul's order: (value * g) * g
-                tmp *= d
-                v += tmp
-                if amsgrad:
-                    (v_max,) = _like(pa, state["max_exp_avg_sq"]._data)
-                    v = xp.maximum(v_max, v, out=v_max)
-                denom = xp.sqrt(v, out=_scratch(pool, xp, pa, 1))
-                denom /= bc2_sqrt
-                denom += eps_
-                xp.multiply(m, neg_step_size, out=tmp)  # addcdiv's order: (value * m) / denom
-                tmp /= denom
-                pa += tmp
+                def update(pa, g, m, v, v_max, tmp, denom):
+                    if weight_decay != 0 and decoupled:
+                        pa *= 1 - lr * weight_decay
+                    d = _grad_for_update(xp, g, pa, 0 if decoupled else weight_decay, maximize)
+                    tmp = _lerp_(xp, m, d, 1 - beta1, w1, tmp)
+                    v *= b2
+                    xp.multiply(d, w2, out=tmp)  # addcmul's order: (value * g) * g
+                    tmp *= d
+                    v += tmp
+                    if v_max is not None:
+                        v = xp.maximum(v_max, v, out=v_max)
+                    denom = xp.sqrt(v, out=denom)
+                    denom /= bc2_sqrt
+                    denom += eps_
+                    xp.multiply(m, neg_step_size, out=tmp)  # addcdiv's order: (value * m) / denom
+                    tmp /= denom
+                    pa += tmp
+
+                elementwise(update, pa, g, m, v, v_max, _scratch(pool, xp, pa, 0), _scratch(pool, xp, pa, 1))
                 p._bump()
 
 

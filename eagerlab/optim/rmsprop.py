@@ -1,6 +1,7 @@
 """RMSprop (centered, momentum, L2 weight decay, maximize): PyTorch's update in the same float order."""
 from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
                       _scratch, _tick, _zeros_state)
+from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 
@@ -41,30 +42,34 @@ class RMSprop(Optimizer):
                 _tick(state)
                 a, w, wg, eps_, mom, neg_lr = _operands(cache, pa, None, lambda: (
                     alpha, 1 - alpha, _lerp_coeff(1 - alpha, pa.dtype), eps, momentum, -lr))
-                d = _grad_for_update(xp, g, pa, weight_decay, maximize)
                 (sq,) = _like(pa, state["square_avg"]._data)
-                sq *= a
-                tmp = xp.multiply(d, w, out=_scratch(pool, xp, pa, 0))  # addcmul's order: (value * g) * g
-                tmp *= d
-                sq += tmp
-                if centered:
-                    (ga,) = _like(pa, state["grad_avg"]._data)
-                    _lerp_(xp, ga, d, 1 - alpha, wg, out=tmp)  # tmp is free: sq holds its g*g now
-                    xp.negative(ga, out=tmp)
-                    tmp *= ga
-                    avg = xp.add(sq, tmp, out=_scratch(pool, xp, pa, 1))
-                    xp.sqrt(avg, out=avg)
-                else:
-                    avg = xp.sqrt(sq, out=_scratch(pool, xp, pa, 1))
-                avg += eps_
-                if momentum > 0:
-                    (buf,) = _like(pa, state["momentum_buffer"]._data)
-                    xp.divide(d, avg, out=tmp)
-                    buf *= mom
-                    buf += tmp
-                    xp.multiply(buf, neg_lr, out=tmp)
-                else:
-                    xp.multiply(d, neg_lr, out=tmp)  # addcdiv's order: (value * g) / avg
-                    tmp /= avg
-                pa += tmp
+                ga = _like(pa, state["grad_avg"]._data)[0] if centered else None
+                buf = _like(pa, state["momentum_buffer"]._data)[0] if momentum > 0 else None
+
+                def update(pa, g, sq, ga, buf, tmp, avg):
+                    d = _grad_for_update(xp, g, pa, weight_decay, maximize)
+                    sq *= a
+                    tmp = xp.multiply(d, w, out=tmp)  # addcmul's order: (value * g) * g
+                    tmp *= d
+                    sq += tmp
+                    if ga is not None:
+                        _lerp_(xp, ga, d, 1 - alpha, wg, out=tmp)  # tmp is free: sq holds its g*g now
+                        xp.negative(ga, out=tmp)
+                        tmp *= ga
+                        avg = xp.add(sq, tmp, out=avg)
+                        xp.sqrt(avg, out=avg)
+                    else:
+                        avg = xp.sqrt(sq, out=avg)
+                    avg += eps_
+                    if buf is not None:
+                        xp.divide(d, avg, out=tmp)
+                        buf *= mom
+                        buf += tmp
+                        xp.multiply(buf, neg_lr, out=tmp)
+                    else:
+                        xp.multiply(d, neg_lr, out=tmp)  # addcdiv's order: (value * g) / avg
+                        tmp /= avg
+                    pa += tmp
+
+                elementwise(update, pa, g, sq, ga, buf, _scratch(pool, xp, pa, 0), _scratch(pool, xp, pa, 1))
                 p._bump()

@@ -1,6 +1,7 @@
 """SGD with momentum, dampening, Nesterov momentum, L2 weight decay and maximize (PyTorch's update)."""
 from .._tensor import Tensor
 from ._update import _check_unsupported, _grad_for_update, _like, _operands, _scalar, _scratch
+from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 
@@ -36,21 +37,28 @@ class SGD(Optimizer):
             for p, pa, g in self._grads(group):
                 xp = p._device.xp
                 mom, damp, neg_lr = _operands(cache, pa, None, lambda: (momentum, 1 - dampening, -lr))
-                d = _grad_for_update(xp, g, pa, weight_decay, maximize)
+                buf, fresh = None, False
                 if momentum != 0:
                     state = self.state[p]
-                    buf_t = state.get("momentum_buffer")
-                    if buf_t is None:
-                        buf = d.copy()
-                        state["momentum_buffer"] = Tensor._make(buf.reshape(p._data.shape), p._device)
-                    else:
-                        (buf,) = _like(pa, buf_t._data)
-                        buf *= mom
-                        buf += d if dampening == 0 else xp.multiply(d, damp)
-                    if nesterov:
-                        tmp = xp.multiply(buf, mom, out=_scratch(pool, xp, pa, 0))
-                        d = xp.add(tmp, d, out=tmp)
-                    else:
-                        d = buf
-                pa += xp.multiply(d, neg_lr, out=_scratch(pool, xp, pa, 1))
+                    if state.get("momentum_buffer") is None:  # the first step's buffer is the gradient itself
+                        state["momentum_buffer"] = Tensor._make(xp.empty_like(p._data), p._device)
+                        fresh = True
+                    (buf,) = _like(pa, state["momentum_buffer"]._data)
+
+                def update(pa, g, buf, tmp, change):
+                    d = _grad_for_update(xp, g, pa, weight_decay, maximize)
+                    if buf is not None:
+                        if fresh:
+                            xp.copyto(buf, d)
+                        else:
+                            buf *= mom
+                            buf += d if dampening == 0 else xp.multiply(d, damp)
+                        if nesterov:
+                            tmp = xp.multiply(buf, mom, out=tmp)
+                            d = xp.add(tmp, d, out=tmp)
+                        else:
+                            d = buf
+                    pa += xp.multiply(d, neg_lr, out=change)
+
+                elementwise(update, pa, g, buf, _scratch(pool, xp, pa, 0), _scratch(pool, xp, pa, 1))
                 p._bump()
