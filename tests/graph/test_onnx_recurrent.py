@@ -8,6 +8,7 @@ import eagerlab
 import eagerlab.nn as nn
 from eagerlab.errors import UnsupportedError
 from eagerlab.graph.pytree import flatten
+from eagerlab.nn.modules.transformer import _is_causal_mask
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -155,6 +156,7 @@ def test_transformer_encoder_with_a_captured_causal_mask(tmp_path):
         return encoder(src, mask=mask)
 
     src = eagerlab.randn(5, 2, 8)
+    assert _is_causal_mask(mask, src, encoder.layers) is True  # eagerly the hint is still taken
     path = str(tmp_path / "enc.onnx")
     eagerlab.onnx.export(fn, (src,), path, dynamic_batch=False)
     with eagerlab.no_grad():

@@ -2,7 +2,7 @@
 PyTorch's submodule names, so state_dicts interchange."""
 import copy
 
-from ...autograd.interpreter import EAGER, current
+from ...autograd.interpreter import current
 from ...errors import ShapeError, fmt_shape
 from ...ops.attention import causal_bias
 from ...ops.creation import full
@@ -121,16 +121,16 @@ def _is_causal_mask(mask, x, layers):
     """True when `mask` (bool or additive float) is exactly the causal mask for x's sequence length (PyTorch's
     detection when is_causal=None), so the layers may take the causal hint."""
     mask = _canonical_mask(mask, "mask", x)
-    if mask is None or current().unwrapped() is not EAGER:
-        # while traced (eagerlab.function, export) the mask's values are not known: not a hint, the layers apply
-        # the mask as given, which computes the same
+    if mask is None:
         return False
     first = layers[0] if len(layers) else None
     batch_first = getattr(getattr(first, "self_attn", None), "batch_first", False)
     size = x.shape[1 if batch_first and x.ndim == 3 else 0]
     if tuple(mask.shape) != (size, size):
         return False
-    return bool((mask == causal_bias(size, size, mask)).all().item())
+    # while traced (eagerlab.function, export) the mask's values are not known: no hint then, and the layers apply
+    # the mask as given, which computes the same
+    return current().static_value((mask == causal_bias(size, size, mask)).all()) is True
 
 
 def _clones(layer, num_layers, owner):
