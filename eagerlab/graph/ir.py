@@ -8,6 +8,7 @@ need the data.
 """
 import numpy as np
 
+from ..autograd.interpreter import EAGER, current
 from ..errors import TracingError, fmt_shape
 
 # Operation kinds. "prim": a registry primitive; "input": a function argument; "capture": a tensor reached from
@@ -74,6 +75,12 @@ class Value:
 
 
 def _data_error(what):
+    if current().unwrapped() is EAGER:  # no trace runs on this thread: the tensor outlived the trace it came from
+        return TracingError(
+            f"eagerlab.function: this tensor was computed while a function was traced (eagerlab.function, export, "
+            f"onnx.export) and was kept past the trace ({what}): stored on a module or another object (self.mask "
+            "= ...) while traced, it never had a value. Compute it outside the traced function (or register it as "
+            "a buffer first), or return it from the function.")
     return TracingError(
         f"eagerlab.function: a tensor's value is not known while the function is traced ({what}). Python control "
         "flow on tensors is converted by AutoGraph (if/while/for on a tensor condition, in functions whose source "

@@ -40,6 +40,12 @@ def _unpack(values, mode, bias, proj):
     return tuple(named.get(n) for n in _ALL)
 
 
+def layer_operands(values, mode, bias, proj):
+    """rnn_layer's operands by name (x, w_ih, w_hh, h0, c0, b_ih, b_hh, w_hr), None for those the layer does not
+    have: for code that reads a recorded rnn_layer node (the ONNX export)."""
+    return dict(zip(_ALL, _unpack(values, mode, bias, proj)))
+
+
 # ---- rnn_layer: one layer, one direction -------------------------------------------------------------------------
 def _layer_infer(*avals, mode, reverse, bias, proj):
     x, w_ih, w_hh, h0, c0, *_ = _unpack(avals, mode, bias, proj)

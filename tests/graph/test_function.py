@@ -285,6 +285,26 @@ def test_reading_a_value_while_tracing_is_a_clear_error():
         el.function(lambda x: object())(el.ones(1))
 
 
+def test_a_tensor_kept_past_its_trace_is_a_clear_error():
+    class Cached(nn.Module):
+        """Builds a tensor on its first call and keeps it (word_language_model's Transformer keeps its mask so)."""
+
+        def __init__(self):
+            super().__init__()
+            self.scale = None
+
+        def forward(self, x):
+            if self.scale is None:
+                self.scale = el.ones(x.shape[0]) * 2
+            return x * self.scale
+
+    model = Cached()
+    assert el.function(model)(el.ones(3)).tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(TracingError, match=r"computed while a function was traced .* kept past the trace .*stored "
+                                           r"on a module or another object"):
+        model(el.ones(3))
+
+
 def test_runtime_errors_point_at_the_user_line():
     table = el.arange(6.0)
 

@@ -17,17 +17,17 @@ class Traced:
         self.graph, self.input_names, self.weight_names = graph, input_names, weight_names
 
 
-def trace_for_export(fn_or_module, example_inputs, what):
+def trace_for_export(fn_or_module, example_inputs, what, nested=False):
     """Trace a Module's forward (or an eagerlab.function, or a plain callable) under no_grad for `example_inputs`
-    (a tuple of tensors) and check that the graph is a pure function of its inputs and weights."""
+    (a tuple of tensors) and check that the graph is a pure function of its inputs and weights.
+
+    nested: the arguments may also be tuples/lists of tensors, to any depth, and Python constants (None, bool,
+    int, float, str: fixed in the trace, as torch.onnx.export does); the graph's inputs are the tensors in order."""
     from ..function import Function, function
 
     if isinstance(example_inputs, Tensor):
         example_inputs = (example_inputs,)
-    if not isinstance(example_inputs, (tuple, list)) or not all(isinstance(x, Tensor) for x in example_inputs):
-        raise TypeError(f"{what}: example_inputs must be a tuple of tensors, got "
-                        f"{type(example_inputs).__name__}" + (f" holding {[type(x).__name__ for x in example_inputs]}"
-                                                              if isinstance(example_inputs, (tuple, list)) else ""))
+    _check_example_inputs(example_inputs, what, nested)
     if not callable(fn_or_module):
         raise TypeError(f"{what}: expected a Module, an eagerlab.function or a callable, got "
                         f"{type(fn_or_module).__name__}")
@@ -50,16 +50,52 @@ def trace_for_export(fn_or_module, example_inputs, what):
                 "model.eval() first). Export the inference function instead.")
     module = fn_or_module if isinstance(fn_or_module, TracedModule) else compiled.modules
     target = module.forward if module is not None else compiled.python_function
-    return Traced(graph, _input_names(target, len(example_inputs)), _weight_names(graph, module))
+    return Traced(graph, _input_names(target, example_inputs), _weight_names(graph, module))
 
 
-def _input_names(target, n):
+_CONSTANTS = (type(None), bool, int, float, str)
+
+
+def _check_example_inputs(example_inputs, what, nested):
+    if not isinstance(example_inputs, (tuple, list)):
+        raise TypeError(f"{what}: example_inputs must be a tuple of tensors, got {type(example_inputs).__name__}")
+    if not nested:
+        if not all(isinstance(x, Tensor) for x in example_inputs):
+            raise TypeError(f"{what}: example_inputs must be a tuple of tensors, got "
+                            f"{type(example_inputs).__name__} holding {[type(x).__name__ for x in example_inputs]}")
+        return
+    for path, leaf in _leaves(example_inputs, "example_inputs"):
+        if not isinstance(leaf, (Tensor, *_CONSTANTS)):
+            hint = (": pass the tensors positionally, in the order of the function's parameters"
+                    if isinstance(leaf, dict) else "")
+            raise TypeError(f"{what}: {path} is a {type(leaf).__name__}; example_inputs may hold tensors, "
+                            f"tuples/lists of them and Python constants (None, bool, int, float, str){hint}")
+
+
+def _leaves(obj, path):
+    """(path, leaf) for the non-container leaves of nested tuples/lists, depth first, e.g. ("hidden[1]", t)."""
+    if isinstance(obj, (tuple, list)):
+        for i, item in enumerate(obj):
+            yield from _leaves(item, f"{path}[{i}]")
+    else:
+        yield path, obj
+
+
+def _input_names(target, example_inputs):
+    """A name per tensor input: the parameter's name, with the position inside it for a nested argument
+    (hidden.0, hidden.1); input<i> past the named parameters."""
     try:
         params = [p.name for p in inspect.signature(target).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
-    return [params[i] if i < len(params) else f"input{i}" for i in range(n)]
+    names = []
+    for i, arg in enumerate(example_inputs):
+        base = params[i] if i < len(params) else f"input{i}"
+        for path, leaf in _leaves(arg, base):
+            if isinstance(leaf, Tensor):
+                names.append(path.replace("[", ".").replace("]", ""))
+    return names
 
 
 def _weight_names(graph, module):

@@ -1,4 +1,5 @@
-"""`eagerlab.onnx.export`: a traced inference function as an ONNX model, one converter per primitive (_ops.py).
+"""`eagerlab.onnx.export`: a traced inference function as an ONNX model, one converter per primitive (_ops.py,
+_recurrent.py).
 
 Needs the optional `onnx` package (`pip install eagerlab[onnx]`, which also brings onnxruntime to run the result).
 Weights become initializers named as in the model's state_dict. Tensor-dependent control flow (cond/while) and ops
@@ -11,13 +12,22 @@ from ...errors import UnsupportedError
 from ..export._trace import trace_for_export
 from ..ir import Value
 from ..pytree import flatten
-from ._ops import CONVERTERS
+from ._ops import CONVERTERS as _BASIC
+from ._recurrent import CONVERTERS as _RECURRENT
+
+CONVERTERS = {**_BASIC, **_RECURRENT}  # op name -> convert(builder, node)
 
 
 def export(model_or_fn, example_inputs, path, opset=17, input_names=None, output_names=None, dynamic_batch=True):
-    """Trace `model_or_fn` for `example_inputs` (a tuple of tensors) under no_grad and write an ONNX model to
-    `path`; returns the ModelProto. dynamic_batch: the inputs' first dimension is symbolic ("batch"), so other
-    batch sizes run too (reshapes keep the batch dim as 0 or -1)."""
+    """Trace `model_or_fn` for `example_inputs` under no_grad and write an ONNX model to `path`; returns the
+    ModelProto.
+
+    example_inputs: the positional arguments, a tuple of tensors, nested tuples/lists of them (an LSTM's
+    (h_0, c_0)) and Python constants (fixed in the trace). The model's inputs are the tensors flattened in order,
+    named after the parameters (x, hidden.0, hidden.1) unless `input_names` gives a name to each; its outputs are
+    the returned tensors flattened likewise (output0, output1, ... unless `output_names`). dynamic_batch: the
+    inputs' first dimension is symbolic ("batch"), so other batch sizes run too (reshapes keep the batch dim as 0
+    or -1); for a sequence-first recurrent model that dimension is the sequence length."""
     try:
         import onnx
     except ImportError:
@@ -25,7 +35,7 @@ def export(model_or_fn, example_inputs, path, opset=17, input_names=None, output
                           "(or pip install eagerlab[onnx])") from None
     if opset < 17:
         raise ValueError(f"onnx.export: opset {opset} is too old; LayerNormalization needs opset 17 or newer")
-    traced = trace_for_export(model_or_fn, example_inputs, "onnx.export")
+    traced = trace_for_export(model_or_fn, example_inputs, "onnx.export", nested=True)
     for node in traced.graph.nodes():  # (trace_for_export lets only writes into the function's arguments through)
         if node.kind == "effect":
             raise UnsupportedError(f"onnx.export: the function writes in place {node.op.describe()}; an ONNX graph "
@@ -66,7 +76,8 @@ class _Builder:
 
     def const(self, array, hint):
         name = self.fresh(hint)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # (not ascontiguousarray: it makes a 0-d array 1-d, and a scalar index must stay a scalar)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(array, order="C"), name))
         return name
 
     def operand(self, x, dtype):

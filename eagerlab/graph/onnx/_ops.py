@@ -178,13 +178,85 @@ def _reduce(b, node):
         b.emit("Identity", [x], b.outs(node))
         return
     onnx_op = {"sum": "ReduceSum", "amax": "ReduceMax", "amin": "ReduceMin"}[node.op.name]
-    keep = int(node.attrs["keepdim"])
+    _emit_reduce(b, onnx_op, x, dims, node.attrs["keepdim"], b.outs(node))
+
+
+def _emit_reduce(b, onnx_op, x, dims, keepdim, outputs=None):
+    keep = int(keepdim)
     if onnx_op == "ReduceSum" or b.opset >= 18:  # axes became an input (ReduceSum in opset 13, the rest in 18)
-        b.emit(onnx_op, [x, b.const(np.array(dims, np.int64), "axes")], b.outs(node), keepdims=keep)
-    else:
-        b.emit(onnx_op, [x], b.outs(node), axes=dims, keepdims=keep)
+        return b.emit(onnx_op, [x, b.const(np.array(dims, np.int64), "axes")], outputs, keepdims=keep)
+    return b.emit(onnx_op, [x], outputs, axes=dims, keepdims=keep)
+
+
+@converts("all", "any")
+def _all_any(b, node):
+    """ONNX has no boolean reduction: the min (all) or max (any) of the truth values as int32, back to bool."""
+    dims, to_bool = list(node.attrs["dims"]), b.elem_type(np.bool_)
+    truth = b.emit("Cast", [b.name(node.inputs[0])], None if dims else b.outs(node), to=to_bool)
+    if not dims:  # numpy reduces over no axis: only the truth values
+        return
+    ints = b.emit("Cast", [truth], to=b.elem_type(np.int32))
+    reduced = _emit_reduce(b, "ReduceMin" if node.op.name == "all" else "ReduceMax", ints, dims,
+                           node.attrs["keepdim"])
+    b.emit("Cast", [reduced], b.outs(node), to=to_bool)
 
 
 @converts("cast")
 def _cast(b, node):
     b.emit("Cast", [b.name(node.inputs[0])], b.outs(node), to=b.elem_type(node.attrs["dtype"].np))
+
+
+@converts("unbind")
+def _unbind(b, node):
+    x, dim = b.name(node.inputs[0]), node.attrs["dim"]
+    for i, (v, out) in enumerate(zip(node.outputs, b.outs(node))):
+        if b.used(v):  # a scalar index: Gather drops the axis, as unbind does
+            b.emit("Gather", [x, b.const(np.array(i, np.int64), "index")], [out], axis=dim)
+
+
+@converts("stack")
+def _stack(b, node):
+    axes = b.const(np.array([node.attrs["dim"]], np.int64), "axes")
+    pieces = [b.emit("Unsqueeze", [b.name(v), axes]) for v in node.inputs]
+    b.emit("Concat", pieces, b.outs(node), axis=node.attrs["dim"])
+
+
+_INT64_MAX, _INT64_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+
+
+@converts("getitem")
+def _getitem(b, node):
+    """Basic indexing (ints, slices, None, Ellipsis): one Slice over the sliced dims (an int i as i:i+1), then
+    Squeeze for the ints and Unsqueeze for the Nones. Full slices are left out, so that they take any size."""
+    x = node.inputs[0]
+    index = list(node.attrs["index"])
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index[at:at + 1] = [slice(None)] * (x.ndim - sum(item is not None for item in index if item is not Ellipsis))
+    index += [slice(None)] * (x.ndim - sum(item is not None for item in index))
+    starts, ends, steps, axes, dropped, new_axes, dim, out_dim = [], [], [], [], [], [], 0, 0
+    for item in index:
+        if item is None:
+            new_axes.append(out_dim)
+            out_dim += 1
+            continue
+        if isinstance(item, int):
+            starts.append(item), ends.append(item + 1), steps.append(1), axes.append(dim), dropped.append(dim)
+        elif item != slice(None):
+            step = 1 if item.step is None else item.step
+            starts.append(item.start if item.start is not None else 0 if step > 0 else _INT64_MAX)
+            ends.append(item.stop if item.stop is not None else _INT64_MAX if step > 0 else _INT64_MIN)
+            steps.append(step), axes.append(dim)
+            out_dim += 1
+        else:
+            out_dim += 1
+        dim += 1
+    out = b.name(x)
+    if axes:
+        out = b.emit("Slice", [out] + [b.const(np.array(v, np.int64), hint) for v, hint in
+                                       ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))])
+    if dropped:
+        out = b.emit("Squeeze", [out, b.const(np.array(dropped, np.int64), "axes")])
+    if new_axes:
+        out = b.emit("Unsqueeze", [out, b.const(np.array(new_axes, np.int64), "axes")])
+    b.emit("Identity", [out], b.outs(node))

@@ -2,6 +2,7 @@
 PyTorch's submodule names, so state_dicts interchange."""
 import copy
 
+from ...autograd.interpreter import current
 from ...errors import ShapeError, fmt_shape
 from ...ops.attention import causal_bias
 from ...ops.creation import full
@@ -127,7 +128,9 @@ def _is_causal_mask(mask, x, layers):
     size = x.shape[1 if batch_first and x.ndim == 3 else 0]
     if tuple(mask.shape) != (size, size):
         return False
-    return bool((mask == causal_bias(size, size, mask)).all().item())
+    # while traced (eagerlab.function, export) the mask's values are not known: no hint then, and the layers apply
+    # the mask as given, which computes the same
+    return current().static_value((mask == causal_bias(size, size, mask)).all()) is True
 
 
 def _clones(layer, num_layers, owner):
