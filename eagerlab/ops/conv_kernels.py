@@ -117,12 +117,14 @@ def conv_transpose2d_kernel(xp, g, w, b=None, *, stride, padding, dilation, grou
 def _col2im(xp, g, wt, kernel, out_hw, stride, padding, dilation, groups):
     """The GEMM back to columns, then col2im phase by phase (_phases; a stride-1 conv has one phase).
 
-    Every tap's add is one long contiguous run per sample: the GEMM's input rows are laid out `wide` (ow + spread
-    columns, the extra ones zero) and its output rows `long` (a phase buffer's whole height times that width, the
-    tail zero), and a phase's buffer holds each channel as the same long row. Then tap (i, j)'s contribution to a
-    phase is the columns' rows shifted by its bases' offset, across all channels at once: the zero tails absorb the
-    shift (offset <= long - run). For small images that is several times faster than one short add per image row.
-    Each phase's part inside its grid is then copied to the output, at stride s."""
+    Every tap's add is one long contiguous run over the whole block: the GEMM's input rows are laid out `wide`
+    (ow + spread columns, the extra ones zero) and its output rows `long` (a phase buffer's whole height times that
+    width, the tail zero), and the columns come out tap-major, (tap, channel, sample, long row) per group, so that a
+    phase's buffer, (channel, sample, long row), takes tap (i, j)'s contribution as the tap's rows shifted by its
+    bases' offset, across all channels and samples at once: the zero tails absorb the shift (offset <= long - run).
+    For small images that is several times faster than one short add per image row, and tap-major rather than
+    sample-major columns make one add per tap instead of one per tap and sample (LeNet's second conv, 16 samples:
+    358 -> 210 us a block). Each phase's part inside its grid is then copied to the output, at stride s."""
     n, o, oh, ow = g.shape
     (kh, kw), (h, wd), og = kernel, out_hw, o // groups
     cg = wt.shape[1] // (kh * kw)
@@ -145,26 +147,29 @@ def _col2im(xp, g, wt, kernel, out_hw, stride, padding, dilation, groups):
         m = hi - lo
         wide = xp.zeros((m, o, oh, wide_w), g.dtype)
         wide[..., :ow] = g[lo:hi]
-        cols = xp.zeros((m, groups, kh * kw * cg, long), g.dtype)  # one memset: cheaper than zeroing the tails
-        gemm(xp, wt, wide.reshape(m, groups, og, oh * wide_w)[..., :run], out=cols[..., :run])
-        cols = cols.reshape(m, groups, kh, kw, cg * long)
+        cols = xp.zeros((groups, kh * kw * cg, m, long), g.dtype)  # one memset: cheaper than zeroing the tails
+        # the GEMM writes each sample's rows straight into the tap-major layout (a strided `out`)
+        gemm(xp, wt, wide.reshape(m, groups, og, oh * wide_w)[..., :run], out=cols.transpose(2, 0, 1, 3)[..., :run])
+        run_all = cg * m * long  # one tap's rows over every channel and sample of a group
+        cols = cols.reshape(groups, kh, kw, run_all)
         dest = out[lo:hi]
         for r_h, len_h, low_h, taps_h in rows:
             for r_w, len_w, low_w, taps_w in cols_:
                 if not len_h or not len_w:
                     continue
-                flat = xp.zeros((m, groups, cg * long), g.dtype)
+                flat = xp.zeros((groups, run_all), g.dtype)
                 for i, base_i in taps_h.items():
                     for j, base_j in taps_w.items():
                         shift = (base_i - low_h) * wide_w + base_j - low_w
-                        flat[..., shift:] += cols[:, :, i, j, :cg * long - shift]
+                        flat[:, shift:] += cols[:, i, j, :run_all - shift]
                 # the phase grid's index q in [0, len) is the buffer's row/column q - low
                 top, left = max(0, -low_h), max(0, -low_w)
                 bottom, right = min(height, len_h - low_h), min(wide_w, len_w - low_w)
                 if bottom > top and right > left:
+                    phase = flat.reshape(groups, cg, m, height, wide_w).transpose(2, 0, 1, 3, 4)
                     dest[:, :, r_h + (low_h + top) * stride[0]::stride[0], r_w + (low_w + left) * stride[1]::stride[1]][
                         :, :, :bottom - top, :right - left] = \
-                        flat.reshape(m, groups * cg, height, wide_w)[:, :, top:bottom, left:right]
+                        phase.reshape(m, groups * cg, height, wide_w)[:, :, top:bottom, left:right]
 
     _each_block(xp, n, wt.shape[1] * groups * long * g.itemsize, wt.size * groups * run, block)
     return out
