@@ -167,3 +167,54 @@ def test_the_caller_does_not_wait_for_a_pool_thread_that_has_not_started(threads
         release.set()
         for f in busy:
             f.result()
+
+
+def test_worker_tasks_run_once_report_errors_and_cancel_only_before_they_start():
+    from eagerlab.backend.workers import Pool
+
+    pool = Pool(1, "test-pool", lambda: None)
+    try:
+        gate, started = threading.Event(), threading.Event()
+
+        def blocker():
+            started.set()
+            gate.wait(10)
+            return "done"
+
+        running = pool.submit(blocker)
+        queued = pool.submit(lambda: pytest.fail("a cancelled task ran"))
+        started.wait(10)
+        assert not running.cancel()  # already started
+        assert queued.cancel() and queued.exception() is None  # not started: it never will
+        gate.set()
+        assert running.result() == "done"
+        failing = pool.submit(lambda: 1 / 0)
+        assert isinstance(failing.exception(), ZeroDivisionError)
+        with pytest.raises(ZeroDivisionError):
+            failing.result()
+        assert pool.submit(threading.current_thread).result().name.startswith("test-pool_")
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("mode", [True, False])
+def test_work_handed_to_the_pool_runs_in_the_callers_denormal_mode(threads, monkeypatch, mode):
+    """eagerlab.set_flush_denormal is per thread: the pool's pieces follow the thread that hands them over."""
+    from eagerlab.backend import denormals
+
+    if not el.set_flush_denormal(mode):
+        pytest.skip("this platform has no flush-to-zero mode")
+    try:
+        el.set_flush_denormal(not mode)  # the pool's threads start in the other mode ...
+        parallel._share(lambda job: denormals.set_flush_denormal(not mode), [0, 1], 2)
+        el.set_flush_denormal(mode)  # ... and the caller's is the one that counts
+        el.set_num_threads(2)
+        monkeypatch.setattr(parallel, "ELEMENTWISE_MIN", 64)
+        a = np.full(4096, 1e-38, np.float32)
+        parallel.elementwise(lambda piece: piece.__imul__(np.float32(0.25)), a)  # 2.5e-39: a denormal
+        assert ((a == 0) if mode else (a > 0)).all()
+        with parallel.Overlap(parallel.PARALLEL_MACS) as side:
+            side.submit(denormals.flush_denormal_enabled)
+        assert side.results() == [mode]
+    finally:
+        el.set_flush_denormal(False)

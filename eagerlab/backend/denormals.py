@@ -7,8 +7,9 @@ down. With FTZ (results that would be denormal become 0) and DAZ (denormal input
 
 On x86-64 both are bits of MXCSR, the SSE control register, which holds them per thread. They are set through the C
 runtime's fegetenv/fesetenv (glibc's x86-64 fenv_t, a public header's struct, ends with MXCSR), called through
-ctypes: numpy's ufuncs run on the calling thread, so they see the mode. Elsewhere set_flush_denormal returns False
-and changes nothing, as torch.set_flush_denormal does on CPUs without the modes.
+ctypes: numpy's ufuncs run on the calling thread, so they see the mode, and work that eagerlab hands to its own
+threads (backend/parallel.py) runs there in the mode of the thread that handed it over. Elsewhere
+set_flush_denormal returns False and changes nothing, as torch.set_flush_denormal does on CPUs without the modes.
 """
 import ctypes
 import platform
@@ -62,3 +63,10 @@ def set_flush_denormal(mode):
 def flush_denormal_enabled():
     """Whether the calling thread flushes denormals (both FTZ and DAZ set)."""
     return _FUNCS is not None and _mxcsr().mxcsr & (_FTZ | _DAZ) == _FTZ | _DAZ
+
+
+def follow(mode):
+    """Put the calling thread in `mode` (flush_denormal_enabled() of another thread) if it is not already: a worker
+    thread before running work handed over by that thread."""
+    if _FUNCS is not None and flush_denormal_enabled() != mode:
+        set_flush_denormal(mode)

@@ -17,11 +17,11 @@ output, and a caller that reduces over them adds the per-piece results in order.
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import blas
+from . import blas, denormals
+from .workers import Pool
 
 # below this many multiply-adds in all the blocks together, handing blocks to threads costs more than it saves
 # (a task hand-off is ~20-50 us; measured on a 2-core AMD EPYC, docs/performance.md)
@@ -38,8 +38,8 @@ def _executor(threads):
     with _pool_lock:
         if _pool_threads != threads:
             if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(threads, thread_name_prefix="eagerlab-cpu", initializer=_mark_worker)
+                _pool.shutdown()
+            _pool = Pool(threads, "eagerlab-cpu", _mark_worker)
             _pool_threads = threads
         return _pool
 
@@ -72,8 +72,14 @@ def _share(fn, jobs, threads):
                 return
             results[i] = fn(jobs[i])
 
+    mode = denormals.flush_denormal_enabled()
+
+    def help_out():  # in the caller's floating-point mode (eagerlab.set_flush_denormal is per thread)
+        denormals.follow(mode)
+        work()
+
     pool = _executor(blas.get_num_threads())  # sized by the setting, whatever share of it this run uses
-    helpers = [pool.submit(work) for _ in range(min(threads, len(jobs)) - 1)]
+    helpers = [pool.submit(help_out) for _ in range(min(threads, len(jobs)) - 1)]
     _in_worker.active = True
     try:
         work()
@@ -129,7 +135,8 @@ class Overlap:
         return self
 
     def submit(self, fn, *args):
-        self._pending.append(self._pool.submit(fn, *args) if self._pool is not None else fn(*args))
+        self._pending.append(self._pool.submit(_in_mode, denormals.flush_denormal_enabled(), fn, args)
+                             if self._pool is not None else fn(*args))
 
     def __exit__(self, *exc):
         try:
@@ -166,6 +173,12 @@ def elementwise(fn, *arrays):
     flats = [None if a is None else a.reshape(-1) for a in arrays]
     cuts = [size * i // threads // _ALIGN * _ALIGN for i in range(threads)] + [size]
     _share(lambda i: fn(*(None if f is None else f[cuts[i]:cuts[i + 1]] for f in flats)), range(threads), threads)
+
+
+def _in_mode(mode, fn, args):
+    """fn(*args) on a worker thread, in the floating-point mode of the thread that handed it over."""
+    denormals.follow(mode)
+    return fn(*args)
 
 
 def cut_matmul(a, b, out, pieces):
