@@ -8,6 +8,7 @@ import numpy as np
 
 from ..backend.blas import matmul as gemm
 from ..backend.parallel import map_blocks
+from . import conv_wide
 
 # CPU: the batch goes through in blocks whose column matrix fits a core's L2 cache (measured: 2 MB blocks run the
 # LeNet-sized conv's forward+backward ~25% faster than 8 MB blocks, and a whole 40 MB batch is slower still), and
@@ -37,6 +38,10 @@ def _blocks(xp, n, bytes_per_sample):
 def _each_block(xp, n, bytes_per_sample, macs_per_sample, kernel):
     """kernel(lo, hi) over the batch's blocks, in order; on several threads where that pays (a GPU has one block)."""
     return map_blocks(kernel, _blocks(xp, n, bytes_per_sample), macs_per_sample * n)
+
+
+def _padded_hw(x, padding):
+    return tuple(x.shape[2 + i] + padding[i][0] + padding[i][1] for i in (0, 1))
 
 
 def _pad(xp, x, padding):
@@ -76,10 +81,16 @@ def conv2d_kernel(xp, x, w, b=None, *, stride, padding, dilation, groups):
     wg = w.reshape(groups, o // groups, -1)
 
     bias = None if b is None else b.reshape(groups, o // groups, 1)
+    wide = conv_wide.plan(xp, x.shape[1], o // groups, groups, (kh, kw), (oh, ow), _padded_hw(x, padding), stride,
+                          dilation)
 
     def block(lo, hi):
-        cols = _columns(xp, _pad(xp, x[lo:hi], padding), groups, (kh, kw), (oh, ow), stride, dilation)
-        gemm(xp, wg, cols, out=out[lo:hi])
+        x_block = _pad(xp, x[lo:hi], padding)
+        if wide is None:
+            gemm(xp, wg, _columns(xp, x_block, groups, (kh, kw), (oh, ow), stride, dilation), out=out[lo:hi])
+        else:
+            cols = conv_wide.columns(xp, conv_wide.planes(xp, x_block, wide), wide, groups, (kh, kw))
+            conv_wide.drop_junk(gemm(xp, wg, cols), out[lo:hi], wide, (oh, ow))
         if bias is not None:  # while the block's output is in cache, and on the block's thread
             out[lo:hi] += bias
 
@@ -196,16 +207,21 @@ def weight_grad_kernel(xp, x, g, *, kernel, stride, padding, dilation, groups):
     #   the MNIST CNN's first, 9x32 at 26x26: 72 vs 252 us).
     per_sample = kg * og <= _PER_SAMPLE_ENTRIES and oh * ow >= _PER_SAMPLE_PIXELS
     gw_t = xp.zeros((groups, kg, og), g.dtype)
+    wide = conv_wide.plan(xp, c, og, groups, kernel, (oh, ow), _padded_hw(x, padding), stride, dilation)
 
     def block(lo, hi):
-        x_block = _pad(xp, x[lo:hi], padding)
+        m, x_block = hi - lo, _pad(xp, x[lo:hi], padding)
+        if wide is not None:  # both operands at the wide columns' width, the output gradient zero in the junk
+            cols = conv_wide.columns(xp, conv_wide.planes(xp, x_block, wide), wide, groups, kernel, not per_sample)
+            gb = conv_wide.widen(xp, g[lo:hi].reshape(m, groups, og, oh, ow), wide, not per_sample)
+        else:
+            cols = _columns(xp, x_block, groups, kernel, (oh, ow), stride, dilation, batch_inner=not per_sample)
+            gb = g[lo:hi].reshape(m, groups, og, oh * ow)
+            if not per_sample:
+                gb = gb.transpose(1, 2, 0, 3).reshape(groups, og, -1)
         if per_sample:
-            cols = _columns(xp, x_block, groups, kernel, (oh, ow), stride, dilation)
-            gb = g[lo:hi].reshape(hi - lo, groups, og, oh * ow)
             return gemm(xp, cols, gb.transpose(0, 1, 3, 2)).sum(axis=0)
-        cols = _columns(xp, x_block, groups, kernel, (oh, ow), stride, dilation, batch_inner=True)
-        gb = g[lo:hi].reshape(hi - lo, groups, og, oh * ow).transpose(1, 2, 0, 3)
-        return gemm(xp, cols, gb.reshape(groups, og, -1).transpose(0, 2, 1))
+        return gemm(xp, cols, gb.transpose(0, 2, 1))
 
     for part in _each_block(xp, n, kg * groups * oh * ow * x.itemsize, kg * o * oh * ow, block):
         gw_t += part  # in block order, so the sum's bits do not depend on the thread count

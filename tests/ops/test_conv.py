@@ -120,6 +120,32 @@ def test_both_weight_gradient_forms_match_torch(form, kw, rng, monkeypatch):
         _compare("conv2d", rng.standard_normal((6, 4, 12, 11)), w, rng.standard_normal(6), dtype, **kw)
 
 
+@pytest.mark.parametrize("wide", [True, False])
+@pytest.mark.parametrize("kw,kernel", [
+    (dict(), (5, 5)),
+    (dict(padding=(1, 2), groups=2), (4, 3)),
+    (dict(dilation=2, padding=2), (3, 3)),
+    (dict(dilation=(1, 3), padding="same"), (2, 2)),  # uneven padding
+    (dict(stride=2, padding=1), (4, 4)),  # strided: always the usual columns
+])
+def test_wide_columns_match_torch_and_the_usual_columns(wide, kw, kernel, rng, monkeypatch):
+    """Wide im2col (ops/conv_wide.py) where it applies, forced on or off: PyTorch's forward and gradients."""
+    from eagerlab.ops import conv_wide
+
+    if wide:
+        monkeypatch.setattr(conv_wide, "_USUAL_ROW", 1e9)  # the cost model always says it pays
+    else:
+        monkeypatch.setattr(conv_wide, "plan", lambda *args: None)
+    used, columns = [], conv_wide.columns
+    monkeypatch.setattr(conv_wide, "columns", lambda *a, **k: used.append(1) or columns(*a, **k))
+    monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 30000)  # several blocks
+    groups = kw.get("groups", 1)
+    x, w = rng.standard_normal((5, 4, 13, 12)), rng.standard_normal((4, 4 // groups, *kernel))
+    for dtype in (np.float64, np.float32):
+        _compare("conv2d", x, w, rng.standard_normal(4), dtype, **kw)
+    assert bool(used) == (wide and "stride" not in kw)
+
+
 def test_unbatched_and_empty_batch(rng):
     _compare("conv2d", rng.standard_normal((3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), None, np.float64, padding=1)
     _compare("conv1d", rng.standard_normal((3, 7)), rng.standard_normal((4, 3, 3)), rng.standard_normal(4), np.float64)
