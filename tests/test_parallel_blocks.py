@@ -195,6 +195,8 @@ def test_worker_tasks_run_once_report_errors_and_cancel_only_before_they_start()
         assert pool.submit(threading.current_thread).result().name.startswith("test-pool_")
     finally:
         pool.shutdown()
+    # a caller still holding the pool after set_num_threads replaced it: the task runs, on the calling thread
+    assert pool.submit(threading.current_thread).result() is threading.current_thread()
 
 
 @pytest.mark.parametrize("mode", [True, False])

@@ -63,6 +63,8 @@ class Pool:
     def __init__(self, threads, name, on_start):
         self._tasks = queue.SimpleQueue()
         self._on_start = on_start
+        self._closed = False
+        self._closing = threading.Lock()  # so that no task is queued behind the threads' exit markers
         for i in range(threads):
             threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True).start()
         self._threads = threads
@@ -76,11 +78,19 @@ class Pool:
             task.run()
 
     def submit(self, fn, *args):
+        """A Task running fn(*args) on a pool thread; after shutdown (a caller still holding this pool when
+        set_num_threads replaced it), on the calling thread: its threads are gone."""
         task = Task(fn, args)
-        self._tasks.put(task)
+        with self._closing:
+            if not self._closed:
+                self._tasks.put(task)
+                return task
+        task.run()
         return task
 
     def shutdown(self):
         """Each thread exits after the tasks already queued."""
-        for _ in range(self._threads):
-            self._tasks.put(None)
+        with self._closing:
+            self._closed = True
+            for _ in range(self._threads):
+                self._tasks.put(None)
