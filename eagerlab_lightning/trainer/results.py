@@ -1,5 +1,5 @@
 """What self.log records during a loop: per-step values and the epoch's batch-size-weighted means (streaming, read
-once at the epoch's end), and which of them go to the progress bar and the loggers."""
+once at the epoch's end), which of them go to the progress bar and the loggers, and the progress bar's line."""
 from eagerlab import Tensor
 from eagerlab.training.metrics import Mean
 
@@ -61,3 +61,19 @@ class Results:
 
 def _float(v):
     return float(v.item()) if isinstance(v, Tensor) else float(v)
+
+
+def lightning_line(p):
+    """Lightning's (tqdm's) look: 100%|█████| 250/250 [00:01, 180.2it/s, train_loss=0.312, val_acc=0.941]."""
+    frac = p.current / p.target if p.target else 0.0
+    filled = int(round(frac * 20))
+    rate = p.current / p.elapsed if p.elapsed > 0 else 0.0
+    values = "".join(f", {name}={float(v):.3g}" for name, v in p.values)
+    total = p.target if p.target is not None else "?"
+    return (f"{frac:4.0%}|{'█' * filled}{' ' * (20 - filled)}| {p.current}/{total} "
+            f"[{_clock(p.elapsed)}, {rate:.2f}{p.unit_name}/s{values}]")
+
+
+def _clock(seconds):
+    s = int(seconds)
+    return f"{s // 60:02d}:{s % 60:02d}"

@@ -1,11 +1,8 @@
 """Trainer: fit / validate / test / predict a LightningModule with Lightning's flags, hooks, checkpoints and
 loggers, on eagerlab.training's progress bar, metrics and training-state records."""
-import datetime
 import glob
 import os
-import signal
 import sys
-import threading
 import time
 
 from eagerlab import no_grad
@@ -22,6 +19,8 @@ from . import loops
 from ..checkpoint_io import newest_valid_checkpoint, read_training_state, restore_checkpoint, save_checkpoint
 from .optimizers import LightningOptimizer, configure
 from .precision import Precision
+from .results import lightning_line
+from .stopping import StopOnSignal, max_time_seconds
 from .strategy import make_strategy
 
 _UNSUPPORTED = {}
@@ -53,7 +52,7 @@ class Trainer:
             raise UnsupportedError(f"Trainer(accumulate_grad_batches={accumulate_grad_batches}"
                                    + (", compile=True" if compile else "") + ") is not supported"
                                    + (" yet" if compile else ": it must be at least 1"))
-        self.accumulate_grad_batches, self.max_time = accumulate_grad_batches, _seconds(max_time)
+        self.accumulate_grad_batches, self.max_time = accumulate_grad_batches, max_time_seconds(max_time)
         self.detect_anomaly, self.val_check_interval, self.overfit_batches = (detect_anomaly, val_check_interval,
                                                                             overfit_batches)
         if overfit_batches:
@@ -125,7 +124,7 @@ class Trainer:
         SIGTERM or SIGINT during the fit: the current step finishes, a checkpoint is written (`interrupted.ckpt`
         in the log folder, also kept as trainer.interrupted_checkpoint_path) and fit returns; fitting again with
         ckpt_path= that file continues inside the epoch, with the bits of a fit never stopped."""
-        with _StopOnSignal(self), detect_anomaly(self.detect_anomaly):
+        with StopOnSignal(self), detect_anomaly(self.detect_anomaly):
             try:
                 self._fit(model, train_dataloaders, val_dataloaders, datamodule, ckpt_path)
             finally:
@@ -330,7 +329,7 @@ class Trainer:
         if not self.enable_progress_bar or not self.is_global_zero:
             return None
         return ProgressBar(total, stream=sys.stdout, unit_name="it",
-                           formatter=lambda p: f"{description}: " + _lightning_line(p))
+                           formatter=lambda p: f"{description}: " + lightning_line(p))
 
     def _rank_zero_loggers(self):
         """The loggers, on rank 0; none on the other processes (only rank 0 writes logs)."""
@@ -391,57 +390,5 @@ class Trainer:
         return sorted(glob.glob(os.path.join(self.default_root_dir, "lightning_logs", "version_*", "checkpoints")))
 
 
-class _StopOnSignal:
-    """While fitting: SIGTERM / SIGINT only set a flag (no I/O in the handler); the loop stops after the step."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self, trainer):
-        self.trainer, self.previous = trainer, {}
-
-    def __enter__(self):
-        self.trainer.received_signal = None
-        if threading.current_thread() is threading.main_thread():  # (handlers can only be set there)
-            for sig in self.SIGNALS:
-                self.previous[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame):
-        self.trainer.received_signal = signum
-        self.trainer.should_stop = True
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-        return False
-
-
-def _seconds(max_time):
-    """max_time as seconds: None, seconds, a timedelta, {"days": .., "hours": .., ...} or "DD:HH:MM:SS"."""
-    if max_time is None or isinstance(max_time, (int, float)):
-        return max_time
-    if isinstance(max_time, datetime.timedelta):
-        return max_time.total_seconds()
-    if isinstance(max_time, dict):
-        return datetime.timedelta(**max_time).total_seconds()
-    days, hours, minutes, seconds = (int(part) for part in str(max_time).split(":"))
-    return datetime.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
-
-
 def _defines(model, hook):
     return getattr(type(model), hook, None) is not None
-
-
-def _lightning_line(p):
-    """Lightning's (tqdm's) look: 100%|█████| 250/250 [00:01, 180.2it/s, train_loss=0.312, val_acc=0.941]."""
-    frac = p.current / p.target if p.target else 0.0
-    filled = int(round(frac * 20))
-    rate = p.current / p.elapsed if p.elapsed > 0 else 0.0
-    values = "".join(f", {name}={float(v):.3g}" for name, v in p.values)
-    total = p.target if p.target is not None else "?"
-    return (f"{frac:4.0%}|{'█' * filled}{' ' * (20 - filled)}| {p.current}/{total} "
-            f"[{_clock(p.elapsed)}, {rate:.2f}{p.unit_name}/s{values}]")
-
-
-def _clock(seconds):
-    s = int(seconds)
-    return f"{s // 60:02d}:{s % 60:02d}"
