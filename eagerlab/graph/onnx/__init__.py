@@ -136,17 +136,24 @@ class _Builder:
             self.node(node)
         for v, name in zip(outs, out_names):
             self.emit("Identity", [self.name(v)], [name])  # the requested name, even for an input or a weight
-        out_dims = [list(v.shape) for v in outs]
-        if any(in_axes):  # the outputs' dims are what ONNX shape inference derives from the symbolic inputs
-            unshaped = self._make(inputs, [self.info(name, v, None) for v, name in zip(outs, out_names)])
-            out_dims = [_dims(found, v.ndim) for v, found in
-                        zip(outs, self.onnx.shape_inference.infer_shapes(unshaped).graph.output)]
+        out_dims = self._inferred_dims(inputs, outs, out_names) if any(in_axes) else [list(v.shape) for v in outs]
         outputs = [self.info(name, v, [axes.get(d, dim) for d, dim in enumerate(dims)])
                    for v, name, axes, dims in zip(outs, out_names, out_axes, out_dims)]
-        return self._make(inputs, outputs)
+        return self._make(inputs, outputs, self.initializers)
 
-    def _make(self, inputs, outputs):
-        onnx_graph = self.helper.make_graph(self.nodes, self.traced.graph.name, inputs, outputs, self.initializers)
+    def _inferred_dims(self, inputs, outs, out_names):
+        """Each output's dims (a size, symbol or None) as ONNX shape inference derives them from the symbolic
+        inputs. The weights go in as inputs of their shape, without their values, which inference would copy."""
+        weights = set(self.traced.weight_names.values())
+        shaped = [self.helper.make_tensor_value_info(i.name, i.data_type, i.dims) for i in self.initializers
+                  if i.name in weights]
+        model = self._make(inputs + shaped, [self.info(name, v, None) for v, name in zip(outs, out_names)],
+                           [i for i in self.initializers if i.name not in weights])
+        found = self.onnx.shape_inference.infer_shapes(model).graph.output
+        return [_dims(info, v.ndim) for v, info in zip(outs, found)]
+
+    def _make(self, inputs, outputs, initializers):
+        onnx_graph = self.helper.make_graph(self.nodes, self.traced.graph.name, inputs, outputs, initializers)
         return self.helper.make_model(onnx_graph, opset_imports=[self.helper.make_opsetid("", self.opset)],
                                       producer_name="eagerlab")
 
