@@ -36,7 +36,8 @@ def _as_index(op_name, item, x):
 
 
 def _parse(op_name, x, index, keep_masks=False):
-    """(template, index tensors, is_mask) for x[index]. Ints are wrapped and checked against their dim. A boolean
+    """(template, index tensors, is_mask) for x[index]. Ints are checked against their dim and kept as written (a
+    negative one stays relative to the end, which a graph exported with a symbolic dim needs). A boolean
     mask that is the whole index gives ((_SLOT,), [mask], True) (see masked_index_p); other masks become their
     nonzero() index tensors, as numpy defines them, unless keep_masks (assignment takes masks natively)."""
     if type(index) is not tuple:
@@ -76,7 +77,7 @@ def _parse(op_name, x, index, keep_masks=False):
             n = shape[d]
             if not -n <= item < n:
                 raise IndexOutOfRange(f"{op_name}: index {item} is out of bounds for dimension {d} with size {n}")
-            template.append(item + n if item < 0 else item)
+            template.append(item)
             d += 1
         elif isinstance(item, Tensor):
             if item._data.dtype.kind == "b":
@@ -230,7 +231,7 @@ def getitem(input, index):
     if type(index) is int:  # x[i] and x[a:b], the commonest indices: checked inline
         shape = input._data.shape
         if shape and -shape[0] <= index < shape[0]:
-            return bind(getitem_p, input, index=(index % shape[0],))
+            return bind(getitem_p, input, index=(index,))
     elif type(index) is slice and input._data.ndim:
         return bind(getitem_p, input, index=(index,))
     template, tensors, is_mask = _parse("getitem", input, index)

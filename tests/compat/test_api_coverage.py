@@ -57,7 +57,7 @@ SERVED = {
                         "SequentialSampler RandomSampler SubsetRandomSampler WeightedRandomSampler BatchSampler "
                         "default_collate DistributedSampler",
     "torch.utils.tensorboard": "SummaryWriter",
-    "torch.onnx": "export",
+    "torch.onnx": "export TrainingMode",
     "torch.testing": "assert_close",
     "torchvision.datasets": "MNIST FashionMNIST",
     "torchvision.transforms": "Compose ToTensor Normalize Lambda RandomHorizontalFlip RandomCrop",

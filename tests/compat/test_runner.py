@@ -151,3 +151,17 @@ def test_torchvision_transforms_and_save_image_through_the_runner(tmp_path):
 def test_a_spawned_child_process_gets_eagerlab_too(method):
     out = last_json(run_compat([os.path.join(PROGRAMS, "spawned.py"), method]).stdout)
     assert out == {"parent": "eagerlab", "child": ["eagerlab", 2.0], "exitcode": 0}
+
+
+def test_a_torch_onnx_export_call_with_pytorchs_keywords(tmp_path):
+    onnx, ort = pytest.importorskip("onnx"), pytest.importorskip("onnxruntime")
+    path = str(tmp_path / "m.onnx")
+    out = last_json(run_compat([os.path.join(PROGRAMS, "onnx_export.py"), path]).stdout)
+    assert out["framework"] == "eagerlab" and out["training"] is True and out["buffer_bytes"] > 0
+    proto = onnx.load(path)
+    dims = [[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in (*proto.graph.input,
+                                                                                         *proto.graph.output)]
+    assert dims == [["batch_size", 3], ["batch_size", 2]]
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": np.array(out["x"], np.float32)})[0]  # batch 7, exported at 4, dropout off
+    np.testing.assert_allclose(got, np.array(out["y"], np.float32), rtol=1e-5, atol=1e-6)

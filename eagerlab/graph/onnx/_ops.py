@@ -240,8 +240,9 @@ def _getitem(b, node):
             new_axes.append(out_dim)
             out_dim += 1
             continue
-        if isinstance(item, int):
-            starts.append(item), ends.append(item + 1), steps.append(1), axes.append(dim), dropped.append(dim)
+        if isinstance(item, int):  # (a negative i stays relative to the end: -1 is the slice -1:, to the end)
+            end = _INT64_MAX if item == -1 else item + 1
+            starts.append(item), ends.append(end), steps.append(1), axes.append(dim), dropped.append(dim)
         elif item != slice(None):
             step = 1 if item.step is None else item.step
             starts.append(item.start if item.start is not None else 0 if step > 0 else _INT64_MAX)
