@@ -12,6 +12,8 @@ backward, a gradient penalty through an LSTM), the vjp computes it from the laye
 instead (rnn_steps.composed_layer, recomputed on detached copies of the inputs, its tape grafted onto the real
 ones): slower, and differentiable to any order.
 """
+import functools
+
 from ..autograd import grad
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graft import graft
@@ -28,16 +30,24 @@ _ALL = ("x", "w_ih", "w_hh", "h0", "c0", "b_ih", "b_hh", "w_hr")
 _PUBLIC = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}
 
 
+@functools.lru_cache(maxsize=None)
 def _operands(mode, bias, proj):
     """The names of rnn_layer's positional operands, in order (those a layer does not have are left out)."""
     return tuple(n for n in _ALL if (n != "c0" or mode == "LSTM") and (n not in ("b_ih", "b_hh") or bias)
                  and (n != "w_hr" or proj))
 
 
+@functools.lru_cache(maxsize=None)
+def _positions(mode, bias, proj):
+    """For each name in _ALL, its position among the layer's operands, or None (cached: a cell step unpacks its
+    operands on every step and its backward again)."""
+    names = _operands(mode, bias, proj)
+    return tuple(names.index(n) if n in names else None for n in _ALL)
+
+
 def _unpack(values, mode, bias, proj):
     """All eight operands in _ALL's order, None for those the layer does not have."""
-    named = dict(zip(_operands(mode, bias, proj), values))
-    return tuple(named.get(n) for n in _ALL)
+    return tuple(None if i is None else values[i] for i in _positions(mode, bias, proj))
 
 
 def layer_operands(values, mode, bias, proj):
@@ -103,7 +113,13 @@ def _backward_impl(xp, *arrays, mode, reverse, bias, proj, grads, needs):
     dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr = _backward_kernel(
         xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, needs[0], needs[3])
     grads = (dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr)
-    return tuple(grads[_ALL.index(n)] for n, need in zip(_operands(mode, bias, proj), needs) if need)
+    return tuple(grads[i] for i, need in zip(_indices(mode, bias, proj), needs) if need)
+
+
+@functools.lru_cache(maxsize=None)
+def _indices(mode, bias, proj):
+    """The position in _ALL of each of the layer's operands."""
+    return tuple(_ALL.index(n) for n in _operands(mode, bias, proj))
 
 
 # no vjp: under create_graph the forward's vjp takes the composed path instead of binding this

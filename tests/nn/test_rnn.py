@@ -393,6 +393,62 @@ def test_fused_layer_equals_the_step_by_step_composition(mode, options):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("flowing", ["all", "output", "h_n", "c_n"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_one_step_lstm_kernels_equal_the_composition(bias, flowing):
+    """A one-step LSTM (what LSTMCell runs) takes kernels of its own (one GEMM over [x | h | 1], PyTorch's gate
+    order): outputs and the gradients of everything against the step-by-step composition, in both directions,
+    whichever outputs the gradient flows from (float64)."""
+    layer = nn.LSTM(H_IN, H, bias=bias, bidirectional=True).double()
+    x = el.tensor(_x(1, N, H_IN), dtype=el.float64, requires_grad=True)
+    states = [el.tensor(_x(2, N, H), dtype=el.float64, requires_grad=True) for _ in range(2)]
+    leaves = [x, *states, *layer.parameters()]
+    output, (h_n, c_n) = layer(x, tuple(states))
+    want_out, want_last = _composed("LSTM", layer, x, states)
+    picked = {"all": slice(0, 3), "output": slice(0, 1), "h_n": slice(1, 2), "c_n": slice(2, 3)}[flowing]
+    got, want = [output, h_n, c_n][picked], [want_out, *want_last][picked]
+    seeds = [el.tensor(rng.standard_normal(t.shape)) for t in got]
+    grads = [el.autograd.grad(sum((t * s).sum() for t, s in zip(ts, seeds)), leaves, allow_unused=True)
+             for ts in (got, want)]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for i, (a, b) in enumerate(zip(*grads)):
+        assert (a is None) == (b is None), i
+        if a is not None:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"leaf {i}")
+
+
+def test_one_step_lstm_workspace_has_the_inferred_shape_and_compiled_cell_equals_eager():
+    """The one-step kernels keep a smaller workspace: what infer says (graph capture plans with it) is what the
+    kernel returns, and a compiled cell step with its backward gives the eager values."""
+    from eagerlab.autograd.operands import Aval
+    from eagerlab.ops.rnn import rnn_layer_p
+
+    cell = nn.LSTMCell(H_IN, H)
+    x, h, c = (el.tensor(_x(N, w)) for w in (H_IN, H, H))
+    operands = [x.unsqueeze(0), cell.weight_ih, cell.weight_hh, h, c, cell.bias_ih, cell.bias_hh]
+    attrs = dict(mode="LSTM", reverse=False, bias=True, proj=False)
+    avals = rnn_layer_p.infer(*(Aval.of(t) for t in operands), **attrs)
+    arrays = rnn_layer_p.impl(np, *(t.detach().numpy() for t in operands), **attrs)
+    assert [a.shape for a in avals] == [a.shape for a in arrays]
+
+    def step(x, h, c):
+        cell.zero_grad()
+        h1, c1 = cell(x, (h, c))
+        loss = (h1 * c1).sum()
+        loss.backward()
+        return loss.detach(), h1.detach()
+
+    compiled = el.function(step)
+    got = compiled(x, h, c)
+    grads = [p.grad.numpy().copy() for p in cell.parameters()]
+    want = step(x, h, c)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+    for g, p in zip(grads, cell.parameters()):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_one_graph_node_per_layer_and_direction_and_compiled_equals_eager():
     layer = nn.LSTM(H_IN, H, 2, bidirectional=True)
     x = el.tensor(_x(L, N, H_IN))
