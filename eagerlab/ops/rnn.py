@@ -2,7 +2,8 @@
 nn.LSTM/GRU/RNN call), built on one primitive per layer and direction.
 
 `rnn_layer` runs a whole sequence through one layer in one direction and is one tape node (one graph node when
-traced); its backward is the `rnn_layer_backward` primitive, one node too. Both are promoted to primitives on
+traced); its backward is the `rnn_layer_backward` primitive, one node too. Its x is (T, N, H_in), or (N, H_in) for
+one step (what the cells pass). Both are promoted to primitives on
 purpose: composed from per-step ops, an LSTM step is ~15 ops forward and more backward, each paying Python dispatch
 and a tape node, and the sequence layer ran 3-6x slower than PyTorch; the kernels (rnn_kernels.py) keep the
 work per step to one GEMM and a few in-place ufuncs.
@@ -59,7 +60,7 @@ def layer_operands(values, mode, bias, proj):
 # ---- rnn_layer: one layer, one direction -------------------------------------------------------------------------
 def _layer_infer(*avals, mode, reverse, bias, proj):
     x, w_ih, w_hh, h0, c0, *_ = _unpack(avals, mode, bias, proj)
-    steps, batch = x.shape[:2]
+    steps, batch = (1, x.shape[0]) if len(x.shape) == 2 else x.shape[:2]
     hidden, out = w_ih.shape[0] // GATES[mode], w_hh.shape[1]
     outs = [Aval((steps, batch, out), x.dtype, x.device),
             Aval((workspace_size(mode, steps, batch, hidden, proj),), x.dtype, x.device),
@@ -71,8 +72,15 @@ def _layer_infer(*avals, mode, reverse, bias, proj):
 
 def _layer_impl(xp, *arrays, mode, reverse, bias, proj):
     """(y, workspace, h_n) or, for LSTM, (y, workspace, h_n, c_n)."""
-    y, ws, h_n, c_n = _forward_kernel(xp, mode, *_unpack(arrays, mode, bias, proj), reverse)
+    x, *rest = _unpack(arrays, mode, bias, proj)
+    y, ws, h_n, c_n = _forward_kernel(xp, mode, _time_major(x), *rest, reverse)
     return (y, ws, h_n) if c_n is None else (y, ws, h_n, c_n)
+
+
+def _time_major(x):
+    """x as (T, N, H_in): a cell's one step comes as (N, H_in), so that the cell needs no unsqueeze op (and its
+    tape node) per step."""
+    return x[None] if x.ndim == 2 else x
 
 
 # saves every input (the biases only because save_inputs is one range for all kinds of layer; they are not copied)
@@ -111,7 +119,9 @@ def _backward_impl(xp, *arrays, mode, reverse, bias, proj, grads, needs):
     (x, w_ih, w_hh, h0, c0, _, _, w_hr), y, ws, (gy, ghn, gcn) = _split_backward_operands(
         arrays, mode, bias, proj, grads)
     dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr = _backward_kernel(
-        xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, needs[0], needs[3])
+        xp, mode, _time_major(x), w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, needs[0], needs[3])
+    if dx is not None:
+        dx = dx.reshape(x.shape)
     grads = (dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr)
     return tuple(grads[i] for i, need in zip(_indices(mode, bias, proj), needs) if need)
 
@@ -132,7 +142,8 @@ def _composed_vjp(ctx, inputs, grads):
     a = ctx.attrs
     local = [t.detach().requires_grad_() if need else t for t, need in zip(inputs, ctx.needs)]
     local_grads = [g.detach().requires_grad_() if g is not None and g.requires_grad else g for g in grads]
-    outs = composed_layer(a["mode"], *_unpack(local, a["mode"], a["bias"], a["proj"]), a["reverse"])
+    x, *rest = _unpack(local, a["mode"], a["bias"], a["proj"])
+    outs = composed_layer(a["mode"], x.unsqueeze(0) if x.ndim == 2 else x, *rest, a["reverse"])
     pairs = [(o, g) for o, g in zip(outs, local_grads) if g is not None]
     wanted = [t for t, need in zip(local, ctx.needs) if need]
     first = grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True)
@@ -218,9 +229,9 @@ def run_layers(mode, input, hx, params, has_biases, num_layers, dropout, train, 
 
 def run_cell(mode, input, states, w_ih, w_hh, b_ih, b_hh):
     """One step of a cell (nn.LSTMCell, GRUCell, RNNCell) as a one-step rnn_layer: one tape node and the fused
-    kernels instead of the ~15 ops of the composed step (rnn_steps). input (N, H_in); states as rnn_layer's
-    h0 (and c0); returns the new states."""
-    operands = [input.unsqueeze(0), w_ih, w_hh, *states] + ([] if b_ih is None else [b_ih, b_hh])
+    kernels instead of the ~15 ops of the composed step (rnn_steps). input (N, H_in), passed as it is (rnn_layer
+    takes a 2-D x as one step); states as rnn_layer's h0 (and c0); returns the new states."""
+    operands = [input, w_ih, w_hh, *states] + ([] if b_ih is None else [b_ih, b_hh])
     return tuple(bind(rnn_layer_p, *operands, mode=mode, reverse=False, bias=b_ih is not None, proj=False)[2:])
 
 

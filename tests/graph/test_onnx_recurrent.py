@@ -73,6 +73,31 @@ def test_recurrent_layers_match_onnxruntime(tmp_path, mode, layers, bidirectiona
         _assert_matches(session.run(None, {session.get_inputs()[0].name: args[0].numpy()}), want)
 
 
+class TwoSteps(nn.Module):
+    """Two steps of a cell, the second from the first's state (a cell's x reaches rnn_layer as (N, H_in))."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.cell = getattr(nn, name)(4, 3)
+
+    def forward(self, x0, x1):
+        state = self.cell(x0)
+        return self.cell(x1, state)
+
+
+@pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_cells_match_onnxruntime(tmp_path, name):
+    eagerlab.manual_seed(0)
+    model = TwoSteps(name).eval()
+    args = (eagerlab.randn(2, 4), eagerlab.randn(2, 4))
+    path = str(tmp_path / "cell.onnx")
+    proto = eagerlab.onnx.export(model, args, path)
+    assert sum(n.op_type == name[:-4] for n in proto.graph.node) == 2
+    with eagerlab.no_grad():
+        want = model(*args)
+    _assert_matches(_run(path, args)[1], want)
+
+
 class WordModel(nn.Module):
     """word_language_model's RNNModel in small: (tokens, hidden) -> (log-probabilities, hidden)."""
 

@@ -486,6 +486,30 @@ def test_double_backward_takes_the_composed_path(mode):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_double_backward_through_a_cell(mode):
+    """A cell's one step reaches rnn_layer with a 2-D x; create_graph=True differentiates its composed step."""
+    from eagerlab.ops.rnn_steps import KINDS, project_input
+
+    name, extra = CELLS[mode]
+    cell = getattr(nn, name)(H_IN, H, **extra).double()
+    kind = KINDS[mode]
+    x = el.tensor(_x(N, H_IN), dtype=el.float64, requires_grad=True)
+    states = tuple(el.tensor(_x(N, H), dtype=el.float64) for _ in range(kind.states))
+
+    def composed():
+        xw, b_hh = project_input(kind, x, cell.weight_ih, cell.bias_ih, cell.bias_hh)
+        return kind.step(xw, states, cell.weight_hh, b_hh)[0]
+
+    results = []
+    for run in (lambda: cell(x, states if kind.states == 2 else states[0]), composed):
+        out = run()
+        (g,) = el.autograd.grad((out[0] if isinstance(out, tuple) else out).tanh().sum(), x, create_graph=True)
+        results.append(el.autograd.grad(g.square().sum(), [x, *cell.parameters()]))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_fused_op_errors_name_the_op_and_shapes():
     x, h = el.zeros(L, N, H_IN), el.zeros(1, N, H)
     params = [el.zeros(3 * H, H_IN), el.zeros(3 * H, H)]

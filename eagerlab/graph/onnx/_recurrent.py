@@ -1,6 +1,6 @@
 """The fused recurrent layer (rnn_layer: one layer, one direction of nn.LSTM/GRU/RNN) as ONNX's LSTM, GRU or RNN.
 
-rnn_layer's operands keep PyTorch's layout: x (T, N, H_in), w_ih (G*H, H_in), w_hh (G*H, H), h0 (N, H), [c0],
+rnn_layer's operands keep PyTorch's layout: x (T, N, H_in) (or (N, H_in): a cell's one step), w_ih (G*H, H_in), w_hh (G*H, H), h0 (N, H), [c0],
 [b_ih, b_hh] (G*H,), gates in PyTorch's order. ONNX wants one direction axis in front of every weight and state,
 the biases as one [Wb, Rb] vector and its own gate order; the reordering is one Gather on each weight, in the graph,
 so that the initializers keep their state_dict names (onnxruntime folds it once when it loads the model).
@@ -31,7 +31,8 @@ def _rnn_layer(b, node):
     rows = _gate_rows(b, mode, hidden)
     w = _with_direction_axis(b, b.emit("Gather", [b.name(ops["w_ih"]), rows], axis=0))
     r = _with_direction_axis(b, b.emit("Gather", [b.name(ops["w_hh"]), rows], axis=0))
-    inputs = [b.name(ops["x"]), w, r]
+    x = b.name(ops["x"])
+    inputs = [x if len(ops["x"].shape) == 3 else _with_direction_axis(b, x), w, r]  # (a cell: the time axis)
     if a["bias"]:
         biases = [b.emit("Gather", [b.name(ops[k]), rows], axis=0) for k in ("b_ih", "b_hh")]
         inputs.append(_with_direction_axis(b, b.emit("Concat", biases, axis=0)))
