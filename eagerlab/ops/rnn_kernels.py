@@ -158,14 +158,12 @@ def _lstm_step_backward(xp, x, w_ih, w_hh, h0, c0, ws, gy, ghn, gcn, hidden, nee
     slope_g = g * g
     xp.subtract(1, slope_g, out=slope_g)  # 1 - g^2
     dg = xp.empty((batch, 4 * H), dtype=dt)  # pre-activation gate gradients, PyTorch's gate order i, f, g, o
-    xp.multiply(slope[:, :H], g, out=dg[:, :H])  # di = dc * i' g
-    xp.multiply(slope[:, H:2 * H], c0, out=dg[:, H:2 * H])  # df = dc * f' c_0
-    xp.multiply(slope_g, i, out=dg[:, 2 * H:3 * H])  # dg = dc * g' i
-    dg3 = dg[:, :3 * H].reshape(batch, 3, H)
-    dg3 *= dc[:, None, :]
-    do = dg[:, 3 * H:]
-    xp.multiply(slope[:, 2 * H:], tanh_c, out=do)  # do = dh * o' tanh(c_1)
-    do *= dh
+    # each the product of a gate's derivative and a (B, H) factor made first (on contiguous arrays: a product into
+    # or from a gate block, a strided view, costs ~2x one on contiguous arrays)
+    xp.multiply(slope[:, :H], dc * g, out=dg[:, :H])  # di = dc * i' g
+    xp.multiply(slope[:, H:2 * H], dc * c0, out=dg[:, H:2 * H])  # df = dc * f' c_0
+    xp.multiply(slope_g, dc * i, out=dg[:, 2 * H:3 * H])  # dg = dc * g' i
+    xp.multiply(slope[:, 2 * H:], dh * tanh_c, out=dg[:, 3 * H:])  # do = dh * o' tanh(c_1)
     dc *= f  # dc_0
     dx = (dg @ w_ih).reshape(x.shape) if need_dx else None
     dh0 = dg @ w_hh if need_dh0 else None
