@@ -1,9 +1,10 @@
 """The fused recurrent layer (rnn_layer: one layer, one direction of nn.LSTM/GRU/RNN) as ONNX's LSTM, GRU or RNN.
 
-rnn_layer's operands keep PyTorch's layout: x (T, N, H_in) (or (N, H_in): a cell's one step), w_ih (G*H, H_in),
-w_hh (G*H, H), h0 (N, H), [c0], [b_ih, b_hh] (G*H,), gates in PyTorch's order. ONNX wants one direction axis in front of every weight and state,
-the biases as one [Wb, Rb] vector and its own gate order; the reordering is one Gather on each weight, in the graph,
-so that the initializers keep their state_dict names (onnxruntime folds it once when it loads the model).
+rnn_layer's operands keep PyTorch's layout: x (T, N, H_in) (or (N, H_in): a cell's one step), w_ih (G*H, H_in), w_hh
+(G*H, H), h0 (N, H), [c0], [b_ih, b_hh] (G*H,), gates in PyTorch's order. ONNX wants one direction axis in front of
+every weight and state, the biases as one [Wb, Rb] vector and its own gate order; the reordering is one Gather on
+each weight, in the graph, so that the initializers keep their state_dict names (onnxruntime folds it once when it
+loads the model).
 """
 import numpy as np
 
