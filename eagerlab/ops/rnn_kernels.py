@@ -140,7 +140,7 @@ def _lstm_step_forward(xp, x, w_ih, w_hh, h0, c0, b_ih, b_hh, ws, hidden):
     tanh_c = ws[4 * batch * H:].reshape(batch, H)
     xp.tanh(c1, out=tanh_c)
     y = xp.multiply(o, tanh_c).reshape(1, batch, H)
-    return y, ws, y[0], c1
+    return y, ws, y[0].copy(), c1  # h_1 its own array, as in the sequence kernels: y and h_n are separate tensors
 
 
 def _lstm_step_backward(xp, x, w_ih, w_hh, h0, c0, ws, gy, ghn, gcn, hidden, need_dx, need_dh0):

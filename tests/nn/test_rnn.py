@@ -449,6 +449,16 @@ def test_one_step_lstm_workspace_has_the_inferred_shape_and_compiled_cell_equals
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_one_step_lstm_output_and_final_state_are_separate_tensors():
+    """As in PyTorch (and the sequence kernels): writing into h_n leaves the output alone."""
+    lstm = nn.LSTM(H_IN, H)
+    out, (h_n, c_n) = lstm(el.tensor(_x(1, N, H_IN)))
+    before = out.detach().numpy().copy()
+    with el.no_grad():
+        h_n.zero_()
+    np.testing.assert_array_equal(out.detach().numpy(), before)
+
+
 def test_one_graph_node_per_layer_and_direction_and_compiled_equals_eager():
     layer = nn.LSTM(H_IN, H, 2, bidirectional=True)
     x = el.tensor(_x(L, N, H_IN))
