@@ -102,3 +102,16 @@ def test_set_num_threads_rejects_what_is_not_a_positive_integer(bad, threads):
     with pytest.raises(ValueError, match="set_num_threads: expected a positive integer"):
         el.set_num_threads(bad)
 
+
+
+def test_one_thread_works_before_any_product():
+    """blas.one_thread as the process's first BLAS use (a parallel region entered before any GEMM) finds the BLAS
+    libraries itself."""
+    import subprocess
+    import sys
+
+    code = ("from eagerlab.backend import blas\n"
+            "with blas.one_thread():\n"
+            "    assert blas._pinned == 1\n"
+            "assert blas._pinned == 0\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
