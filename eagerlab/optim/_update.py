@@ -85,6 +85,16 @@ def _lerp_(xp, a, b, weight, coeff, out=None):
     return tmp
 
 
+def _square_average_(xp, avg, d, decay, weight, out=None):
+    """avg.mul_(decay).addcmul_(d, d, value=weight) in ATen's order, (weight * d) * d; returns the scratch array
+    (written into `out` when given), free for the caller to reuse."""
+    avg *= decay
+    tmp = xp.multiply(d, weight, out=out)
+    tmp *= d
+    avg += tmp
+    return tmp
+
+
 def _scratch(pool, xp, a, slot):
     """Scratch array number `slot` shaped like `a`, for an update's `out=`: None eagerly (pool None: the ufunc
     allocates, as PyTorch does), else kept in `pool` across calls (a compiled step reuses it on every run)."""

@@ -1,7 +1,7 @@
 """Adadelta (rho, eps, L2 weight decay, maximize): PyTorch's update in the same float order."""
-from ._update import (_check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch, _tick,
-                      _zeros_state)
 from ..backend.parallel import elementwise
+from ._update import (_check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch,
+                      _square_average_, _tick, _zeros_state)
 from .optimizer import Optimizer, _update_step
 
 
@@ -45,20 +45,14 @@ class Adadelta(Optimizer):
 
                 def update(pa, g, sq, acc, tmp, std, delta):
                     d = _grad_for_update(xp, g, pa, weight_decay, maximize)
-                    sq *= r
-                    tmp = xp.multiply(d, w, out=tmp)  # addcmul's order: (value * g) * g
-                    tmp *= d
-                    sq += tmp
+                    tmp = _square_average_(xp, sq, d, r, w, out=tmp)
                     std = xp.add(sq, eps_, out=std)
                     xp.sqrt(std, out=std)
                     delta = xp.add(acc, eps_, out=delta)
                     xp.sqrt(delta, out=delta)
                     delta /= std
                     delta *= d
-                    acc *= r
-                    xp.multiply(delta, w, out=tmp)
-                    tmp *= delta
-                    acc += tmp
+                    _square_average_(xp, acc, delta, r, w, out=tmp)
                     xp.multiply(delta, neg_lr, out=tmp)
                     pa += tmp
 

@@ -1,7 +1,7 @@
 """Adagrad (lr_decay, initial_accumulator_value, L2 weight decay, maximize): PyTorch's update and float order."""
+from ..backend.parallel import elementwise
 from .._tensor import Tensor
 from ._update import _check_unsupported, _grad_for_update, _like, _new_step, _operands, _scalar, _scratch, _tick
-from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 

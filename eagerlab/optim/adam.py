@@ -1,7 +1,7 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad and maximize: PyTorch's update in the same float order."""
-from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
-                      _scratch, _tick, _zeros_state)
 from ..backend.parallel import elementwise
+from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
+                      _scratch, _square_average_, _tick, _zeros_state)
 from .optimizer import Optimizer, _update_step
 
 
@@ -58,10 +58,7 @@ class Adam(Optimizer):
                         pa *= 1 - lr * weight_decay
                     d = _grad_for_update(xp, g, pa, 0 if decoupled else weight_decay, maximize)
                     tmp = _lerp_(xp, m, d, 1 - beta1, w1, tmp)
-                    v *= b2
-                    xp.multiply(d, w2, out=tmp)  # addcmul's order: (value * g) * g
-                    tmp *= d
-                    v += tmp
+                    _square_average_(xp, v, d, b2, w2, out=tmp)
                     if v_max is not None:
                         v = xp.maximum(v_max, v, out=v_max)
                     denom = xp.sqrt(v, out=denom)

@@ -1,7 +1,7 @@
 """RMSprop (centered, momentum, L2 weight decay, maximize): PyTorch's update in the same float order."""
-from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
-                      _scratch, _tick, _zeros_state)
 from ..backend.parallel import elementwise
+from ._update import (_check_unsupported, _grad_for_update, _lerp_, _lerp_coeff, _like, _new_step, _operands, _scalar,
+                      _scratch, _square_average_, _tick, _zeros_state)
 from .optimizer import Optimizer, _update_step
 
 
@@ -48,10 +48,7 @@ class RMSprop(Optimizer):
 
                 def update(pa, g, sq, ga, buf, tmp, avg):
                     d = _grad_for_update(xp, g, pa, weight_decay, maximize)
-                    sq *= a
-                    tmp = xp.multiply(d, w, out=tmp)  # addcmul's order: (value * g) * g
-                    tmp *= d
-                    sq += tmp
+                    tmp = _square_average_(xp, sq, d, a, w, out=tmp)
                     if ga is not None:
                         _lerp_(xp, ga, d, 1 - alpha, wg, out=tmp)  # tmp is free: sq holds its g*g now
                         xp.negative(ga, out=tmp)

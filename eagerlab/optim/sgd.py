@@ -1,7 +1,7 @@
 """SGD with momentum, dampening, Nesterov momentum, L2 weight decay and maximize (PyTorch's update)."""
+from ..backend.parallel import elementwise
 from .._tensor import Tensor
 from ._update import _check_unsupported, _grad_for_update, _like, _operands, _scalar, _scratch
-from ..backend.parallel import elementwise
 from .optimizer import Optimizer, _update_step
 
 
