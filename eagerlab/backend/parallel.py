@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from . import blas, denormals
+from . import blas
 from .workers import Pool
 
 # below this many multiply-adds in all the blocks together, handing blocks to threads costs more than it saves
@@ -72,14 +72,8 @@ def _share(fn, jobs, threads):
                 return
             results[i] = fn(jobs[i])
 
-    mode = denormals.flush_denormal_enabled()
-
-    def help_out():  # in the caller's floating-point mode (eagerlab.set_flush_denormal is per thread)
-        denormals.follow(mode)
-        work()
-
     pool = _executor(blas.get_num_threads())  # sized by the setting, whatever share of it this run uses
-    helpers = [pool.submit(help_out) for _ in range(min(threads, len(jobs)) - 1)]
+    helpers = [pool.submit(work) for _ in range(min(threads, len(jobs)) - 1)]
     _in_worker.active = True
     try:
         work()
@@ -135,8 +129,7 @@ class Overlap:
         return self
 
     def submit(self, fn, *args):
-        self._pending.append(self._pool.submit(_in_mode, denormals.flush_denormal_enabled(), fn, args)
-                             if self._pool is not None else fn(*args))
+        self._pending.append(self._pool.submit(fn, *args) if self._pool is not None else fn(*args))
 
     def __exit__(self, *exc):
         try:
@@ -173,12 +166,6 @@ def elementwise(fn, *arrays):
     flats = [None if a is None else a.reshape(-1) for a in arrays]
     cuts = [size * i // threads // _ALIGN * _ALIGN for i in range(threads)] + [size]
     _share(lambda i: fn(*(None if f is None else f[cuts[i]:cuts[i + 1]] for f in flats)), range(threads), threads)
-
-
-def _in_mode(mode, fn, args):
-    """fn(*args) on a worker thread, in the floating-point mode of the thread that handed it over."""
-    denormals.follow(mode)
-    return fn(*args)
 
 
 def cut_matmul(a, b, out, pieces):

@@ -7,18 +7,23 @@ such wait costs a thread wake-up. concurrent.futures' ThreadPoolExecutor runs a 
 (the future's condition and callbacks, an idle semaphore): on the seed MLP's batch-1024 step (four two-piece
 products) the caller lost ~36 us per backward node to it. Here a worker's epilogue is one lock release, and the
 caller's wait one lock acquire, both in C.
+
+A task runs in the flush-to-zero mode of the thread that submitted it (eagerlab.set_flush_denormal is per thread),
+so work handed to the pool computes what the submitting thread would have.
 """
 import queue
 import threading
+
+from . import denormals
 
 
 class Task:
     """One call handed to the pool: submit() returns it; result(), exception() and cancel() as on a Future."""
 
-    __slots__ = ("_fn", "_args", "_claim", "_done", "_result", "_error")
+    __slots__ = ("_fn", "_args", "_mode", "_claim", "_done", "_result", "_error")
 
     def __init__(self, fn, args):
-        self._fn, self._args = fn, args
+        self._fn, self._args, self._mode = fn, args, denormals.flush_denormal_enabled()
         self._claim = threading.Lock()  # taken by whichever comes first: a worker starting it, or cancel()
         self._done = threading.Lock()  # held until the call has returned or raised
         self._done.acquire()
@@ -28,6 +33,7 @@ class Task:
         if not self._claim.acquire(blocking=False):
             return  # cancelled
         try:
+            denormals.follow(self._mode)
             self._result = self._fn(*self._args)
         except BaseException as error:  # handed to the caller by result()
             self._error = error
