@@ -75,6 +75,12 @@ def lenet(lib):
     return _train_step(lib, model, opt, lib.nn.functional.cross_entropy, x, y)
 
 
+def dcgan(lib):
+    from dcgan_step import dcgan_step
+
+    return dcgan_step(lib)
+
+
 def conv_32_64(lib):
     lib.manual_seed(0)
     conv, x = lib.nn.Conv2d(32, 64, 3), lib.tensor(_array(64, 32, 26, 26), requires_grad=True)
@@ -163,6 +169,7 @@ CASES = [
     ("MNIST CNN step (Adadelta), batch 64", "us", mnist_cnn, mnist_cnn, None),
     ("LeNet-5 step (SGD momentum), batch 64", "us", lenet, lenet, None),
     ("Conv2d(32->64, 3) fwd+bwd, batch 64", "us", conv_32_64, conv_32_64, None),
+    ("DCGAN step (ngf = ndf = 16, 64x64), batch 64", "us", dcgan, dcgan, None),
     ("relu with grad, (32, 128)", "us", relu_grad, relu_grad, None),
     ("a * b with grad, (32, 128)", "us", mul_grad, mul_grad, None),
     ("a + b with grad, (32, 128)", "us", add_grad, add_grad, None),

@@ -161,6 +161,39 @@ def test_kernel_as_large_as_the_input_and_1x1(rng):
              stride=2)
 
 
+@pytest.mark.parametrize("fold", [True, False])
+@pytest.mark.parametrize("name,x,w,kw", [
+    ("conv2d", (6, 4, 8, 8), (6, 4, 4, 4), dict(stride=2, padding=1)),  # dcgan's discriminator, 8x8 -> 4x4
+    ("conv2d", (5, 4, 9, 7), (6, 2, 3, 2), dict(stride=2, dilation=(2, 1), groups=2)),
+    ("conv2d", (5, 4, 6, 6), (6, 4, 3, 3), dict(padding=1)),  # stride 1, not wide
+    ("conv_transpose2d", (6, 6, 4, 4), (6, 4, 4, 4), dict(stride=2, padding=1)),  # dcgan's generator, 4x4 -> 8x8
+    ("conv_transpose2d", (5, 4, 3, 4), (4, 3, 3, 2), dict(stride=2, padding=1, output_padding=1, groups=2)),
+    ("conv_transpose2d", (5, 4, 3, 3), (4, 2, 3, 3), dict(dilation=2, padding=(2, 1))),
+])
+def test_folded_and_per_sample_gemms_match_torch(fold, name, x, w, kw, rng, monkeypatch):
+    """Small images run one GEMM for a block's samples, larger ones a GEMM per sample: forced either way, on
+    several blocks, both give PyTorch's forward and gradients."""
+    big = 1 << 30
+    for constant in ("_FOLD_PIXELS", "_FOLD_RUN", "_FOLD_WASTE"):
+        monkeypatch.setattr(conv_module, constant, big if fold else 0)
+    monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 3000)
+    c_out = w[1] * kw.get("groups", 1) if "transpose" in name else w[0]
+    for dtype in (np.float64, np.float32):
+        _compare(name, rng.standard_normal(x), rng.standard_normal(w), rng.standard_normal(c_out), dtype, **kw)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(padding=1), dict(stride=2, padding=(1, 0), output_padding=1),
+                                dict(padding=(0, 1), groups=2), dict(stride=3, output_padding=2),
+                                dict(dilation=2)])  # dilated: the usual col2im
+def test_one_pixel_conv_transpose_matches_torch(kw, rng):
+    """A 1x1 input (a DCGAN generator's first layer, the input gradient of a convolution down to one pixel) is one
+    GEMM: padding crops, output padding adds rows no tap reaches."""
+    groups = kw.get("groups", 1)
+    for dtype in (np.float64, np.float32):
+        _compare("conv_transpose2d", rng.standard_normal((5, 4, 1, 1)), rng.standard_normal((4, 3, 4, 3)),
+                 rng.standard_normal(3 * groups), dtype, **kw)
+    _compare("conv2d", rng.standard_normal((5, 4, 4, 3)), rng.standard_normal((6, 4, 4, 3)), None, np.float64)
+
 def test_non_contiguous_input(rng):
     x = rng.standard_normal((2, 6, 7, 3))
     view = el.tensor(x).permute(0, 3, 1, 2)
