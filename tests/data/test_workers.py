@@ -190,17 +190,17 @@ def test_killed_worker_raises_within_seconds():
     with pytest.raises(WorkerError, match=r"worker 1 \(pid \d+\) exited unexpectedly \(killed by signal SIGKILL\)"):
         for _ in it:
             pass
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 10  # seconds, not a hang (generous for a loaded machine)
     assert_gone(pids)
 
 
 def test_timeout_raises():
-    it = iter(DataLoader(Slow(2.0), num_workers=1, timeout=0.2))
+    it = iter(DataLoader(Slow(30.0), num_workers=1, timeout=0.2))
     pids = it.worker_pids
     start = time.monotonic()
     with pytest.raises(WorkerError, match="timed out after 0.2 seconds waiting for batch 0 from worker 0"):
         next(it)
-    assert time.monotonic() - start < 2.5
+    assert time.monotonic() - start < 10  # the timeout, long before the 30 s item
     assert_gone(pids)
 
 

@@ -42,7 +42,7 @@ def count_to(x, n):
 
 
 # ---- loops ------------------------------------------------------------------------------------------------------
-def test_a_loop_whose_condition_never_turns_false_is_stopped_within_a_second(tmp_path):
+def test_a_loop_whose_condition_never_turns_false_is_stopped_by_the_iteration_limit(tmp_path):
     path, obj, graph = _exported(tmp_path, count_to, (eagerlab.ones(3), eagerlab.tensor(5)))
     (step,) = [n for n in _prims(graph["body"], "add") if n["inputs"][1] == {"int": 1}]
     step["inputs"][1] = {"int": 0}  # i never grows: `while i < n` forever
@@ -52,7 +52,7 @@ def test_a_loop_whose_condition_never_turns_false_is_stopped_within_a_second(tmp
     with pytest.raises(ResourceLimitError, match=r"while loop 0 .*limit of 100_000 loop iterations per call.*"
                                                  r"max_loop_iterations="):
         f(eagerlab.ones(3), eagerlab.tensor(5))
-    assert time.perf_counter() - start < 2.0  # about 0.4 s on a loaded 2-core machine
+    assert time.perf_counter() - start < 10  # about 0.4 s; without the limit it never ends
     f = eagerlab.load_exported(path, max_loop_iterations=50)
     with pytest.raises(ResourceLimitError, match="limit of 50 loop"):
         f(eagerlab.ones(3), eagerlab.tensor(5))
@@ -107,7 +107,7 @@ def test_expand_to_a_huge_shape_then_add_is_refused_at_load(tmp_path):
         eagerlab.load_exported(path)
     with pytest.raises(ResourceLimitError, match="256.0 GiB"):
         eagerlab.load_exported(path, max_bytes=1 << 37)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 10  # refused before anything is allocated or run
 
 
 def test_the_peak_of_intermediates_alive_at_once_counts():
