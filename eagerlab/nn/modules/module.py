@@ -5,13 +5,15 @@ Attributes that are Parameters, Modules or registered buffers are tracked in `_p
 """
 from collections import OrderedDict, namedtuple
 
-from ..._tensor import Tensor, _RemovableHandle, to_arguments
+from ..._tensor import Tensor
 from ...backend import as_dtype
 from ...autograd.grad_mode import no_grad
 from ...autograd.grad_slots import zero_grads
+from ...autograd.hooks import _RemovableHandle
 from ...autograd.interpreter import current
 from ...errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ...graph.protocols import TracedModule
+from ...ops.conversion import to_arguments
 from ..parameter import Parameter
 from ._call_context import annotate_layer_error, call_depth
 
