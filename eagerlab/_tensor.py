@@ -1,8 +1,13 @@
 """The eager Tensor: a backend array plus autograd bookkeeping. Math lives in ops/; methods are attached there
-(docs/tensor_methods.md lists every attribute and where it is defined)."""
+(docs/tensor_methods.md lists every attribute and where it is defined).
+
+Here: the data structure and what reads it without an op (shape, dtype, device, Python numbers and host arrays,
+shared memory, detach). Methods built on other layers live with them: `to` and its shorthands (cpu, cuda, type,
+float, ...) in ops/conversion.py, the gradient hooks (register_hook, retain_grad) in autograd/hooks.py.
+"""
 import numpy as np
 
-from .backend import CPU, Device, array_to_device, from_numpy_dtype
+from .backend import CPU, array_to_device, from_numpy_dtype
 from .backend.shared_memory import segment_of, shared_copy, view_into
 from .backend.dtypes import is_floating_np
 from .errors import AutogradError, DeviceError, DTypeError, UnsupportedError, fmt_shape
@@ -29,8 +34,8 @@ class Tensor:
     tensor this one is a view of.
 
     This class holds the data structure; the layers above attach the methods they implement (the constructor
-    and `to` in ops.creation, `backward` in autograd, the math in ops/): docs/tensor_methods.md lists every
-    method and where it is defined.
+    in ops.creation, `to` in ops.conversion, `backward` and the hooks in autograd, the math in ops/):
+    docs/tensor_methods.md lists every method and where it is defined.
     """
 
     __slots__ = ("_data", "_device", "_node", "_out", "_vc", "_base", "requires_grad", "grad", "_hooks",
@@ -268,31 +273,6 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def cpu(self):
-        return self.to(CPU)
-
-    def cuda(self, device=None):
-        return self.to(Device("cuda", device) if isinstance(device, int) else Device(device or "cuda"))
-
-    def type(self, dtype=None):
-        """The type's name, or this tensor converted to `dtype` (a dtype, or a legacy type like FloatTensor)."""
-        if dtype is None:
-            return f"eagerlab.{self.dtype.name}"
-        return self.to(getattr(dtype, "dtype", dtype) if isinstance(dtype, type) else dtype)
-
-    def type_as(self, other):
-        return self.to(other.dtype)
-
-    def pin_memory(self, device=None):
-        """This CPU tensor: eagerlab copies host arrays to the GPU from ordinary memory, so there is nothing to pin
-        (DataLoader(pin_memory=True) is accepted the same way)."""
-        if self._device.type != "cpu":
-            raise DeviceError(f"pin_memory: cannot pin '{self._device}' memory; only CPU tensors can be pinned")
-        return self
-
-    def is_pinned(self, device=None):
-        return False
-
     # ---- autograd ---------------------------------------------------------------------------------------
     def detach(self):
         """A new tensor on the same storage, cut from the graph (views and in-place changes are shared)."""
@@ -321,46 +301,6 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def retain_grad(self):
-        """Keep `.grad` for this non-leaf tensor after backward."""
-        if not self.requires_grad:
-            raise AutogradError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._node is None or self._retains_grad:
-            return
-        self._retains_grad = True
-        import weakref
-
-        ref = weakref.ref(self)
-
-        def keep(g):
-            t = ref()
-            if t is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
-
-        keep.retains_grad = True
-        self._node_hooks().append(keep)
-
-    def _node_hooks(self):
-        node = self._node
-        if node.pre_hooks is None:
-            node.pre_hooks = {}
-        return node.pre_hooks.setdefault(self._out, [])
-
-    def register_hook(self, hook):
-        """hook(grad) -> new grad or None, run when this tensor's gradient is computed. Returns a handle."""
-        if not self.requires_grad:
-            raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
-        hooks = self._node_hooks() if self._node is not None else self._leaf_hooks()
-        # the retained .grad sees every hook's result, whenever retain_grad() was called (as in PyTorch >= 2.0)
-        before = next((i for i, h in enumerate(hooks) if getattr(h, "retains_grad", False)), len(hooks))
-        hooks.insert(before, hook)
-        return _RemovableHandle(hooks, hook)
-
-    def _leaf_hooks(self):
-        if self._hooks is None:
-            self._hooks = []
-        return self._hooks
-
     # ---- misc -------------------------------------------------------------------------------------------
     def __repr__(self):
         from .utils.printing import tensor_repr
@@ -380,59 +320,6 @@ class Tensor:
 
     def __reduce__(self):
         raise UnsupportedError("Tensors cannot be pickled; use eagerlab.save (a safe, pickle-free format)")
-
-
-def _conversion(dtype_name):
-    def convert(self):
-        return self.to(dtype_name)
-
-    # only __name__: __qualname__ keeps saying where the code is (docs/tensor_methods.md shows it)
-    convert.__name__ = {"float32": "float", "float64": "double", "float16": "half", "bfloat16": "bfloat16",
-                        "int64": "long", "int32": "int",
-                        "int16": "short", "int8": "char", "uint8": "byte", "bool": "bool"}[dtype_name]
-    convert.__doc__ = f"self.to(eagerlab.{dtype_name})"
-    return convert
-
-
-for _dt in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"):
-    _fn = _conversion(_dt)
-    setattr(Tensor, _fn.__name__, _fn)
-
-_DTYPE_NAMES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
-                "half", "float", "double", "short", "int", "long"}
-
-
-def to_arguments(args, dtype=None, device=None):
-    """(dtype, device) from `to`'s positional forms: a dtype (or its name), a device (or its string), a tensor (both);
-    shared by Tensor.to and Module.to."""
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype, device = a.dtype, a.device
-        elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
-            device = a
-        else:
-            dtype = a
-    return dtype, device
-
-
-class _RemovableHandle:
-    """Returned by register_*hook (tensors, modules, optimizers): `.remove()` takes the hook out of its list; also a
-    context manager that removes it on exit."""
-
-    __slots__ = ("_hooks", "_hook")
-
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _wrap_dim(dim, ndim, op):

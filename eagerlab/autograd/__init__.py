@@ -1,8 +1,9 @@
 """Tape autograd: backward, grad, grad modes, custom Functions, gradcheck, anomaly detection."""
 from .._tensor import Tensor
 from ..errors import AutogradError, ShapeError, fmt_shape
-from .engine import PostAccumulateHook, queue_callback, run_backward
+from .engine import queue_callback, run_backward
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .hooks import register_hook, register_post_accumulate_grad_hook, retain_grad
 from .interpreter import current, zeros
 
 
@@ -76,24 +77,8 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
 
 
 Tensor.backward = _tensor_backward
-
-
-def _register_post_accumulate_grad_hook(self, hook):
-    """hook(tensor) runs once a backward has accumulated this leaf's whole gradient into .grad (PyTorch 2.1's
-    name; DistributedDataParallel launches its all-reduces from it). Returns a handle with .remove()."""
-    from .._tensor import _RemovableHandle
-
-    if self._node is not None:
-        raise AutogradError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-    if not self.requires_grad:
-        raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
-    entry = PostAccumulateHook(hook)
-    hooks = self._leaf_hooks()
-    hooks.append(entry)
-    return _RemovableHandle(hooks, entry)
-
-
-Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
+Tensor.register_hook, Tensor.retain_grad = register_hook, retain_grad
+Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
 
 from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 from .function import Function, FunctionCtx, once_differentiable  # noqa: E402

@@ -1,6 +1,6 @@
 """The op registry and every op family. Importing this package registers all primitives and public ops."""
 from . import _registry  # noqa: F401
-from . import creation, elementwise, elementwise_binary, activation, arith  # noqa: F401
+from . import creation, conversion, elementwise, elementwise_binary, activation, arith, arith_logical  # noqa: F401
 from . import reduce, reduce_stats, reduce_prod, reduce_norm  # noqa: F401
 from . import shape, join, index, getitem, index_gather, sorting, pad  # noqa: F401
 from . import linalg, linalg_einsum, softmax, losses, losses_pointwise, random, dropout  # noqa: F401

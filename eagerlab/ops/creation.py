@@ -1,17 +1,17 @@
-"""Tensor creation: tensor/as_tensor/from_numpy, zeros/ones/full/empty(_like), arange, linspace, eye, new_*;
-moving between devices."""
+"""Tensor creation: tensor/as_tensor/from_numpy, zeros/ones/full/empty(_like), arange, linspace, eye, new_*, the
+Tensor constructor and the legacy typed ones (FloatTensor, ...). Moving between devices is conversion.py."""
 import math
 import operator
 
 import numpy as np
 
-from .._tensor import Size, Tensor, to_arguments
+from .._tensor import Size, Tensor
 from ..backend import CPU, Device, array_to_device, as_dtype, device_of_array, from_numpy_dtype, get_default_dtype
 from ..backend.device import check_dtype_on_device
 from ..backend.dtypes import bool_, int64, promote_types, scalar_dtype
 from ..errors import DTypeError, ShapeError, fmt_shape
 from ..autograd.interpreter import current
-from ._registry import EXPORTS, Aval, bind, export, method, primitive
+from ._registry import EXPORTS, export, method
 
 
 # ---- from data ------------------------------------------------------------------------------------------------
@@ -247,42 +247,6 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
         raise ShapeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
     dt, dev = _factory(dtype, device)
     return _finish(dev.xp.eye(n, m, dtype=dt.np), dev, requires_grad)
-
-
-# ---- moving between devices (differentiable) ---------------------------------------------------------------
-def _to_device_infer(x, target, source):
-    return Aval(x.shape, x.dtype, target)
-
-
-to_device_p = primitive("to_device", _to_device_infer)(lambda xp, x, target, source: array_to_device(x, target))
-
-
-@to_device_p.defvjp
-def _(ctx, g):
-    return to_device(g, ctx.attrs["source"]),
-
-
-def to_device(x, device):
-    """Copy x to `device`; gradients flow back to the source device."""
-    device = Device(device)
-    device.xp  # raises a clear DeviceError when CUDA is unavailable
-    return bind(to_device_p, x, target=device, source=x.device)
-
-
-@method("to")
-def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
-    """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; differentiable."""
-    from .elementwise import cast
-
-    dtype, device = to_arguments(args, dtype, device)
-    out = self
-    if device is not None and Device(device) is not self._device:
-        out = to_device(out, Device(device))
-    if dtype is not None and as_dtype(dtype) is not out.dtype:
-        out = cast(out, as_dtype(dtype))
-    if copy and out is self:
-        out = self.clone()
-    return out
 
 
 @method("__init__")

@@ -9,9 +9,10 @@ import functools
 import warnings
 from collections import defaultdict
 
-from .._tensor import Tensor, _RemovableHandle
+from .._tensor import Tensor
 from ..autograd import enable_grad
 from ..autograd.grad_slots import zero_grads
+from ..autograd.hooks import _RemovableHandle
 from ..autograd.interpreter import current
 from ..backend import array_to_device
 from ..backend.dtypes import is_floating_np

@@ -108,6 +108,17 @@ def test_state_dict_round_trip_and_errors():
     assert result.missing_keys == ["fc1.weight", "fc2.bias"] and result.unexpected_keys == ["extra"]
 
 
+def test_the_pytorch_module_path_keeps_its_names():
+    # PyTorch code imports these from torch.nn.modules.module (eagerlab.compat only renames the path); the method
+    # bodies live in module_state.py, the names stay here
+    from eagerlab.nn.modules.module import Module, _IncompatibleKeys
+
+    assert Module is nn.Module
+    result = MLP().load_state_dict(MLP().state_dict())
+    assert type(result) is _IncompatibleKeys and result._fields == ("missing_keys", "unexpected_keys")
+    assert result == ([], [])
+
+
 def test_to_converts_in_place_and_keeps_integer_buffers():
     m = MLP()
     w = m.fc1.weight

@@ -9,7 +9,7 @@ import sys
 
 from ..._tensor import Tensor
 from ...errors import DTypeError, ShapeError
-from ...ops.arith import logical_and, logical_not, logical_or
+from ...ops.arith_logical import logical_and, logical_not, logical_or
 from ...ops.creation import tensor
 from .. import control_flow
 from ..trace import active_tracer

@@ -2,17 +2,19 @@
 
 Attributes that are Parameters, Modules or registered buffers are tracked in `_parameters`, `_modules` and
 `_buffers`; everything that walks a model (parameters(), state_dict(), to(), train()) goes through those dicts.
+Here: calling (hooks), attribute registration, walking the tree, modes, printing; the bodies of what converts,
+saves and restores the state as a whole (_apply and to, state_dict, load_state_dict) are in module_state.py.
 """
 from collections import OrderedDict, namedtuple
 
-from ..._tensor import Tensor, _RemovableHandle, to_arguments
-from ...backend import as_dtype
-from ...autograd.grad_mode import no_grad
+from ..._tensor import Tensor
 from ...autograd.grad_slots import zero_grads
+from ...autograd.hooks import _RemovableHandle
 from ...autograd.interpreter import current
-from ...errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
+from ...errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
 from ...graph.protocols import TracedModule
 from ..parameter import Parameter
+from . import module_state
 from ._call_context import annotate_layer_error, call_depth
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -272,39 +274,14 @@ class Module:
         fn(self)
         return self
 
-    # ---- device and dtype -------------------------------------------------------------------------------
+    # ---- device and dtype (the bodies are in module_state.py) -------------------------------------------
     def _apply(self, fn):
         """Convert every parameter (in place, so optimizers keep their references), grad and buffer."""
-        for mod in self.modules():
-            with no_grad():
-                for p in mod._parameters.values():
-                    if p is None:
-                        continue
-                    new = fn(p)
-                    if new is not p:
-                        p._data, p._device = new._data, new._device
-                        p._bump()
-                    if p.grad is not None:
-                        p.grad = fn(p.grad)
-                for name, b in mod._buffers.items():
-                    if b is not None:
-                        mod._buffers[name] = fn(b)
-        return self
+        return module_state.convert_in_place(self, fn)
 
     def to(self, *args, **kwargs):
         """to(device), to(dtype), to(device, dtype), to(tensor): floating parameters and buffers take the dtype."""
-        dtype, device = to_arguments(args, kwargs.get("dtype"), kwargs.get("device"))
-        if dtype is not None:
-            dtype = as_dtype(dtype)
-            if not dtype.is_floating_point:
-                raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-
-        def convert(t):
-            if device is not None:
-                t = t.to(device)
-            return t.to(dtype) if dtype is not None and t.is_floating_point() else t
-
-        return self._apply(convert)
+        return self._apply(module_state.to_converter(args, kwargs))
 
     def cpu(self):
         return self.to("cpu")
@@ -329,63 +306,17 @@ class Module:
     def bfloat16(self):
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
-    # ---- state dict -------------------------------------------------------------------------------------
+    # ---- state dict (the bodies are in module_state.py) -------------------------------------------------
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """An ordered name -> tensor mapping of parameters and persistent buffers (detached unless keep_vars)."""
-        out = OrderedDict() if destination is None else destination
-        for name, p in self._parameters.items():
-            if p is not None:
-                out[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                out[prefix + name] = b if keep_vars else b.detach()
-        for name, child in self._modules.items():
-            if child is not None:
-                child.state_dict(destination=out, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
-        return out
+        return module_state.state_dict(self, destination, prefix, keep_vars)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values from `state_dict` into this module's parameters and buffers (in place).
 
         Returns (missing_keys, unexpected_keys); with strict=True either being non-empty is an error, as is
         any shape mismatch."""
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected a Tensor in the state dict, '
-                              f"got {type(value).__name__}.")
-            elif tuple(value.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape {fmt_shape(value.shape)} from "
-                              f"checkpoint, the shape in current model is {fmt_shape(target.shape)}.")
-        if strict:
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        with no_grad():
-            for key, target in own.items():
-                if key in state_dict:
-                    self._load_one(key, target, state_dict[key], assign)
-        return _IncompatibleKeys(missing, unexpected)
-
-    def _load_one(self, key, target, value, assign):
-        path, _, name = key.rpartition(".")
-        mod = self.get_submodule(path)
-        if assign:
-            if name in mod._parameters:
-                mod._parameters[name] = Parameter(value.detach(), requires_grad=target.requires_grad)
-            else:
-                mod._buffers[name] = value.detach()
-        else:
-            target.copy_(value)
+        return _IncompatibleKeys(*module_state.load_state_dict(self, state_dict, strict, assign))
 
     # ---- printing ---------------------------------------------------------------------------------------
     def extra_repr(self):
