@@ -90,7 +90,7 @@ def test_convolutions_give_the_same_bits_on_one_thread_and_on_two(threads, trans
 
 @pytest.mark.parametrize("layer_type", ["LSTM", "GRU", "RNN"])
 def test_recurrent_layers_give_the_same_bits_on_one_thread_and_on_two(threads, layer_type):
-    """The backward hands each chunk of steps' weight and input gradients to a worker thread (Overlap)."""
+    """The backward's weight and input gradients are products large enough to be cut into pieces on two threads."""
     rng = np.random.default_rng(0)
     x = el.tensor(rng.standard_normal((35, 20, 32)).astype(np.float32), requires_grad=True)
     el.manual_seed(0)
@@ -104,20 +104,6 @@ def test_recurrent_layers_give_the_same_bits_on_one_thread_and_on_two(threads, l
         (out * out).sum().backward()
         results.append([t.detach().numpy().tobytes() for t in [out, x.grad] + [p.grad for p in layer.parameters()]])
     assert results[0] == results[1]
-
-
-def test_overlapped_work_runs_on_a_worker_and_comes_back_in_order(threads):
-    el.set_num_threads(2)
-    with parallel.Overlap(BIG) as side:
-        for i in range(4):
-            side.submit(lambda i: (i, threading.current_thread().name, blas._pinned), i)
-    out = side.results()
-    assert [i for i, _, _ in out] == [0, 1, 2, 3]
-    assert all(name.startswith("eagerlab-cpu") and pinned for _, name, pinned in out)
-    assert blas._pinned == 0
-    with parallel.Overlap(BIG - 1) as side:  # too little work: run where submitted
-        side.submit(lambda: threading.current_thread().name)
-    assert side.results() == [threading.current_thread().name]
 
 
 def _child_products(queue):
@@ -215,8 +201,5 @@ def test_work_handed_to_the_pool_runs_in_the_callers_denormal_mode(threads, monk
         a = np.full(4096, 1e-38, np.float32)
         parallel.elementwise(lambda piece: piece.__imul__(np.float32(0.25)), a)  # 2.5e-39: a denormal
         assert ((a == 0) if mode else (a > 0)).all()
-        with parallel.Overlap(parallel.PARALLEL_MACS) as side:
-            side.submit(denormals.flush_denormal_enabled)
-        assert side.results() == [mode]
     finally:
         el.set_flush_denormal(False)

@@ -5,7 +5,6 @@ enough piece of work keep several cores busy:
 - map_blocks: a convolution's batch blocks (an im2col copy, a GEMM, a col2im add each), every GEMM held to one
   BLAS thread meanwhile (blas.one_thread), so the cores are not oversubscribed;
 - cut_matmul: a large product cut into pieces (blas.matmul, which keeps OpenBLAS itself on one thread);
-- Overlap: independent work handed to a worker while the caller goes on (a recurrent backward's gradients);
 - elementwise: a run of in-place ufuncs over large arrays (an optimizer's update of a large parameter), each
   thread taking a flat piece of every array.
 The jobs of a run are shared between the calling thread and the pool's threads, which block (never spin) when
@@ -100,48 +99,6 @@ def map_blocks(kernel, blocks, macs):
         return [kernel(lo, hi) for lo, hi in blocks]
     with blas.one_thread():
         return _share(lambda block: kernel(*block), blocks, threads)
-
-
-class Overlap:
-    """Independent array work handed to a worker thread while the calling thread goes on with its own (a recurrent
-    layer's backward: each chunk of steps' weight gradients, while the recurrence computes the next chunk's).
-
-        with Overlap(macs) as side:
-            side.submit(fn, *args)          # runs fn(*args) on a worker, or right here when overlap does not pay
-            ...
-        side.results()                      # the results in submission order
-
-    The same work is done in the same order either way, so the bits do not depend on the thread count. While
-    overlapped every GEMM is held to one BLAS thread (the two threads already fill two cores)."""
-
-    def __init__(self, macs):
-        threads = blas.get_num_threads()
-        self._pool = None
-        if (threads >= 2 and macs >= PARALLEL_MACS and not getattr(_in_worker, "active", False)
-                and blas.controls_threads()):
-            self._pool = _executor(threads)
-        self._pending = []
-        self._pin = blas.one_thread() if self._pool is not None else None
-
-    def __enter__(self):
-        if self._pin is not None:
-            self._pin.__enter__()
-        return self
-
-    def submit(self, fn, *args):
-        self._pending.append(self._pool.submit(fn, *args) if self._pool is not None else fn(*args))
-
-    def __exit__(self, *exc):
-        try:
-            if self._pool is not None:  # every submitted task finishes before the caller's arrays may go
-                self._pending = [future.result() for future in self._pending]
-        finally:
-            if self._pin is not None:
-                self._pin.__exit__(*exc)
-        return False
-
-    def results(self):
-        return self._pending
 
 
 # elementwise: fewest elements for which the work is split, and the alignment of the cuts (a cache line of float32,

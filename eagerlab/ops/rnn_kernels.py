@@ -18,7 +18,7 @@ Weights as PyTorch stores them: w_ih (G*H, I), w_hh (G*H, P), w_hr (P, H); gate 
 
 A one-step LSTM without projection (what nn.LSTMCell runs) takes kernels of its own (rnn_cell_kernels.py).
 """
-from ..backend.parallel import Overlap
+from ..backend.blas import matmul as gemm
 from .rnn_cell_kernels import lstm_step_backward, lstm_step_forward, one_lstm_step
 
 # H-wide blocks the workspace holds per (step, batch row): LSTM gates o, i, f, g, then c_t, tanh(c_t) and, with a
@@ -71,9 +71,10 @@ def _transposed(xp, w):
 
 
 def _project(xp, x, w, out):
-    """out (T, B, N) <- x (T, B, I) @ w.T (w is (N, I)) as one GEMM."""
+    """out (T, B, N) <- x (T, B, I) @ w.T (w is (N, I)) as one GEMM, through backend/blas.py: cut on eagerlab's
+    threads when large, and OpenBLAS held to one thread for the steps' small GEMMs that follow (xp.matmul)."""
     steps, batch = x.shape[:2]
-    xp.matmul(x.reshape(steps * batch, x.shape[2]), w.T, out=out.reshape(steps * batch, out.shape[2]))
+    gemm(xp, x.reshape(steps * batch, x.shape[2]), w.T, out=out.reshape(steps * batch, out.shape[2]))
 
 
 # ---- forward -------------------------------------------------------------------------------------------------------
@@ -201,33 +202,14 @@ def _simple_forward(xp, mode, x, w_ih, w_hh, h0, b_ih, b_hh, reverse, y):
 
 
 # ---- backward ------------------------------------------------------------------------------------------------------
-# The weight, bias and input gradients of a chunk of steps need only those steps' gate gradients dG: each chunk's
-# are computed on a worker thread as soon as the recurrence has finished it (backend.parallel.Overlap), while the
-# recurrence goes on. The chunks are fixed by the length, and their partial sums are added in order, so the bits
-# do not depend on the thread count.
-_CHUNKS = 4
-
-
-class _Chunks:
-    """The loop's hook: `done(k)` after step k (in the loop's order, counting down) hands a finished chunk of steps
-    to `side`."""
-
-    def __init__(self, steps, reverse, side, grads):
-        size = -(-steps // _CHUNKS)
-        self._starts = {}
-        for lo in range(0, steps, size):
-            hi = min(lo + size, steps)
-            self._starts[lo] = slice(steps - hi, steps - lo) if reverse else slice(lo, hi)
-        self._side, self._grads = side, grads
-
-    def done(self, k):
-        if k in self._starts:
-            self._side.submit(self._grads, self._starts[k])
-
-
 def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse, need_dx=True, need_dh0=True):
     """(dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr) from the gradients of y, h_n and c_n (each None when
-    nothing flowed into it); dx and dh0 are None unless needed, dc0 and dw_hr for the layers that have them."""
+    nothing flowed into it); dx and dh0 are None unless needed, dc0 and dw_hr for the layers that have them.
+
+    The recurrence computes the gate gradients dG of every step; the weight, bias and input gradients are then one
+    GEMM or sum each over all the steps' dG, large enough for eagerlab's threads (backend/blas.py). Handing chunks
+    of them to a worker thread while the recurrence went on was slower in wall time: the recurrence is a chain of
+    short numpy calls, and each took the GIL back from the worker (docs/performance.md)."""
     steps, batch = x.shape[:2]
     hidden = w_ih.shape[0] // GATES[mode]
     if one_lstm_step(mode, steps, w_hr is not None):
@@ -239,49 +221,30 @@ def backward(xp, mode, x, w_ih, w_hh, h0, c0, w_hr, y, ws, gy, ghn, gcn, reverse
     gate_width = w_ih.shape[0]
     dg_x = xp.empty((steps, batch, gate_width), dtype=y.dtype)  # for W_ih, b_ih, x: pre-activation gate gradients
     dg_h = dg_x if mode != "GRU" else xp.empty_like(dg_x)  # for W_hh, b_hh, h (GRU's n gate differs)
-    dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
+    dc0 = dw_hr = None
+    if mode == "LSTM":
+        dc = xp.zeros_like(c0) if gcn is None else gcn.astype(c0.dtype, copy=True)
+        dh0, dc0, dw_hr = _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, dg_x)
+    elif mode == "GRU":
+        dh0 = _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg_h)
+    else:
+        dh0 = _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg_x)
+    gx, gh = dg_x.reshape(steps * batch, gate_width), dg_h.reshape(steps * batch, gate_width)
     if mode == "LSTM":
         order = _lstm_order(xp, hidden)
         w_ih = w_ih[order]  # dG's gate order; the weight gradients' rows are put back in PyTorch's below
-
-    def flat(a):
-        return a.reshape(-1, a.shape[-1])
-
-    def chunk_grads(t):
-        gx, gh = flat(dg_x[t]), flat(dg_h[t])
-        if need_dx:
-            xp.matmul(gx, w_ih, out=flat(dx[t]))
-        db_ih = gx.sum(axis=0)
-        return gx.T @ flat(x[t]), gh.T @ flat(h_prev[t]), db_ih, db_ih if gh is gx else gh.sum(axis=0)
-
-    dc0 = dw_hr = None
-    with Overlap(steps * batch * gate_width * (x.shape[2] * (2 if need_dx else 1) + w_hh.shape[1])) as side:
-        chunks = _Chunks(steps, reverse, side, chunk_grads)
-        if mode == "LSTM":
-            dc = xp.zeros_like(c0) if gcn is None else gcn.astype(c0.dtype, copy=True)
-            dh0, dc0, dw_hr = _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, dg_x,
-                                             chunks)
-        elif mode == "GRU":
-            dh0 = _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg_h, chunks)
-        else:
-            dh0 = _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg_x, chunks)
-    dw_ih, dw_hh, db_ih, db_hh = (_sum_in_order(parts) for parts in zip(*side.results()))
+    dx = gemm(xp, gx, w_ih).reshape(x.shape) if need_dx else None
+    dw_ih = gemm(xp, gx.T, x.reshape(steps * batch, x.shape[2]))
+    dw_hh = gemm(xp, gh.T, h_prev.reshape(steps * batch, h_prev.shape[2]))
+    db_ih = gx.sum(axis=0)
+    db_hh = db_ih.copy() if gh is gx else gh.sum(axis=0)
     if mode == "LSTM":
         back = xp.argsort(order)
         dw_ih, dw_hh, db_ih, db_hh = dw_ih[back], dw_hh[back], db_ih[back], db_hh[back]
-    elif db_hh is db_ih:
-        db_hh = db_ih.copy()
     return dx, dw_ih, dw_hh, dh0, dc0, db_ih, db_hh, dw_hr
 
 
-def _sum_in_order(parts):
-    total = parts[0].copy()
-    for part in parts[1:]:
-        total += part
-    return total
-
-
-def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, dg, chunks):
+def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, dg):
     """dG (T, B, 4H) into dg, in the kernels' gate order; returns (dh0, dc0, dw_hr)."""
     steps, batch = d_y.shape[:2]
     H = hidden
@@ -316,7 +279,6 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, d
         dc += dh_part
         xp.multiply(dc[:, None, :], m4[t, :, 1:], out=d[:, 1:])
         dc *= f[t]
-        chunks.done(k)
         if k:
             xp.matmul(d.reshape(batch, 4 * H), w_hh, out=back)
             d_y[order[k - 1]] += back
@@ -328,7 +290,7 @@ def _lstm_backward(xp, w_hh, w_hr, c0, ws, d_y, dc, reverse, hidden, need_dh0, d
     return dh0, dc, dw_hr
 
 
-def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg_h, chunks):
+def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg_h):
     """The gate gradients into dg_x (for W_ih, b_ih, x: (dr, dz, dn) pre-activation) and dg_h (for W_hh, b_hh, h:
     (dr, dz, r * dn)); returns dh0."""
     steps, batch = d_y.shape[:2]
@@ -359,7 +321,6 @@ def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg
         xp.multiply(dh, k_z[t], out=dh3[:, 1])
         xp.multiply(dx3[:, 2], r[t], out=dh3[:, 2])
         dx3[:, :2] = dh3[:, :2]
-        chunks.done(k)
         if k or need_dh0:
             back = dh3.reshape(batch, 3 * H) @ w_hh
             xp.multiply(dh, z[t], out=direct)
@@ -371,7 +332,7 @@ def _gru_backward(xp, w_hh, h_prev, ws, d_y, reverse, hidden, need_dh0, dg_x, dg
     return dh0
 
 
-def _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg, chunks):
+def _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg):
     """The pre-activation gradients into dg; returns dh0."""
     steps, batch = y.shape[:2]
     if mode == "RNN_TANH":
@@ -385,7 +346,6 @@ def _simple_backward(xp, mode, w_hh, y, d_y, reverse, need_dh0, dg, chunks):
     for k in range(steps - 1, -1, -1):
         t = order[k]
         xp.multiply(d_y[t], slope[t], out=dg[t])
-        chunks.done(k)
         if k:
             xp.matmul(dg[t], w_hh, out=back)
             d_y[order[k - 1]] += back
