@@ -190,12 +190,21 @@ def test_compiled_forward_and_backward_fuse_and_give_eager_bits():
         loss.backward()
         return loss
 
-    results = []
-    for run in (step, el.function(step)):
-        w.grad = None
-        results.append((run(x).detach().numpy(), w.grad.numpy().copy()))
-    for got, want in zip(results[1], results[0]):
-        _same_bits(got, want)
+    def step_in_place(x):
+        h = x * w
+        F.leaky_relu(h, 0.2, inplace=True)
+        F.elu_(h, 0.5)
+        loss = (h * h).sum()
+        loss.backward()
+        return loss
+
+    for fn in (step, step_in_place):
+        results = []
+        for run in (fn, el.function(fn)):
+            w.grad = None
+            results.append((run(x).detach().numpy(), w.grad.numpy().copy()))
+        for got, want in zip(results[1], results[0]):
+            _same_bits(got, want)
     compiled = el.function(lambda x: F.elu(F.leaky_relu(x * 2.0, 0.1) + 1.0))
     _same_bits(compiled(x).numpy(), F.elu(F.leaky_relu(x * 2.0, 0.1) + 1.0).numpy())
     lowered = [n.name for n in compiled._last.compiled.graph.nodes()]
