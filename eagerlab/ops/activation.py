@@ -80,10 +80,10 @@ def tanh(input):
     return bind(tanh_p, shape_rules.to_float("tanh", input))
 
 
-# ---- leaky_relu and elu: one primitive each, and one for each backward (as composites they took five ops forward
-# and five backward, ~7x PyTorch's time for leaky_relu and elu's where/expm1/relu ~8 ms on a float32
-# (64, 32, 16, 16) forward and backward, where PyTorch takes ~1.1 ms). Their kernels (backend/piecewise.py) choose between the two
-# sides by arithmetic, not by np.where, which mispredicts a branch per element. The forward saves its input, as
+# ---- leaky_relu and elu: one primitive each, and one for each backward. As composites leaky_relu took five ops
+# forward and five backward (~7x PyTorch's time) and elu where/expm1/relu over the whole input (~8 ms on a float32
+# (64, 32, 16, 16) forward and backward, PyTorch ~1.1 ms). Their kernels (backend/piecewise.py) choose between the
+# two sides by arithmetic, not by np.where, which mispredicts a branch per element. The forward saves its input, as
 # PyTorch's out-of-place forms do (changing the input in place before backward is an error; changing the output
 # is not); the in-place forms keep a copy of the input instead (apply_inplace), where PyTorch keeps the result.
 def _floating_only(op, x):
@@ -164,8 +164,9 @@ def _piecewise_samples(attr, values):
     return samples
 
 
-@op(samples=_piecewise_samples("negative_slope", (0.2, 0.0, 1.0, 1.5, -0.3, 1e-50)), torch=lambda torch, x, negative_slope=0.01: torch.nn.functional.leaky_relu(
-    x, negative_slope), ref=lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope))
+@op(samples=_piecewise_samples("negative_slope", (0.2, 0.0, 1.0, 1.5, -0.3, 1e-50)),
+    torch=lambda torch, x, negative_slope=0.01: torch.nn.functional.leaky_relu(x, negative_slope),
+    ref=lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope))
 def leaky_relu(input, negative_slope=0.01):
     """input where it is > 0, else input * negative_slope."""
     _floating_only("leaky_relu", input)
