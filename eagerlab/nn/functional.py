@@ -127,6 +127,6 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return _interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
-__all__ = list(_FROM_REGISTRY) + ["relu", "leaky_relu", "leaky_relu_", "elu", "elu_", "hardtanh", "relu6", "hardsigmoid", "hardswish",
-                                  "mish", "logsigmoid", "softsign", "normalize", "bilinear",
+__all__ = list(_FROM_REGISTRY) + ["relu", "leaky_relu", "leaky_relu_", "elu", "elu_", "hardtanh", "relu6",
+                                  "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign", "normalize", "bilinear",
                                   "multi_head_attention_forward", "upsample", "upsample_nearest", "upsample_bilinear"]

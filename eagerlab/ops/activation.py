@@ -1,4 +1,5 @@
-"""Activation functions. relu/sigmoid/tanh and exact gelu are primitives; the rest are composites of them."""
+"""Activation functions. relu/sigmoid/tanh, leaky_relu/elu and exact gelu are primitives; the rest are composites
+of them."""
 import numpy as np
 
 from .._tensor import Tensor
