@@ -15,7 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 SCRIPTS = ["op_overhead", "optimizer_step", "mlp_step", "graph_step", "compiled_call", "cnn_step", "dcgan_step",
-           "dataloader", "serialization", "checksums", "keras_fit", "lightning_fit", "rnn_step", "gpt_step"]
+           "dataloader", "serialization", "checksums", "keras_fit", "lightning_fit", "rnn_step", "gpt_step",
+           "activation_step"]
 
 
 def print_table(rows):

@@ -46,11 +46,18 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _maybe_inplace(input, _ops.activation.leaky_relu(input, negative_slope), inplace)
+    if inplace:
+        return _ops.activation.leaky_relu_(input, negative_slope)
+    return _ops.activation.leaky_relu(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return _maybe_inplace(input, _ops.activation.elu(input, alpha), inplace)
+    if inplace:
+        return _ops.activation.elu_(input, alpha)
+    return _ops.activation.elu(input, alpha)
+
+
+leaky_relu_, elu_ = _ops.activation.leaky_relu_, _ops.activation.elu_
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -120,6 +127,6 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return _interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
-__all__ = list(_FROM_REGISTRY) + ["relu", "leaky_relu", "elu", "hardtanh", "relu6", "hardsigmoid", "hardswish",
-                                  "mish", "logsigmoid", "softsign", "normalize", "bilinear",
+__all__ = list(_FROM_REGISTRY) + ["relu", "leaky_relu", "leaky_relu_", "elu", "elu_", "hardtanh", "relu6",
+                                  "hardsigmoid", "hardswish", "mish", "logsigmoid", "softsign", "normalize", "bilinear",
                                   "multi_head_attention_forward", "upsample", "upsample_nearest", "upsample_bilinear"]

@@ -52,6 +52,13 @@ def norm_model():
     return model
 
 
+def discriminator():
+    """DCGAN's discriminator pattern (LeakyReLU(0.2, inplace=True) after each conv) and ELU; a negative slope too."""
+    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
+                         nn.Conv2d(8, 8, 3, padding=1), nn.ELU(0.5), nn.LeakyReLU(-0.3), nn.Flatten(),
+                         nn.Linear(8 * 3 * 3, 1), nn.ELU(inplace=True))
+
+
 def mlp():
     sys.path.insert(0, os.path.join(ROOT, "examples"))
     try:
@@ -64,15 +71,21 @@ def mlp():
 def _inputs(name, batch):
     if name == "mixer":
         return (eagerlab.randint(0, 20, (batch, 5)),)
-    return (eagerlab.randn(batch, *{"mlp": (1, 8, 8), "lenet": (1, 12, 12), "norm": (3, 6, 6)}[name]),)
+    shapes = {"mlp": (1, 8, 8), "lenet": (1, 12, 12), "norm": (3, 6, 6), "discriminator": (3, 6, 6)}
+    return (eagerlab.randn(batch, *shapes[name]),)
 
 
-@pytest.mark.parametrize("name,make", [("mlp", mlp), ("lenet", LeNet), ("norm", norm_model), ("mixer", Mixer)])
+@pytest.mark.parametrize("name,make", [("mlp", mlp), ("lenet", LeNet), ("norm", norm_model), ("mixer", Mixer),
+                                       ("discriminator", discriminator)])
 def test_onnxruntime_matches_eagerlab(tmp_path, name, make):
     model = make().eval()
     path = str(tmp_path / f"{name}.onnx")
     proto = eagerlab.onnx.export(model, _inputs(name, 4), path)
     onnx.checker.check_model(onnx.load(path), full_check=True)
+    if name == "discriminator":  # ONNX's own activation nodes, with the slope and alpha as their attribute
+        nodes = [n for n in proto.graph.node if n.op_type in ("LeakyRelu", "Elu")]
+        alphas = [(n.op_type, round(onnx.helper.get_attribute_value(n.attribute[0]), 6)) for n in nodes]
+        assert alphas == [("LeakyRelu", 0.2), ("Elu", 0.5), ("LeakyRelu", -0.3), ("Elu", 1.0)], alphas
     assert {i.name for i in proto.graph.initializer} >= {k for k in model.state_dict() if "num_batches" not in k}
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     for batch in (4, 3):  # the batch dimension is symbolic

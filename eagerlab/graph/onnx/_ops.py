@@ -35,6 +35,14 @@ for _name, _op in {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow"
     CONVERTERS[_name] = _simple(_op)
 
 
+@converts("leaky_relu", "elu")
+def _piecewise(b, node):
+    """ONNX's LeakyRelu (x < 0 ? alpha x : x: the same values) and Elu, with the slope or alpha as `alpha`."""
+    attr = "negative_slope" if node.op.name == "leaky_relu" else "alpha"
+    b.emit("LeakyRelu" if node.op.name == "leaky_relu" else "Elu", [b.name(node.inputs[0])], b.outs(node),
+           alpha=float(node.attrs[attr]))
+
+
 @converts("reshape")
 def _reshape(b, node):
     (x,), (out,) = node.inputs, node.outputs

@@ -1,7 +1,7 @@
 """Which primitives can write their result into a given buffer (`out=`), and how: the table fusion and memory
 planning share. An entry computes exactly what the primitive's impl computes (same ufunc, same operand dtypes),
 so a lowered node gives bit-identical results."""
-from ...backend import kernels
+from ...backend import kernels, piecewise
 from ...backend.blas import matmul as gemm
 from ...backend.low_precision import is_low_precision
 from ..ir import Value
@@ -13,6 +13,10 @@ UFUNCS = {
     "maximum": "maximum", "minimum": "minimum", "relu": "maximum", "gt": "greater", "lt": "less",
     "ge": "greater_equal", "le": "less_equal", "eq": "equal", "ne": "not_equal",
 }
+# elementwise primitives whose kernel takes an attribute, and that attribute's name (their impl calls the kernel)
+PIECEWISE = {"leaky_relu": (piecewise.leaky_relu, "negative_slope"),
+             "leaky_relu_backward": (piecewise.leaky_relu_backward, "negative_slope"),
+             "elu": (piecewise.elu, "alpha"), "elu_backward": (piecewise.elu_backward, "alpha")}
 _COMPARISONS = {"gt", "lt", "ge", "le", "eq", "ne"}
 _SCALARS = (bool, int, float)
 
@@ -22,7 +26,8 @@ def is_elementwise(node):
     comparison: of one dtype) or a Python scalar, so the ufunc sees exactly what the impl sees. Not on 16-bit
     floats: their impls compute in float32 and round (low_precision.py), faster than numpy's float16 loops and
     with the eager bits (numpy's float16 maximum keeps a ReLU's -0.0)."""
-    if node.kind != "prim" or node.op.name not in UFUNCS and node.op.name != "cast" or len(node.outputs) != 1:
+    name = node.kind == "prim" and node.op.name
+    if name not in UFUNCS and name not in PIECEWISE and name != "cast" or len(node.outputs) != 1:
         return False
     out = node.outputs[0]
     values = [x for x in node.inputs if isinstance(x, Value)]
@@ -41,6 +46,10 @@ def elementwise_step(xp, node):
     if node.op.name == "cast":
         dtype = node.outputs[0].dtype
         return lambda out, x: x.astype(dtype) if out is None else _copy(xp, out, x)
+    if node.op.name in PIECEWISE:
+        kernel, attr = PIECEWISE[node.op.name]
+        value = node.attrs[attr]
+        return lambda out, *xs: kernel(xp, *xs, value, out=out)
     ufunc = getattr(xp, UFUNCS[node.op.name])
     if node.op.name == "relu":
         return lambda out, x: kernels.relu(xp, x, out)
