@@ -115,3 +115,30 @@ def test_one_thread_works_before_any_product():
             "    assert blas._pinned == 1\n"
             "assert blas._pinned == 0\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+
+@pytest.mark.parametrize("layer", ["nn.LSTM(4, 8)", "nn.GRU(4, 8)", "nn.LSTMCell(4, 8)"])
+def test_recurrent_layers_run_their_step_products_on_one_openblas_thread(layer):
+    """A recurrent layer's step GEMMs are numpy calls of their own (small: OpenBLAS's threads would cost more than
+    they save, and their time would escape a thread's CPU clock): when a recurrent layer's products are the
+    process's first, OpenBLAS still ends on one thread, as after any other product."""
+    import os
+    import subprocess
+    import sys
+
+    code = f"""
+import eagerlab as el, threadpoolctl
+from eagerlab import nn
+
+def blas_threads():
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+if blas_threads() and blas_threads()[0] > 1:  # (a one-core machine has nothing to check)
+    layer = {layer}
+    x = el.randn(3, 4) if "Cell" in type(layer).__name__ else el.randn(5, 3, 4)
+    layer(x)
+    assert blas_threads() == [1], blas_threads()
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env=env)

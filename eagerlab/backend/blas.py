@@ -100,8 +100,8 @@ def _macs(shape_a, shape_b):
 
 
 def single_thread():
-    """Before a product computed by a numpy call other than matmul (einsum, tensordot): OpenBLAS on one thread, as
-    for every product (such calls are not cut into pieces)."""
+    """Before a product computed by a numpy call other than this module's matmul (einsum, tensordot, a one-step
+    recurrent cell's small GEMMs): OpenBLAS on one thread, as for every product (such calls are not cut)."""
     if _libs is None:
         _load()
     if _libs and _current != 1:

@@ -9,6 +9,7 @@ arrays, and the backward writes the gate gradients in PyTorch's order, so nothin
 workspace holds the activated gates (i, f, o, g) and tanh(c_1), for one step; forward and backward choose these
 kernels by the same test (`one_lstm_step`), so a workspace is always read by the kernels that wrote it.
 """
+from ..backend import blas
 
 
 def one_lstm_step(mode, steps, proj):
@@ -21,6 +22,7 @@ def lstm_step_forward(xp, x, w_ih, w_hh, h0, c0, b_ih, b_hh, ws, hidden):
     in the order i, f, o, g, then tanh(c_1) (B, H)."""
     batch, features = x.shape[1:]
     H, dt = hidden, x.dtype
+    blas.single_thread()  # the step's small GEMMs, forward and backward, on one OpenBLAS thread (backend/blas.py)
     xh = xp.empty((batch, features + H + (b_ih is not None)), dtype=dt)  # [x | h_0 | 1]
     xh[:, :features] = x[0]
     xh[:, features:features + H] = h0
