@@ -136,9 +136,8 @@ def one_thread():
 
 def set_num_threads(n):
     """The number of threads eagerlab uses on the CPU, as torch.set_num_threads: the pieces of large products
-    (small ones run whole), a convolution's batch blocks, a recurrent backward's overlapped gradients and the
-    pieces of a large parameter's optimizer update (backend/parallel.py). Other CPU work (numpy ufuncs) runs on
-    the calling thread."""
+    (small ones run whole), a convolution's batch blocks and the pieces of a large parameter's optimizer update
+    (backend/parallel.py). Other CPU work (numpy ufuncs) runs on the calling thread."""
     global _limit, _current
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
